@@ -1,0 +1,29 @@
+"""The Typer application: one sub-application per command group, each in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from hermes.cli import version_line
+
+app = typer.Typer(
+    name="hermes",
+    help="Hermes: a self-hosted AI agent on Matrix, Mattermost and an OpenAI-compatible API.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(version_line())
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Hermes gateway and agent."""

@@ -1,0 +1,158 @@
+"""The contract between the hub and a platform adapter, and the registry of adapters.
+
+A platform knows only this module: it turns its network's events into `Inbound` values for the hub and
+carries the hub's replies back out. It never sees the agent.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
+
+if TYPE_CHECKING:
+    from hermes.config.settings import Settings
+
+ChatKind = Literal["dm", "group", "channel"]
+
+
+@dataclass(frozen=True)
+class ChatRef:
+    """Where a message lives."""
+
+    platform: str
+    chat_id: str
+    kind: ChatKind
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file travelling with a message. `path` is a local file the adapter downloaded or will upload."""
+
+    filename: str
+    mime_type: str
+    path: str
+    size: int
+    is_voice: bool = False
+
+
+@dataclass(frozen=True)
+class Inbound:
+    event_id: str
+    chat: ChatRef
+    sender_id: str
+    sender_name: str
+    text: str
+    addressed: bool
+    sent_at: float
+    attachments: tuple[Attachment, ...] = ()
+    sender_is_bot: bool = False
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A message the bot sent, so it can be edited later."""
+
+    chat: ChatRef
+    message_id: str
+
+
+class HubPort(Protocol):
+    """What a platform may ask of the hub."""
+
+    async def receive(self, inbound: Inbound, *, cursor: str | None = None) -> bool:
+        """Record the event durably (with the platform's new cursor, in one transaction) and process it.
+
+        Returns False when the event was already known (a duplicate from a replay or a reconnect).
+        """
+
+    async def save_cursor(self, platform: str, cursor: str) -> None:
+        """Advance the platform's cursor when a batch carried no event for the hub."""
+
+    async def load_cursor(self, platform: str) -> str | None: ...
+
+    def is_allowed(self, platform: str, user_id: str) -> bool:
+        """The authorization verdict, for decisions the adapter makes itself (e.g. accepting invites)."""
+
+
+class CredentialsRejected(Exception):
+    """The server refused the platform's credentials: retrying will not help, the operator must act."""
+
+
+class Platform(ABC):
+    """One chat network. Subclasses set the class variables and register themselves with `register`."""
+
+    name: ClassVar[str]
+    max_message_chars: ClassVar[int]
+    can_edit: ClassVar[bool]
+
+    @classmethod
+    @abstractmethod
+    def enabled(cls, settings: Settings) -> bool:
+        """Whether the operator configured this platform."""
+
+    @classmethod
+    @abstractmethod
+    def create(cls, settings: Settings) -> Platform: ...
+
+    @abstractmethod
+    async def start(self, hub: HubPort) -> None:
+        """Connect and start pushing `Inbound` to `hub.receive`. Returns once connected.
+
+        Raises `CredentialsRejected` when the server refuses the credentials; any other exception means
+        the connection failed and the gateway retries with backoff.
+        """
+
+    @abstractmethod
+    async def stop(self) -> None: ...
+
+    @abstractmethod
+    async def send(
+        self,
+        chat: ChatRef,
+        text: str,
+        *,
+        idempotency_key: str,
+        attachments: Sequence[Attachment] = (),
+    ) -> MessageRef: ...
+
+    async def edit(self, ref: MessageRef, text: str) -> None:
+        raise NotImplementedError(f"{self.name} cannot edit messages")
+
+    async def typing(self, chat: ChatRef, on: bool) -> None:  # noqa: B027 - optional capability
+        """Show or clear a typing indicator; platforms without one ignore it."""
+
+
+@dataclass
+class _Registry:
+    platforms: dict[str, type[Platform]] = field(default_factory=dict)
+    discovered: bool = False
+
+
+_registry = _Registry()
+
+
+def register(cls: type[Platform]) -> type[Platform]:
+    """Class decorator: make a platform known to the gateway by its `name`."""
+    existing = _registry.platforms.get(cls.name)
+    if existing is not None and existing is not cls:
+        owner = f"{existing.__module__}.{existing.__qualname__}"
+        raise ValueError(f"platform name {cls.name!r} is taken by {owner}")
+    _registry.platforms[cls.name] = cls
+    return cls
+
+
+def registered() -> dict[str, type[Platform]]:
+    """Every platform package under `hermes.platforms`, imported once so that each registers itself."""
+    if not _registry.discovered:
+        import hermes.platforms as package
+
+        for module in pkgutil.iter_modules(package.__path__):
+            if module.ispkg:
+                importlib.import_module(f"{package.__name__}.{module.name}")
+        _registry.discovered = True
+    return dict(_registry.platforms)
