@@ -1,0 +1,192 @@
+"""Merging the layers into validated `Settings`, remembering where each value came from.
+
+Precedence, lowest first: built-in defaults < config.yaml < .env < .env.d/*.env (name order) < the
+process environment. An environment key overrides its config.yaml twin.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from hermes.config.errors import ConfigError
+from hermes.config.paths import HermesPaths
+from hermes.config.settings import Env, Secret, Settings
+from hermes.config.sources import env_layers, expand_vars, read_yaml
+
+log = logging.getLogger(__name__)
+
+DEFAULT = "default"
+CONFIG_YAML = "config.yaml"
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One setting: its dotted key, environment twins, and whether it is a secret."""
+
+    key: str
+    env: tuple[str, ...]
+    secret: bool
+    is_list: bool
+
+
+@dataclass
+class LoadedConfig:
+    settings: Settings
+    paths: HermesPaths
+    origins: dict[str, str]
+    warnings: list[str] = field(default_factory=list)
+    environ: dict[str, str] = field(default_factory=dict)
+
+    def secret_values(self) -> list[str]:
+        """Every secret value in force, for log redaction."""
+        found = []
+        for leaf in leaves():
+            if leaf.secret:
+                value = lookup(self.settings, leaf.key)
+                if isinstance(value, str) and value:
+                    found.append(value)
+        return found
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _is_list(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is list:
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_is_list(arg) for arg in typing.get_args(annotation))
+    return False
+
+
+def _walk(model: type[BaseModel], prefix: str) -> Iterator[Leaf]:
+    for name, info in model.model_fields.items():
+        key = f"{prefix}{name}"
+        if _is_model(info.annotation):
+            yield from _walk(info.annotation, f"{key}.")
+            continue
+        env = next((m.names for m in info.metadata if isinstance(m, Env)), ())
+        yield Leaf(key, env, any(m is Secret for m in info.metadata), _is_list(info.annotation))
+
+
+_LEAVES: list[Leaf] | None = None
+
+
+def leaves() -> list[Leaf]:
+    global _LEAVES
+    if _LEAVES is None:
+        _LEAVES = list(_walk(Settings, ""))
+    return _LEAVES
+
+
+def lookup(settings: BaseModel, key: str) -> Any:
+    value: Any = settings
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _set(tree: dict[str, Any], key: str, value: Any) -> None:
+    *parents, last = key.split(".")
+    node = tree
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[last] = value
+
+
+def _has(tree: Mapping[str, Any], key: str) -> bool:
+    node: Any = tree
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _unknown_keys(tree: Mapping[str, Any], model: type[BaseModel], prefix: str = "") -> list[str]:
+    unknown = []
+    for name, value in tree.items():
+        key = f"{prefix}{name}"
+        info = model.model_fields.get(str(name))
+        if info is None:
+            unknown.append(key)
+        elif _is_model(info.annotation) and isinstance(value, Mapping):
+            unknown.extend(_unknown_keys(value, info.annotation, f"{key}."))
+    return unknown
+
+
+def _env_value(raw: str, leaf: Leaf) -> Any:
+    if leaf.is_list:
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    return raw.strip()
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    if error["type"].startswith("bool"):
+        return "allowed: true or false"
+    return str(error["msg"])
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> LoadedConfig:
+    """Read HERMES_HOME's files and the environment; raise `ConfigError` naming every bad value."""
+    process_env = dict(os.environ if environ is None else environ)
+    paths = HermesPaths.resolve(process_env)
+    layers = env_layers(paths.env_file, paths.env_dropins, process_env)
+    merged_env: dict[str, str] = {}
+    for layer in layers:
+        merged_env.update(layer.values)
+
+    missing: set[str] = set()
+    tree = expand_vars(read_yaml(paths.config_file), merged_env, missing)
+    warnings = []
+    unknown = _unknown_keys(tree, Settings)
+    if unknown:
+        warnings.append(f"config.yaml: unknown keys ignored: {', '.join(unknown)}")
+    if missing:
+        warnings.append(f"config.yaml: ${{VAR}} left as written, not set: {', '.join(sorted(missing))}")
+
+    origins: dict[str, str] = {}
+    env_names: dict[str, str] = {}
+    values = copy.deepcopy(tree)
+    for leaf in leaves():
+        origins[leaf.key] = CONFIG_YAML if _has(tree, leaf.key) else DEFAULT
+        for layer in layers:
+            name = next((n for n in leaf.env if layer.values.get(n, "") != ""), None)
+            if name is not None:
+                _set(values, leaf.key, _env_value(layer.values[name], leaf))
+                origins[leaf.key] = layer.origin
+                env_names[leaf.key] = name
+
+    try:
+        settings = Settings.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc, values, origins, env_names)) from None
+    return LoadedConfig(settings, paths, origins, warnings, merged_env)
+
+
+def _problems(
+    exc: ValidationError, values: dict[str, Any], origins: dict[str, str], env_names: dict[str, str]
+) -> list[str]:
+    problems = []
+    secret_keys = {leaf.key for leaf in leaves() if leaf.secret}
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        origin = origins.get(key, CONFIG_YAML)
+        source = f"{origin} as {env_names[key]}" if key in env_names else origin
+        shown = "(redacted)" if key in secret_keys else repr(error.get("input"))
+        problems.append(f"config error: {key} = {shown} (from {source}): {_describe(error)}")
+    return problems
