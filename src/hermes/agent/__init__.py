@@ -1,0 +1,1 @@
+"""The agent: providers, the tool-calling loop, memory and prompt. Platform-blind."""

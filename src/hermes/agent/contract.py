@@ -1,0 +1,117 @@
+"""What the gateway sees of the agent: a run request in, a stream of events out.
+
+The hub depends on `AgentPort`, so the local agent and the proxy to a remote API server are
+interchangeable. Tools that must reach a person or a platform do it through `GatewayServices`, which the
+gateway implements; the agent never imports the gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    mime_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens
+        )
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """A message supplied by the caller instead of the stored transcript (stateless API requests)."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str | None
+    images: tuple[ImageInput, ...] = ()
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    tool_call_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    session_key: str
+    text: str
+    platform: str
+    chat_kind: Literal["dm", "group", "channel", "api"]
+    user_id: str = ""
+    user_name: str = ""
+    images: tuple[ImageInput, ...] = ()
+    model_override: str | None = None
+    # Stateless runs: the caller's history replaces the transcript, and nothing is stored.
+    history: tuple[ChatMessage, ...] | None = None
+    # Extra system text layered over the agent's own prompt (an API client's system messages).
+    extra_system: str | None = None
+    # Opaque to the agent: handed to tools through ToolContext so a tool can address the requester.
+    origin: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolStarted:
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolFinished:
+    call_id: str
+    name: str
+    ok: bool
+    summary: str
+
+
+@dataclass(frozen=True)
+class Final:
+    text: str
+    model: str
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The run ended without an answer. `message` is safe to show to the user; it never holds a secret."""
+
+    message: str
+    status: int | None = None
+    cancelled: bool = False
+
+
+AgentEvent = TextDelta | ToolStarted | ToolFinished | Final | Failed
+
+
+class AgentPort(Protocol):
+    def run(
+        self, request: RunRequest, cancel: asyncio.Event, services: GatewayServices | None = None
+    ) -> AsyncIterator[AgentEvent]:
+        """Stream one run. Always ends with exactly one `Final` or `Failed`; stops within 1 s of `cancel`."""
+
+    async def close(self) -> None: ...
+
+
+class GatewayServices(Protocol):
+    """What the gateway offers tools during a run."""
+
+    async def request_approval(self, origin: dict[str, Any], prompt: str, wait_seconds: float) -> bool:
+        """Ask the requesting person to approve something; False on no, timeout or no way to ask."""
+
+    async def send_message(self, target: str, text: str) -> str:
+        """Post to a chat: `home:<platform>` or `<platform>:<chat_id>`. Returns the message id."""
