@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hermes.cli import version_line
+from hermes.cli import config_cmd, gateway, version_line
 
 app = typer.Typer(
     name="hermes",
@@ -12,6 +12,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(gateway.app, name="gateway")
+app.add_typer(config_cmd.app, name="config")
 
 
 def _print_version(value: bool) -> None:

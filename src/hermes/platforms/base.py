@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 if TYPE_CHECKING:
-    from hermes.config.settings import Settings
+    from hermes.config import LoadedConfig
 
 ChatKind = Literal["dm", "group", "channel"]
 
@@ -54,6 +54,14 @@ class Inbound:
 
 
 @dataclass(frozen=True)
+class AccessList:
+    """Who may talk to the bot on one platform, as the operator configured it for that platform."""
+
+    users: frozenset[str] = frozenset()
+    allow_all: bool = False
+
+
+@dataclass(frozen=True)
 class MessageRef:
     """A message the bot sent, so it can be edited later."""
 
@@ -89,15 +97,26 @@ class Platform(ABC):
     name: ClassVar[str]
     max_message_chars: ClassVar[int]
     can_edit: ClassVar[bool]
+    # How often the hub renews the typing indicator while a run goes on.
+    typing_refresh_seconds: ClassVar[float] = 5.0
+    # Whether a message that is only a command word ("sethome") counts as a command in group chats, for
+    # clients that swallow anything starting with "/" themselves.
+    bare_commands: ClassVar[bool] = False
+
+    access: AccessList = AccessList()
+    # The home channel from the platform's own settings (e.g. MATRIX_HOME_ROOM); /sethome overrides it.
+    default_home: ChatRef | None = None
+    # Why the platform is not running, for status output; None while healthy.
+    problem: str | None = None
 
     @classmethod
     @abstractmethod
-    def enabled(cls, settings: Settings) -> bool:
+    def enabled(cls, config: LoadedConfig) -> bool:
         """Whether the operator configured this platform."""
 
     @classmethod
     @abstractmethod
-    def create(cls, settings: Settings) -> Platform: ...
+    def create(cls, config: LoadedConfig) -> Platform: ...
 
     @abstractmethod
     async def start(self, hub: HubPort) -> None:

@@ -1,0 +1,70 @@
+"""`hermes gateway ...`: run the daemon in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import typer
+
+from hermes.cli.common import EXIT_CONFIG, EXIT_FAILURE, load_or_exit
+
+app = typer.Typer(help="Run and manage the gateway daemon.", no_args_is_help=False)
+
+
+@app.command("run")
+def run(
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Show debug logs on the console."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on the console."),
+) -> None:
+    """Run the gateway in the foreground until SIGINT or SIGTERM."""
+    from hermes.config import ConfigError
+    from hermes.gateway.runner import Gateway
+    from hermes.observability.logging import Redactor, setup_logging
+    from hermes.store.errors import StoreError
+
+    config = load_or_exit()
+    config.paths.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    logging_settings = config.settings.logging
+    setup_logging(
+        config.paths.logs,
+        Redactor(config.secret_values()),
+        level=logging_settings.level,
+        verbosity=-1 if quiet else verbose,
+        max_bytes=logging_settings.max_bytes,
+        backup_count=logging_settings.backup_count,
+    )
+    log = logging.getLogger("hermes.gateway")
+    for warning in config.warnings:
+        log.warning(warning)
+    gateway = Gateway(config)
+
+    async def main() -> None:
+        gateway.install_signal_handlers()
+        await gateway.run()
+
+    try:
+        asyncio.run(main())
+    except ConfigError as exc:
+        for problem in exc.problems:
+            log.error(problem)
+        raise typer.Exit(EXIT_CONFIG) from None
+    except StoreError as exc:
+        log.error("%s", exc)
+        raise typer.Exit(EXIT_FAILURE) from None
+
+
+def reexec_as_run(argv: list[str]) -> None:
+    """`hermes gateway [options]` becomes `hermes gateway run [options]` in a new process image, so the
+    process command line says `hermes gateway run`, which process managers look for."""
+    import os
+
+    os.execv(sys.executable, [sys.executable, argv[0], "gateway", "run", *argv[2:]])
+
+
+@app.callback(invoke_without_command=True)
+def gateway(ctx: typer.Context) -> None:
+    """Without a subcommand: the same as `hermes gateway run`."""
+    if ctx.invoked_subcommand is None:
+        reexec_as_run(sys.argv)

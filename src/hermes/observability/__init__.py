@@ -1,0 +1,1 @@
+"""Logging with secret redaction, and metrics."""

@@ -1,0 +1,262 @@
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from hermes.config import ConfigError, load_config
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def env_for(home: Path, **extra: str) -> dict[str, str]:
+    return {"HERMES_HOME": str(home), **extra}
+
+
+LAYERS = ("config.yaml", ".env", ".env.d/10-a.env", ".env.d/20-b.env", "environment")
+
+
+@pytest.mark.parametrize(
+    "present",
+    [combo for n in range(len(LAYERS) + 1) for combo in itertools.combinations(LAYERS, n)],
+    ids=lambda combo: "+".join(combo) or "defaults",
+)
+def test_precedence_each_layer_overrides_the_ones_below(tmp_path: Path, present: tuple[str, ...]) -> None:
+    ports = {layer: str(9000 + i) for i, layer in enumerate(LAYERS)}
+    environ = env_for(tmp_path)
+    for layer in present:
+        if layer == "config.yaml":
+            write(tmp_path / "config.yaml", f"api_server:\n  port: {ports[layer]}\n")
+        elif layer == "environment":
+            environ["API_SERVER_PORT"] = ports[layer]
+        else:
+            write(tmp_path / layer, f"API_SERVER_PORT={ports[layer]}\n")
+
+    loaded = load_config(environ)
+
+    winner = present[-1] if present else "default"
+    expected = int(ports[winner]) if present else 8642
+    assert loaded.settings.api_server.port == expected
+    assert loaded.origins["api_server.port"] == winner
+
+
+def test_dropins_apply_in_name_order_and_ignore_other_files(tmp_path: Path) -> None:
+    write(tmp_path / ".env.d" / "20-late.env", "MATRIX_HOME_ROOM=!late\n")
+    write(tmp_path / ".env.d" / "10-early.env", "MATRIX_HOME_ROOM=!early\n")
+    write(tmp_path / ".env.d" / "99-notes.txt", "MATRIX_HOME_ROOM=!ignored\n")
+    loaded = load_config(env_for(tmp_path))
+    assert loaded.settings.matrix.home_room == "!late"
+    assert loaded.origins["matrix.home_room"] == ".env.d/20-late.env"
+
+
+def test_shell_quoting_in_env_files(tmp_path: Path) -> None:
+    write(
+        tmp_path / ".env",
+        'MATTERMOST_TOKEN=\'a b#c\'\nMATRIX_PASSWORD="p\\"q"\nMATRIX_USER_ID=@bot:x # comment\n',
+    )
+    settings = load_config(env_for(tmp_path)).settings
+    assert settings.mattermost.token == "a b#c"
+    assert settings.matrix.password == 'p"q'
+    assert settings.matrix.user_id == "@bot:x"
+
+
+def test_env_lists_are_comma_separated_and_trimmed(tmp_path: Path) -> None:
+    loaded = load_config(
+        env_for(tmp_path, MATRIX_ALLOWED_USERS=" @a:x, @b:y ,,", MATRIX_FREE_RESPONSE_ROOMS="!r")
+    )
+    assert loaded.settings.matrix.allowed_users == ["@a:x", "@b:y"]
+    assert loaded.settings.matrix.free_response_rooms == ["!r"]
+
+
+def test_yaml_lists_and_nested_sections(tmp_path: Path) -> None:
+    write(
+        tmp_path / "config.yaml",
+        "matrix:\n  allowed_users: ['@a:x']\n  require_mention: false\n"
+        "group_sessions_per_user: false\ntools:\n  terminal:\n    enabled: true\n",
+    )
+    settings = load_config(env_for(tmp_path)).settings
+    assert settings.matrix.allowed_users == ["@a:x"]
+    assert settings.matrix.require_mention is False
+    assert settings.group_sessions_per_user is False
+    assert settings.tools.terminal.enabled is True
+    assert settings.tools.terminal.timeout_seconds == 120.0
+
+
+def test_empty_env_value_counts_as_unset(tmp_path: Path) -> None:
+    write(tmp_path / "config.yaml", "matrix:\n  home_room: '!fromyaml'\n")
+    write(tmp_path / ".env", "MATRIX_HOME_ROOM=\n")
+    loaded = load_config(env_for(tmp_path))
+    assert loaded.settings.matrix.home_room == "!fromyaml"
+    assert loaded.origins["matrix.home_room"] == "config.yaml"
+
+
+def test_defaults_with_an_empty_home(tmp_path: Path) -> None:
+    settings = load_config(env_for(tmp_path / "nothing-here")).settings
+    assert settings.api_server.host == "127.0.0.1"
+    assert settings.api_server.port == 8642
+    assert settings.matrix.require_mention is True
+    assert settings.matrix.auto_thread is True
+    assert settings.matrix.dm_mention_threads is False
+    assert settings.mattermost.reply_mode == "off"
+    assert settings.group_sessions_per_user is True
+    assert settings.agent.max_turns == 60
+    assert settings.compression.threshold == 0.5
+    assert settings.model.context_length == 128_000
+
+
+def test_home_defaults_to_dot_hermes_in_the_user_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    loaded = load_config({})
+    assert loaded.paths.home == tmp_path / ".hermes"
+
+
+@pytest.mark.parametrize(
+    ("where", "text", "expected"),
+    [
+        (
+            ".env",
+            "MATRIX_REQUIRE_MENTION=maybe\n",
+            "matrix.require_mention = 'maybe' (from .env as MATRIX_REQUIRE_MENTION): allowed: true or false",
+        ),
+        (
+            "config.yaml",
+            "api_server:\n  port: 99999\n",
+            "api_server.port = 99999 (from config.yaml): Input should be less than or equal to 65535",
+        ),
+        (
+            "config.yaml",
+            "matrix:\n  e2ee_mode: sometimes\n",
+            "matrix.e2ee_mode = 'sometimes' (from config.yaml): "
+            "Input should be 'off', 'optional' or 'required'",
+        ),
+        (
+            ".env",
+            "HERMES_INFERENCE_PROVIDER=gemini\n",
+            "model.provider = 'gemini' (from .env as "
+            "HERMES_INFERENCE_PROVIDER): Input should be 'openrouter', 'anthropic', 'openai', "
+            "'bedrock' or 'custom'",
+        ),
+        (
+            "config.yaml",
+            "model:\n  context_length: lots\n",
+            "model.context_length = 'lots' (from config.yaml): Input should be a valid integer",
+        ),
+        ("config.yaml", "matrix: 5\n", "matrix = 5 (from config.yaml)"),
+        ("config.yaml", "mattermost:\n  reply_mode: threads\n", "mattermost.reply_mode = 'threads'"),
+        ("config.yaml", "compression:\n  threshold: 1.5\n", "compression.threshold = 1.5"),
+    ],
+)
+def test_a_bad_value_names_key_value_origin_and_what_is_allowed(
+    tmp_path: Path, where: str, text: str, expected: str
+) -> None:
+    write(tmp_path / where, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(env_for(tmp_path))
+    assert len(caught.value.problems) == 1
+    assert caught.value.problems[0].startswith(f"config error: {expected}")
+    assert "\n" not in caught.value.problems[0]
+
+
+def test_bad_secret_value_is_not_echoed(tmp_path: Path) -> None:
+    write(tmp_path / "config.yaml", "matrix:\n  access_token: [not, a, string]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(env_for(tmp_path))
+    assert "not" not in caught.value.problems[0].split("(from")[0].replace("config error", "")
+    assert "(redacted)" in caught.value.problems[0]
+
+
+def test_every_bad_value_is_reported_at_once(tmp_path: Path) -> None:
+    write(tmp_path / ".env", "API_SERVER_PORT=-1\nMATRIX_AUTO_THREAD=perhaps\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(env_for(tmp_path))
+    assert len(caught.value.problems) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("matrix: [unclosed\n", "line 2"),
+        ("- a\n- b\n", "the top level must be a mapping"),
+        ("key: value\n\tbad: tab\n", "not valid YAML"),
+    ],
+)
+def test_broken_yaml_names_the_file(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path / "config.yaml", text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(env_for(tmp_path))
+    assert str(path) in str(caught.value)
+    assert expected in str(caught.value)
+    assert path.read_text() == text
+
+
+def test_unreadable_env_file_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_bytes(b"KEY=\xff\xfe\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(env_for(tmp_path))
+    assert str(tmp_path / ".env") in str(caught.value)
+
+
+def test_empty_yaml_is_all_defaults(tmp_path: Path) -> None:
+    write(tmp_path / "config.yaml", "# nothing yet\n")
+    loaded = load_config(env_for(tmp_path))
+    assert loaded.settings.model.provider == "openrouter"
+    assert loaded.warnings == []
+
+
+def test_unknown_keys_give_one_warning_naming_them(tmp_path: Path) -> None:
+    write(
+        tmp_path / "config.yaml",
+        "colour: blue\nmatrix:\n  require_mention: true\n  favourite_room: '!x'\n"
+        "mcp_servers:\n  files:\n    command: npx\n    anything: goes\n",
+    )
+    loaded = load_config(env_for(tmp_path))
+    assert loaded.warnings == ["config.yaml: unknown keys ignored: colour, matrix.favourite_room"]
+    assert loaded.settings.mcp_servers == {"files": {"command": "npx", "anything": "goes"}}
+
+
+def test_var_expansion_from_env_files_and_process(tmp_path: Path) -> None:
+    write(tmp_path / ".env", "MY_MODEL=from-dotenv\n")
+    write(
+        tmp_path / "config.yaml",
+        "model:\n  default: ${MY_MODEL}\n  base_url: http://${HOST}:11434\n"
+        "matrix:\n  home_room: ${ROOM:-!fallback}\n  device_id: ${UNSET_DEVICE}\n",
+    )
+    loaded = load_config(env_for(tmp_path, HOST="gpu-box"))
+    settings = loaded.settings
+    assert settings.model.default == "from-dotenv"
+    assert settings.model.base_url == "http://gpu-box:11434"
+    assert settings.matrix.home_room == "!fallback"
+    assert settings.matrix.device_id == "${UNSET_DEVICE}"
+    assert loaded.warnings == ["config.yaml: ${VAR} left as written, not set: UNSET_DEVICE"]
+
+
+def test_env_twin_with_two_names_prefers_the_first(tmp_path: Path) -> None:
+    assert load_config(env_for(tmp_path, AWS_REGION="eu-west-1")).settings.bedrock.region == "eu-west-1"
+    both = env_for(tmp_path, AWS_REGION="eu-west-1", AWS_DEFAULT_REGION="us-east-1")
+    assert load_config(both).settings.bedrock.region == "us-east-1"
+
+
+@pytest.mark.parametrize(
+    ("env", "mode"),
+    [
+        ({}, "off"),
+        ({"MATRIX_ENCRYPTION": "true"}, "required"),
+        ({"MATRIX_ENCRYPTION": "true", "MATRIX_E2EE_MODE": "optional"}, "optional"),
+        ({"MATRIX_E2EE_MODE": "required"}, "required"),
+    ],
+)
+def test_e2ee_mode_from_either_variable(tmp_path: Path, env: dict[str, str], mode: str) -> None:
+    assert load_config(env_for(tmp_path, **env)).settings.matrix.effective_e2ee_mode == mode
+
+
+def test_secret_values_lists_every_secret_in_force(tmp_path: Path) -> None:
+    write(tmp_path / ".env", "API_SERVER_KEY=k" + "x" * 20 + "\nMATRIX_PASSWORD=hunter22\n")
+    loaded = load_config(env_for(tmp_path, OPENAI_API_KEY="sk-abc123", GATEWAY_PROXY_KEY="proxy-secret"))
+    assert set(loaded.secret_values()) == {"k" + "x" * 20, "hunter22", "sk-abc123", "proxy-secret"}
