@@ -1,0 +1,229 @@
+"""`LocalAgent`: the agent in this process, behind the `AgentPort` the gateway calls.
+
+Each run is a producer task feeding a queue; the caller's iterator reads the queue. Cancelling the run
+cancels the task wherever it waits (the provider's stream, a backoff sleep, a tool), so a run stops within
+a second of `cancel` being set, whatever it was doing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import cast
+
+from hermes.agent.compression import Compressor
+from hermes.agent.contract import AgentEvent, Failed, Final, GatewayServices, RunRequest
+from hermes.agent.loop import AgentLoop, LoopSettings
+from hermes.agent.memory import MemoryFiles
+from hermes.agent.messages import Message
+from hermes.agent.prompt import PromptBuilder, PromptInputs
+from hermes.agent.providers import create_provider
+from hermes.agent.providers.base import Provider, ProviderConfigError, redact
+from hermes.agent.providers.retry import RetryPolicy
+from hermes.agent.sessions import Conversation, ConversationStore, with_image_note
+from hermes.agent.skills import SkillIndex
+from hermes.agent.tools import load_tool_modules, select_tools
+from hermes.agent.tools.base import Tool, ToolContext
+from hermes.config.loader import LoadedConfig
+from hermes.store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+# After `cancel`, how long the run may take to write what it has before its iterator gives up on it.
+CANCEL_GRACE_SECONDS = 0.8
+_END = object()
+_CANCELLED = object()
+
+
+class LocalAgent:
+    def __init__(
+        self,
+        config: LoadedConfig,
+        store: Store | None,
+        *,
+        provider: Provider | None = None,
+        retry: RetryPolicy | None = None,
+        tools: Mapping[str, Tool] | None = None,
+        max_cached_sessions: int = 128,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`tools` replaces the registry (every registered tool by default); `tools.enabled`/`disabled` still
+        apply. Raises ProviderConfigError when the settings name no usable provider (missing key or URL)."""
+        settings = config.settings
+        self.config = config
+        self.settings = settings
+        self.store = store
+        self.provider = provider or create_provider(settings)
+        self.memory = MemoryFiles(config.paths)
+        self.conversations = ConversationStore(
+            store, keep_first=settings.compression.keep_first, max_cached=max_cached_sessions
+        )
+        policy = retry or RetryPolicy.from_settings(settings.model)
+        self.compressor = Compressor(
+            self.provider, policy, self.conversations, settings.compression, settings.model.context_length
+        )
+        self.loop = AgentLoop(
+            self.provider,
+            policy,
+            self.conversations,
+            self.compressor,
+            LoopSettings(
+                max_turns=settings.agent.max_turns,
+                tool_timeout=settings.agent.tool_timeout_seconds,
+                max_tokens=settings.model.max_output_tokens,
+            ),
+        )
+        self.prompt = PromptBuilder(self.memory, SkillIndex(config.paths.skills), clock=clock)
+        self._tools = dict(tools) if tools is not None else load_tool_modules()
+        self._tools_by_platform: dict[str, list[Tool]] = {}
+        self._defaults_written = False
+        self._secrets = config.secret_values()
+
+    def tools_for(self, platform: str) -> list[Tool]:
+        tools = self._tools_by_platform.get(platform)
+        if tools is None:
+            tools = select_tools(self._tools.values(), self.settings, platform)
+            self._tools_by_platform[platform] = tools
+        return tools
+
+    def conversation(self, session_key: str) -> Conversation | None:
+        """The loaded conversation for a key, if it is in memory (for status displays)."""
+        return self.conversations.cached(session_key)
+
+    async def close(self) -> None:
+        await self.provider.close()
+
+    async def run(
+        self, request: RunRequest, cancel: asyncio.Event, services: GatewayServices | None = None
+    ) -> AsyncIterator[AgentEvent]:
+        if cancel.is_set():
+            yield Failed("The run was cancelled.", cancelled=True)
+            return
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        producer = asyncio.create_task(self._produce(request, services, queue.put_nowait))
+        watcher = asyncio.create_task(cancel.wait())
+
+        def on_cancel(_: asyncio.Task[object]) -> None:
+            if cancel.is_set():
+                producer.cancel()
+                queue.put_nowait(_CANCELLED)
+
+        watcher.add_done_callback(on_cancel)
+        deadline: float | None = None
+        finished = False
+        try:
+            while True:
+                if deadline is None:
+                    item = await queue.get()
+                else:
+                    try:
+                        async with asyncio.timeout_at(deadline):
+                            item = await queue.get()
+                    except TimeoutError:
+                        item = _END
+                if item is _CANCELLED:
+                    deadline = asyncio.get_running_loop().time() + CANCEL_GRACE_SECONDS
+                    continue
+                if item is _END:
+                    break
+                if finished:
+                    continue
+                event = cast(AgentEvent, item)
+                if isinstance(event, Final | Failed):
+                    finished = True
+                yield event
+            if not finished:
+                yield Failed("The run was cancelled.", cancelled=True)
+        finally:
+            watcher.cancel()
+            producer.cancel()
+
+    async def _produce(
+        self, request: RunRequest, services: GatewayServices | None, emit: Callable[[object], None]
+    ) -> None:
+        try:
+            try:
+                result: AgentEvent = await self._run(request, services, emit)
+            except asyncio.CancelledError:
+                result = Failed("The run was cancelled.", cancelled=True)
+            except (ProviderConfigError, StoreError) as exc:
+                log.error("run for %s failed: %s", request.session_key, exc)
+                result = Failed(f"The agent could not run: {exc}")
+            except Exception:
+                log.exception("run for %s failed", request.session_key)
+                result = Failed("Something went wrong inside the agent; the error was logged.")
+            if isinstance(result, Failed):
+                # Providers already leave keys out; this catches a secret a server echoed in another form.
+                result = dataclasses.replace(result, message=redact(result.message, self._secrets))
+            emit(result)
+        finally:
+            emit(_END)
+
+    async def _run(
+        self, request: RunRequest, services: GatewayServices | None, emit: Callable[[object], None]
+    ) -> Final | Failed:
+        if not self._defaults_written:
+            await asyncio.to_thread(self.memory.ensure_defaults)
+            self._defaults_written = True
+        stateless = request.history is not None or self.store is None
+        if stateless:
+            conversation = self.conversations.stateless(request)
+        else:
+            conversation = await self.conversations.open(request)
+        async with conversation.lock:
+            return await self._turn(conversation, request, services, emit)
+
+    async def _turn(
+        self,
+        conversation: Conversation,
+        request: RunRequest,
+        services: GatewayServices | None,
+        emit: Callable[[object], None],
+    ) -> Final | Failed:
+        tools = self.tools_for(request.platform)
+        extra_system = "\n\n".join(
+            part
+            for part in (
+                *(m.content or "" for m in request.history or () if m.role == "system"),
+                request.extra_system or "",
+            )
+            if part
+        )
+        system = await self.prompt.build(
+            PromptInputs(
+                platform=request.platform,
+                chat_kind=request.chat_kind,
+                user_name=request.user_name,
+                extra_system=extra_system or None,
+                tool_names=[t.name for t in tools],
+            )
+        )
+        user: Message | None = None
+        if request.text or request.images:
+            user = Message("user", request.text, images=request.images)
+            (user,) = await self.conversations.append(conversation, [user])
+        ctx = ToolContext(
+            session_key=request.session_key,
+            session_id=conversation.session_id,
+            platform=request.platform,
+            chat_kind=request.chat_kind,
+            user_id=request.user_id,
+            origin=request.origin,
+            services=services,
+            paths=self.config.paths,
+            settings=self.settings,
+            store=None if conversation.session_id is None else self.store,
+            memory=self.memory,
+            state=conversation.state,
+        )
+        model = request.model_override or conversation.model_override or self.settings.model.default
+        try:
+            return await self.loop.run(conversation, system, tools, ctx, model, emit)
+        finally:
+            if user is not None and user.images:
+                # Images ride along for this run only; later turns see that there was one (as on reload).
+                content = with_image_note(user.content, len(user.images))
+                conversation.replace_last(user, dataclasses.replace(user, content=content, images=()))

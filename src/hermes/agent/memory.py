@@ -1,0 +1,219 @@
+"""MEMORY.md, USER.md and SOUL.md: size limits, `§`-separated entries, atomic writes.
+
+Other programs edit these files while the daemon runs (they write a temp file and rename it over), so
+nothing is cached: every read opens the file afresh, and every write is temp + fsync + rename. A write
+re-reads the file first, so an edit made since the last turn is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from hermes.config.paths import HermesPaths
+
+log = logging.getLogger(__name__)
+
+Target = Literal["memory", "user"]
+
+MEMORY_LIMIT = 2200
+USER_LIMIT = 1375
+SOUL_LIMIT = 3000
+SEPARATOR = "§"
+_JOIN = f"\n{SEPARATOR}\n"
+
+DEFAULT_SOUL = """\
+You are Hermes, a capable and friendly AI assistant. You help with questions, writing, analysis, planning
+and technical work.
+
+- Be direct and concise; lead with the answer, then the detail that matters.
+- Say so when you are unsure, and never invent facts, quotes, links or tool results.
+- Use your tools when they make the answer better, and keep your memory up to date with what is worth
+  remembering about the user and your work together.
+- Match the language and tone of the person you are talking to.
+"""
+
+
+class MemoryEditError(ValueError):
+    """A memory edit was refused; the message is written for the model."""
+
+
+@dataclass(frozen=True)
+class MemorySnapshot:
+    soul: str
+    memory: list[str]
+    user: list[str]
+
+
+def split_entries(text: str) -> list[str]:
+    """Entries are separated by lines holding only `§`."""
+    entries: list[str] = []
+    current: list[str] = []
+    for line in text.splitlines():
+        if line.strip() == SEPARATOR:
+            entries.append("\n".join(current).strip())
+            current = []
+        else:
+            current.append(line)
+    entries.append("\n".join(current).strip())
+    return [entry for entry in entries if entry]
+
+
+def join_entries(entries: list[str]) -> str:
+    return _JOIN.join(entries) + "\n" if entries else ""
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Temp file in the same directory, fsync, rename over, fsync the directory: never a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class MemoryFiles:
+    def __init__(self, paths: HermesPaths) -> None:
+        self._files: dict[Target, tuple[Path, int]] = {
+            "memory": (paths.memories / "MEMORY.md", MEMORY_LIMIT),
+            "user": (paths.memories / "USER.md", USER_LIMIT),
+        }
+        self.soul_path = paths.soul_file
+        # Our own read-modify-write cycles must not interleave (two sessions saving at once).
+        self._lock = asyncio.Lock()
+
+    def path(self, target: Target) -> Path:
+        return self._files[target][0]
+
+    def limit(self, target: Target) -> int:
+        return self._files[target][1]
+
+    def ensure_defaults(self) -> None:
+        """First run: the memories directory and a default SOUL.md. Blocking; call from a thread."""
+        self.path("memory").parent.mkdir(parents=True, exist_ok=True)
+        if not self.soul_path.exists():
+            write_atomic(self.soul_path, DEFAULT_SOUL)
+
+    def read_snapshot(self) -> MemorySnapshot:
+        """The three files as they are now. Blocking; call from a thread."""
+        soul = _read(self.soul_path).strip()
+        if len(soul) > SOUL_LIMIT:
+            log.warning(
+                "%s is %d chars, over its %d limit; using the first %d",
+                self.soul_path,
+                len(soul),
+                SOUL_LIMIT,
+                SOUL_LIMIT,
+            )
+            soul = soul[:SOUL_LIMIT]
+        return MemorySnapshot(
+            soul=soul,
+            memory=split_entries(_read(self.path("memory"))),
+            user=split_entries(_read(self.path("user"))),
+        )
+
+    async def snapshot(self) -> MemorySnapshot:
+        return await asyncio.to_thread(self.read_snapshot)
+
+    async def entries(self, target: Target) -> list[str]:
+        return await asyncio.to_thread(lambda: split_entries(_read(self.path(target))))
+
+    async def add(self, target: Target, content: str) -> str:
+        content = _clean(content)
+
+        def change(entries: list[str]) -> tuple[list[str], str]:
+            if content in entries:
+                return entries, "That entry is already saved; nothing changed."
+            return [*entries, content], "Saved."
+
+        return await self._edit(target, change)
+
+    async def replace(self, target: Target, old_text: str, content: str) -> str:
+        content = _clean(content)
+
+        def change(entries: list[str]) -> tuple[list[str], str]:
+            index = _find(entries, old_text, self.path(target).name)
+            return [*entries[:index], content, *entries[index + 1 :]], "Replaced."
+
+        return await self._edit(target, change)
+
+    async def remove(self, target: Target, old_text: str) -> str:
+        def change(entries: list[str]) -> tuple[list[str], str]:
+            index = _find(entries, old_text, self.path(target).name)
+            return [*entries[:index], *entries[index + 1 :]], "Removed."
+
+        return await self._edit(target, change)
+
+    async def _edit(self, target: Target, change: Callable[[list[str]], tuple[list[str], str]]) -> str:
+        path, limit = self._files[target]
+
+        def apply() -> str:
+            current = _read(path)
+            entries = split_entries(current)
+            updated, message = change(entries)
+            if updated == entries:
+                return message
+            text = join_entries(updated)
+            if len(text) > limit:
+                room = limit - len(current)
+                raise MemoryEditError(
+                    f"{path.name} would be {len(text)} chars, over its {limit}-char limit; it has "
+                    f"{max(room, 0)} chars of room left (it holds {len(current)}). Shorten the entry, or "
+                    "replace or remove older entries first."
+                )
+            write_atomic(path, text)
+            return f"{message} {path.name} now holds {len(text)} of {limit} chars."
+
+        async with self._lock:
+            return await asyncio.to_thread(apply)
+
+
+def _clean(content: str) -> str:
+    content = content.strip()
+    if not content:
+        raise MemoryEditError("the entry is empty")
+    if any(line.strip() == SEPARATOR for line in content.splitlines()):
+        raise MemoryEditError(
+            f"an entry cannot contain a line holding only {SEPARATOR!r}: it separates entries"
+        )
+    return content
+
+
+def _find(entries: list[str], old_text: str, file_name: str) -> int:
+    needle = old_text.strip()
+    if not needle:
+        raise MemoryEditError("old_text is empty: give a unique part of the entry to change")
+    found = [i for i, entry in enumerate(entries) if needle in entry]
+    if not found:
+        raise MemoryEditError(f"no entry in {file_name} contains {needle!r}")
+    if len(found) > 1:
+        raise MemoryEditError(
+            f"{len(found)} entries in {file_name} contain {needle!r}; give a longer, unique part of the entry"
+        )
+    return found[0]

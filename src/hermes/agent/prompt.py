@@ -1,0 +1,103 @@
+"""The system prompt: SOUL.md, guidance, the skills index and platform hints first (stable, cacheable), then
+the memory snapshot and the date (these change, so they come last)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from hermes.agent.memory import MEMORY_LIMIT, USER_LIMIT, MemoryFiles, MemorySnapshot, join_entries
+from hermes.agent.messages import SystemPrompt
+from hermes.agent.skills import Skill, SkillIndex
+
+_PLATFORM_HINTS = {
+    "matrix": "You are chatting on Matrix. Markdown is rendered; keep messages readable on a phone.",
+    "mattermost": "You are chatting on Mattermost. Markdown is rendered; keep messages readable on a phone.",
+    "api": "You are answering through an OpenAI-compatible API; the client decides how text is shown.",
+    "cli": "You are chatting in a terminal. Prefer plain text; Markdown is shown as typed.",
+}
+_CHAT_KINDS = {
+    "dm": "This is a direct, one-to-one conversation.",
+    "group": "This is a group chat: several people may write here, so address the person who asked.",
+    "channel": "This is a channel shared by several people: address the person who asked.",
+    "api": "",
+}
+_MEMORY_GUIDANCE = (
+    "You have persistent memory across conversations. Use the `memory` tool to save durable facts: what you "
+    "learn about the user goes to the `user` target, your own notes (environment, conventions, lessons) to "
+    "`memory`. Keep entries short; replace or remove stale ones. Do not save one-off task details."
+)
+_SEARCH_GUIDANCE = "Use `session_search` to recall what was said in earlier conversations."
+_TODO_GUIDANCE = "For multi-step work, keep a task list with the `todo` tool and update it as you go."
+
+
+@dataclass(frozen=True)
+class PromptInputs:
+    platform: str
+    chat_kind: str
+    user_name: str = ""
+    extra_system: str | None = None
+    tool_names: Sequence[str] = ()
+
+
+class PromptBuilder:
+    def __init__(
+        self, memory: MemoryFiles, skills: SkillIndex, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._memory = memory
+        self._skills = skills
+        self._clock = clock
+
+    def _read(self) -> tuple[MemorySnapshot, list[Skill]]:
+        return self._memory.read_snapshot(), self._skills.scan()
+
+    async def build(self, inputs: PromptInputs) -> SystemPrompt:
+        """Reads the files afresh (one hop to a thread): other programs may have changed them."""
+        snapshot, skills = await asyncio.to_thread(self._read)
+        return render(snapshot, skills, inputs, time.localtime(self._clock()))
+
+
+def render(
+    snapshot: MemorySnapshot, skills: Sequence[Skill], inputs: PromptInputs, now: time.struct_time
+) -> SystemPrompt:
+    stable = [snapshot.soul] if snapshot.soul else []
+    guidance = []
+    if "memory" in inputs.tool_names:
+        guidance.append(_MEMORY_GUIDANCE)
+    if "session_search" in inputs.tool_names:
+        guidance.append(_SEARCH_GUIDANCE)
+    if "todo" in inputs.tool_names:
+        guidance.append(_TODO_GUIDANCE)
+    if guidance:
+        stable.append("\n".join(guidance))
+    if skills:
+        lines = [
+            "## Skills",
+            "Instructions for specific tasks; read a skill's SKILL.md before doing its task.",
+        ]
+        lines.extend(
+            f"- {s.category}/{s.name}: {s.description}" if s.description else f"- {s.category}/{s.name}"
+            for s in skills
+        )
+        stable.append("\n".join(lines))
+    where = [_PLATFORM_HINTS.get(inputs.platform, f"You are chatting on {inputs.platform}.")]
+    kind = _CHAT_KINDS.get(inputs.chat_kind, "")
+    if kind:
+        where.append(kind)
+    if inputs.user_name and inputs.chat_kind == "dm":
+        where.append(f"You are talking with {inputs.user_name}.")
+    stable.append(" ".join(where))
+    if inputs.extra_system:
+        stable.append(inputs.extra_system)
+
+    volatile = []
+    if snapshot.memory:
+        text = join_entries(snapshot.memory)
+        volatile.append(f"## Memory (your notes, {len(text)}/{MEMORY_LIMIT} chars)\n{text.rstrip()}")
+    if snapshot.user:
+        text = join_entries(snapshot.user)
+        volatile.append(f"## User profile ({len(text)}/{USER_LIMIT} chars)\n{text.rstrip()}")
+    volatile.append(time.strftime("Today is %A, %d %B %Y.", now))
+    return SystemPrompt("\n\n".join(stable), "\n\n".join(volatile))

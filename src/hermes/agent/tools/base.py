@@ -1,0 +1,143 @@
+"""The tool contract (DESIGN §4), what a tool sees of its run, and the registry.
+
+A tool module registers its tools with `register_tool` when imported; `hermes.agent.tools.load_tool_modules`
+imports every module of this package, so adding a tool is one new module. Tools that depend on the
+settings (a disabled terminal, MCP servers from config) implement `available(settings)`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from hermes.agent.contract import GatewayServices
+from hermes.config.paths import HermesPaths
+from hermes.config.settings import Settings
+
+if TYPE_CHECKING:
+    from hermes.agent.memory import MemoryFiles
+    from hermes.store import Store
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What the model reads back (`content`), and the one line a chat shows for it (`summary`)."""
+
+    content: str
+    ok: bool = True
+    summary: str | None = None
+
+    @classmethod
+    def error(cls, message: str) -> ToolResult:
+        return cls(f"Error: {message}", ok=False, summary=message)
+
+
+@dataclass
+class ToolContext:
+    session_key: str
+    # None for stateless runs, which store nothing.
+    session_id: str | None
+    platform: str
+    chat_kind: str
+    user_id: str
+    # Opaque to the agent: where the request came from, for tools that must reach the requester.
+    origin: dict[str, Any]
+    services: GatewayServices | None
+    paths: HermesPaths
+    settings: Settings
+    store: Store | None
+    memory: MemoryFiles
+    # Scratch space kept with the session while it stays loaded (the todo list lives here).
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+class ToolArgumentError(ValueError):
+    """The model's arguments do not fit the tool; the message goes back to the model as is."""
+
+
+def string_arg(args: dict[str, Any], name: str, *, required: bool = True, choices: Sequence[str] = ()) -> str:
+    value = args.get(name)
+    if value is None or value == "":
+        if required:
+            raise ToolArgumentError(f"missing required argument {name!r}")
+        return ""
+    if not isinstance(value, str):
+        raise ToolArgumentError(f"argument {name!r} must be a string, got {type(value).__name__}")
+    if choices and value not in choices:
+        raise ToolArgumentError(f"argument {name!r} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def int_arg(args: dict[str, Any], name: str, default: int, *, low: int, high: int) -> int:
+    value = args.get(name, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise ToolArgumentError(f"argument {name!r} must be an integer, got {value!r}")
+    if not low <= value <= high:
+        raise ToolArgumentError(f"argument {name!r} must be between {low} and {high}, got {value}")
+    return int(value)
+
+
+class Tool(Protocol):
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    """JSON schema of the arguments object."""
+
+    async def __call__(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult: ...
+
+
+@runtime_checkable
+class ConditionalTool(Protocol):
+    def available(self, settings: Settings) -> bool: ...
+
+
+_registry: dict[str, Tool] = {}
+
+
+def register_tool(tool: Tool) -> Tool:
+    existing = _registry.get(tool.name)
+    if existing is not None and type(existing) is not type(tool):
+        raise ValueError(f"tool {tool.name!r} is already registered by {type(existing).__name__}")
+    _registry[tool.name] = tool
+    return tool
+
+
+def registered_tools() -> dict[str, Tool]:
+    return dict(_registry)
+
+
+def _rules_for(entries: Iterable[str], platform: str) -> list[str]:
+    """The patterns that apply on `platform`: `name` applies everywhere, `platform:name` only there."""
+    rules = []
+    for entry in entries:
+        scope, sep, pattern = entry.partition(":")
+        if not sep:
+            rules.append(entry)
+        elif scope == platform:
+            rules.append(pattern)
+    return rules
+
+
+def _matches(name: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def select_tools(tools: Iterable[Tool], settings: Settings, platform: str) -> list[Tool]:
+    """The tools offered on `platform`: available, in `tools.enabled` (all when it names none for this
+    platform), not in `tools.disabled`. Entries are glob patterns, optionally `platform:pattern`."""
+    enabled = _rules_for(settings.tools.enabled, platform)
+    disabled = _rules_for(settings.tools.disabled, platform)
+    chosen = []
+    for tool in tools:
+        if isinstance(tool, ConditionalTool) and not tool.available(settings):
+            continue
+        if enabled and not _matches(tool.name, enabled):
+            continue
+        if _matches(tool.name, disabled):
+            continue
+        chosen.append(tool)
+    return sorted(chosen, key=lambda t: t.name)
