@@ -87,6 +87,20 @@ class HubPort(Protocol):
         """The authorization verdict, for decisions the adapter makes itself (e.g. accepting invites)."""
 
 
+@dataclass(frozen=True)
+class Check:
+    """One line of `hermes doctor`: what was checked, and for a failure what the operator should do."""
+
+    ok: bool
+    label: str
+    fix: str | None = None
+
+    def line(self) -> str:
+        if self.ok:
+            return f"✓ {self.label}"
+        return f"✗ {self.label}" + (f" — fix: {self.fix}" if self.fix else "")
+
+
 class CredentialsRejected(Exception):
     """The server refused the platform's credentials: retrying will not help, the operator must act."""
 
@@ -117,6 +131,12 @@ class Platform(ABC):
     @classmethod
     @abstractmethod
     def create(cls, config: LoadedConfig) -> Platform: ...
+
+    @classmethod
+    async def check(cls, config: LoadedConfig) -> list[Check]:
+        """Doctor lines for this platform: are the credentials accepted? Platforms that can ask their
+        server do so here, with a short timeout."""
+        return [Check(True, f"{cls.name}: configured (no live check)")]
 
     @abstractmethod
     async def start(self, hub: HubPort) -> None:

@@ -133,3 +133,17 @@ def _migrate(conn: sqlite3.Connection, path: Path, migrations: Sequence[Migratio
             ) from exc
         log.info("%s: applied migration %s", path, migration.label)
         current = migration.version
+
+
+def inspect(path: Path) -> tuple[int, int]:
+    """(version in the file, latest this code knows), read-only: for health checks that must not migrate.
+    Raises the same errors as opening for real would."""
+    latest = bundled()[-1].version
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot open database: {exc}") from exc
+    try:
+        return _checked_version(conn, path, latest), latest
+    finally:
+        conn.close()

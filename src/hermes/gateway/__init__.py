@@ -1,0 +1,1 @@
+"""The hub: platform-blind routing of chat events to the agent and replies back out."""

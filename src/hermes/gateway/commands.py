@@ -1,0 +1,169 @@
+"""Slash commands, answered by the hub itself, never queued behind a run.
+
+`!cmd` works like `/cmd` because Mattermost's web client keeps messages that start with `/` for itself.
+An unknown command is not a command: it goes to the agent as text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from hermes import __version__
+
+if TYPE_CHECKING:
+    from hermes.gateway.hub import Hub
+    from hermes.platforms.base import Inbound
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    hub: Hub
+    inbound: Inbound
+    session_key: str
+    command: Command
+    args: str
+
+
+Handler = Callable[[CommandContext], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str
+    handler: Handler
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(*names: str, summary: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        for name in names:
+            COMMANDS[name] = Command(names[0], summary, handler)
+        return handler
+
+    return register
+
+
+def parse_command(text: str, *, bare: bool = False) -> tuple[Command, str] | None:
+    """`/name args` or `!name args` for a known name; with `bare`, also a lone known command word."""
+    stripped = text.strip()
+    if stripped[:1] in ("/", "!"):
+        word, _, args = stripped[1:].partition(" ")
+    elif bare and " " not in stripped:
+        word, args = stripped, ""
+    else:
+        return None
+    found = COMMANDS.get(word.lower())
+    return (found, args.strip()) if found is not None else None
+
+
+def _uptime(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h {minutes}m" if days else f"{hours}h {minutes}m {secs}s"
+
+
+@command("new", "reset", summary="start a fresh conversation")
+async def _new(ctx: CommandContext) -> str:
+    lane = ctx.hub.lane(ctx.session_key)
+    if lane is not None:
+        lane.interrupt()
+    await ctx.hub.store.sessions.end_current(ctx.session_key)
+    return "✨ Started a fresh conversation."
+
+
+@command("stop", summary="stop the current reply")
+async def _stop(ctx: CommandContext) -> str:
+    lane = ctx.hub.lane(ctx.session_key)
+    if lane is not None and lane.interrupt():
+        return "⏹ Stopped."
+    return "Nothing is running."
+
+
+@command("help", summary="list the commands")
+async def _help(ctx: CommandContext) -> str:
+    seen: dict[str, Command] = {c.name: c for c in COMMANDS.values()}
+    lines = [f"/{c.name} — {c.summary}" for c in seen.values()]
+    return "Commands (`!` works as well as `/`):\n" + "\n".join(lines)
+
+
+@command("status", summary="model, session, token use and uptime")
+async def _status(ctx: CommandContext) -> str:
+    hub = ctx.hub
+    session = await hub.store.sessions.current(ctx.session_key)
+    model = (session.model_override if session else None) or hub.default_model
+    lines = [
+        f"Hermes {__version__}, up {_uptime(hub.clock() - hub.started_at)}",
+        f"Model: {model}",
+        f"Session: {ctx.session_key}",
+    ]
+    if session is not None:
+        lines.append(
+            f"Messages: {session.message_count}, tokens: {session.prompt_tokens} in / "
+            f"{session.completion_tokens} out"
+        )
+    lines.append(f"Runs in flight: {hub.runs_in_flight}")
+    return "\n".join(lines)
+
+
+@command("usage", summary="token use of this conversation")
+async def _usage(ctx: CommandContext) -> str:
+    session = await ctx.hub.store.sessions.current(ctx.session_key)
+    if session is None:
+        return "No usage yet in this conversation."
+    total = session.prompt_tokens + session.completion_tokens
+    return (
+        f"This conversation: {session.prompt_tokens} prompt + {session.completion_tokens} completion "
+        f"= {total} tokens over {session.message_count} messages."
+    )
+
+
+@command("sethome", summary="make this chat the home channel for proactive messages")
+async def _sethome(ctx: CommandContext) -> str:
+    chat = ctx.inbound.chat
+    await ctx.hub.store.homes.set(chat.platform, chat.chat_id, chat.thread_id, set_by=ctx.inbound.sender_id)
+    return "🏠 This chat is now the home channel: scheduled and proactive messages will arrive here."
+
+
+@command("model", summary="show or set the model for this conversation (`/model default` resets)")
+async def _model(ctx: CommandContext) -> str:
+    sessions = ctx.hub.store.sessions
+    chat = ctx.inbound.chat
+    session = await sessions.get_or_create(ctx.session_key, platform=chat.platform, chat_id=chat.chat_id)
+    if not ctx.args:
+        return f"Model: {session.model_override or ctx.hub.default_model}"
+    chosen = None if ctx.args.lower() == "default" else ctx.args
+    await sessions.set_model_override(session.id, chosen)
+    return f"Model for this conversation: {chosen or ctx.hub.default_model}"
+
+
+@command("whoami", summary="your id on this platform")
+async def _whoami(ctx: CommandContext) -> str:
+    inbound = ctx.inbound
+    return f"You are {inbound.sender_name} — {inbound.chat.platform} id `{inbound.sender_id}`."
+
+
+@command("undo", summary="forget the last exchange")
+async def _undo(ctx: CommandContext) -> str:
+    session = await ctx.hub.store.sessions.current(ctx.session_key)
+    removed = await ctx.hub.store.sessions.undo_last_turn(session.id) if session else []
+    if not removed:
+        return "Nothing to undo."
+    return f"↩️ Forgot the last exchange ({len(removed)} messages)."
+
+
+@command("retry", summary="answer the last message again")
+async def _retry(ctx: CommandContext) -> str | None:
+    session = await ctx.hub.store.sessions.current(ctx.session_key)
+    removed = await ctx.hub.store.sessions.undo_last_turn(session.id) if session else []
+    question = next((m.content for m in removed if m.role == "user" and m.content), None)
+    if question is None:
+        return "Nothing to retry."
+    ctx.hub.run_again(ctx.session_key, replace(ctx.inbound, text=question, sent_at=time.time()))
+    return None

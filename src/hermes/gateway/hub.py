@@ -1,0 +1,346 @@
+"""The hub: every chat event passes through here on its way to the agent, and every reply on its way out.
+
+receive: inbox (durable, deduplicated, with the platform cursor in the same transaction) -> handle:
+too old? bot loop? allowed? addressed? pending approval? command? -> the session's lane -> agent run ->
+delivery -> inbox done. Anything accepted but not done is handled again on start, so each event is
+answered exactly once across crashes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from hermes.agent.contract import AgentPort, Failed, Final, ImageInput, RunRequest
+from hermes.config.settings import Settings
+from hermes.gateway.approvals import Approvals
+from hermes.gateway.auth import Authorizer, DenialNotices, denial_text
+from hermes.gateway.codec import from_payload, to_payload
+from hermes.gateway.commands import CommandContext, parse_command
+from hermes.gateway.delivery import EditThrottle, ReplyStream
+from hermes.gateway.lanes import Lane
+from hermes.gateway.routing import RoutingPolicy, session_key
+from hermes.platforms.base import AccessList, ChatRef, Inbound, Platform
+from hermes.store import Store
+
+log = logging.getLogger(__name__)
+
+INTERRUPT_ACK = "⏹ Interrupted — taking your new message into account."
+
+
+@dataclass(frozen=True)
+class HubOptions:
+    max_message_age: float
+    allow_bots: bool
+    max_bot_replies: int
+    busy_mode: str
+    tool_progress: bool
+    routing: RoutingPolicy
+    default_model: str = ""
+    min_edit_interval: float = 1.0
+    max_edits: int = 100
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HubOptions:
+        return cls(
+            max_message_age=settings.gateway.max_message_age_seconds,
+            allow_bots=settings.gateway.allow_bots,
+            max_bot_replies=settings.gateway.max_bot_replies,
+            busy_mode=settings.display.busy_input_mode,
+            tool_progress=settings.display.tool_progress == "brief",
+            routing=RoutingPolicy(settings.group_sessions_per_user, settings.thread_sessions_per_user),
+            default_model=settings.model.default,
+        )
+
+
+class Hub:
+    def __init__(
+        self,
+        store: Store,
+        agent: AgentPort,
+        platforms: Mapping[str, Platform],
+        options: HubOptions,
+        gateway_access: AccessList,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.agent = agent
+        self.platforms = dict(platforms)
+        self.options = options
+        self.authorizer = Authorizer(gateway_access)
+        self.denials = DenialNotices()
+        self.approvals = Approvals(self)
+        self.clock = clock
+        self.started_at = clock()
+        self._lanes: dict[str, Lane] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._bot_streaks: dict[tuple[str, str], int] = {}
+        self._processing = True
+
+    # -- what platforms call (HubPort) --------------------------------------------------------------
+
+    async def receive(self, inbound: Inbound, *, cursor: str | None = None) -> bool:
+        accepted = await self.store.inbox.accept(
+            inbound.chat.platform, inbound.event_id, to_payload(inbound), cursor=cursor
+        )
+        if accepted and self._processing:
+            self._spawn(self._handle(inbound))
+        return accepted
+
+    async def save_cursor(self, platform: str, cursor: str) -> None:
+        await self.store.inbox.save_cursor(platform, cursor)
+
+    async def load_cursor(self, platform: str) -> str | None:
+        return await self.store.cursors.get(platform)
+
+    def is_allowed(self, platform: str, user_id: str) -> bool:
+        adapter = self.platforms.get(platform)
+        access = adapter.access if adapter is not None else AccessList()
+        return self.authorizer.allowed(access, user_id)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def resume_pending(self, platform: str) -> int:
+        """Handle what was accepted before a crash or a stop but never answered, once `platform` is up."""
+        events = await self.store.inbox.pending(platform)
+        for event in events:
+            self._spawn(self._handle(from_payload(event.payload)))
+        if events:
+            log.info("resuming %d unanswered event(s)", len(events))
+        return len(events)
+
+    async def drain(self, grace: float) -> None:
+        """Stop starting new work; let runs finish within `grace`, then cancel what is left. Cancelled
+        events stay pending in the inbox and are answered after the next start."""
+        self._processing = False
+        if not self._tasks:
+            return
+        _, still_running = await asyncio.wait(set(self._tasks), timeout=grace)
+        if still_running:
+            log.warning(
+                "shutdown: %d run(s) did not finish in %.0f s; they resume on next start",
+                len(still_running),
+                grace,
+            )
+            for task in still_running:
+                task.cancel()
+            await asyncio.gather(*still_running, return_exceptions=True)
+
+    @property
+    def runs_in_flight(self) -> int:
+        return sum(1 for lane in self._lanes.values() if lane.busy)
+
+    @property
+    def default_model(self) -> str:
+        return self.options.default_model
+
+    def lane(self, key: str) -> Lane | None:
+        return self._lanes.get(key)
+
+    def session_key_for(self, inbound: Inbound) -> str:
+        return session_key(inbound.chat, inbound.sender_id, self.options.routing)
+
+    # -- handling ----------------------------------------------------------------------------------
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, inbound: Inbound) -> None:
+        try:
+            await self._route(inbound)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Marked finished so a poisonous event is not retried on every start.
+            log.exception("%s: failed to handle event %s", inbound.chat.platform, inbound.event_id)
+            await self._skip(inbound, f"error: {type(exc).__name__}")
+
+    async def _skip(self, inbound: Inbound, reason: str) -> None:
+        await self.store.inbox.mark_skipped(inbound.chat.platform, inbound.event_id, reason)
+
+    async def _route(self, inbound: Inbound) -> None:
+        platform = self.platforms[inbound.chat.platform]
+        if self.clock() - inbound.sent_at > self.options.max_message_age:
+            await self._skip(inbound, "too old")
+            return
+        if not self._bot_allowed(inbound):
+            await self._skip(inbound, "from a bot")
+            return
+        if not self.authorizer.allowed(platform.access, inbound.sender_id):
+            await self._deny(platform, inbound)
+            return
+        if self.approvals.answer(inbound):
+            await self.store.inbox.mark_done(inbound.chat.platform, inbound.event_id, [])
+            return
+        if not inbound.addressed:
+            await self._skip(inbound, "not addressed")
+            return
+        key = self.session_key_for(inbound)
+        command = parse_command(inbound.text, bare=inbound.chat.kind != "dm" and platform.bare_commands)
+        if command is not None:
+            await self._run_command(platform, inbound, CommandContext(self, inbound, key, *command))
+            return
+        self._enqueue(key, inbound)
+
+    def _bot_allowed(self, inbound: Inbound) -> bool:
+        streak_key = (inbound.chat.platform, inbound.chat.chat_id)
+        if not inbound.sender_is_bot:
+            self._bot_streaks.pop(streak_key, None)
+            return True
+        if not self.options.allow_bots:
+            return False
+        return self._bot_streaks.get(streak_key, 0) < self.options.max_bot_replies
+
+    async def _deny(self, platform: Platform, inbound: Inbound) -> None:
+        self.denials.log_once(platform.name, inbound.sender_id, inbound.chat.chat_id)
+        reply_ids: list[str] = []
+        if inbound.chat.kind == "dm" and self.denials.should_notify(platform.name, inbound.sender_id):
+            ref = await platform.send(
+                inbound.chat,
+                denial_text(platform.name, inbound.sender_id),
+                idempotency_key=f"{inbound.event_id}:denied",
+            )
+            reply_ids.append(ref.message_id)
+        await self.store.inbox.mark_skipped(inbound.chat.platform, inbound.event_id, "not allowed")
+
+    async def _run_command(self, platform: Platform, inbound: Inbound, ctx: CommandContext) -> None:
+        reply = await ctx.command.handler(ctx)
+        reply_ids: list[str] = []
+        if reply:
+            ref = await platform.send(inbound.chat, reply, idempotency_key=f"{inbound.event_id}:0")
+            reply_ids.append(ref.message_id)
+        await self.store.inbox.mark_done(inbound.chat.platform, inbound.event_id, reply_ids)
+
+    # -- session lanes -----------------------------------------------------------------------------
+
+    def _enqueue(self, key: str, inbound: Inbound) -> None:
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = Lane(key)
+        lane.waiting.append(inbound)
+        if lane.busy:
+            if self.options.busy_mode == "interrupt" and lane.interrupt():
+                self._spawn(self._acknowledge_interrupt(inbound))
+            return
+        lane.task = asyncio.create_task(self._drain_lane(lane), name=f"lane-{key}")
+        self._tasks.add(lane.task)
+        lane.task.add_done_callback(self._tasks.discard)
+
+    def run_again(self, key: str, inbound: Inbound) -> None:
+        """Queue an input on a session as if it had just arrived (for /retry)."""
+        self._enqueue(key, inbound)
+
+    async def _acknowledge_interrupt(self, inbound: Inbound) -> None:
+        platform = self.platforms[inbound.chat.platform]
+        try:
+            await platform.send(inbound.chat, INTERRUPT_ACK, idempotency_key=f"{inbound.event_id}:ack")
+        except Exception as exc:
+            log.warning("%s: could not acknowledge an interrupt: %s", platform.name, exc)
+
+    async def _drain_lane(self, lane: Lane) -> None:
+        try:
+            while lane.waiting and self._processing:
+                batch = lane.take(merge=self.options.busy_mode == "interrupt")
+                lane.cancel = asyncio.Event()
+                try:
+                    await self._run(lane.key, batch, lane.cancel)
+                except Exception as exc:
+                    # The reply could not be delivered (the platform refused or is gone); recorded as
+                    # failed so it is not retried forever, and the lane goes on with the next input.
+                    last = batch[-1]
+                    log.exception("%s: reply to %s failed", last.chat.platform, last.event_id)
+                    for item in batch:
+                        await self._skip(item, f"error: {type(exc).__name__}")
+        finally:
+            if not lane.waiting and self._lanes.get(lane.key) is lane:
+                del self._lanes[lane.key]
+
+    async def _run(self, key: str, batch: list[Inbound], cancel: asyncio.Event) -> None:
+        last = batch[-1]
+        platform = self.platforms[last.chat.platform]
+        inbox = self.store.inbox
+        existing = await inbox.sent_chunks(platform.name, last.event_id)
+
+        async def record_sent(chunk: int, message_id: str) -> None:
+            await inbox.record_sent(platform.name, last.event_id, chunk, message_id)
+
+        stream = ReplyStream(
+            platform,
+            last.chat,
+            last.event_id,
+            record_sent,
+            existing=existing,
+            tool_progress=self.options.tool_progress,
+            throttle=EditThrottle(self.options.min_edit_interval, self.options.max_edits),
+        )
+        request = RunRequest(
+            session_key=key,
+            text="\n\n".join(item.text for item in batch),
+            platform=platform.name,
+            chat_kind=last.chat.kind,
+            user_id=last.sender_id,
+            user_name=last.sender_name,
+            images=await _images(batch),
+            model_override=await self._model_override(key),
+            origin={
+                "platform": platform.name,
+                "chat_id": last.chat.chat_id,
+                "kind": last.chat.kind,
+                "thread_id": last.chat.thread_id,
+                "user_id": last.sender_id,
+                "event_id": last.event_id,
+            },
+        )
+        typing = asyncio.create_task(self._keep_typing(platform, last.chat))
+        end: Final | Failed | None = None
+        try:
+            async for event in self.agent.run(request, cancel, self.approvals.services_for(platform)):
+                if isinstance(event, Final | Failed):
+                    end = event
+                    break
+                await stream.on_event(event)
+        finally:
+            typing.cancel()
+            await asyncio.gather(typing, return_exceptions=True)
+            await _quietly(platform.typing(last.chat, False))
+        reply_ids = await stream.finish(end or Failed("the run ended without an answer"))
+        if last.sender_is_bot:
+            streak_key = (last.chat.platform, last.chat.chat_id)
+            self._bot_streaks[streak_key] = self._bot_streaks.get(streak_key, 0) + 1
+        for item in batch:
+            await inbox.mark_done(platform.name, item.event_id, reply_ids)
+
+    async def _model_override(self, key: str) -> str | None:
+        session = await self.store.sessions.current(key)
+        return session.model_override if session is not None else None
+
+    async def _keep_typing(self, platform: Platform, chat: ChatRef) -> None:
+        while True:
+            await _quietly(platform.typing(chat, True))
+            await asyncio.sleep(platform.typing_refresh_seconds)
+
+
+async def _quietly(awaitable: object) -> None:
+    try:
+        await awaitable  # type: ignore[misc]
+    except Exception as exc:
+        log.debug("typing indicator failed: %s", exc)
+
+
+async def _images(batch: list[Inbound]) -> tuple[ImageInput, ...]:
+    files = [a for item in batch for a in item.attachments if a.mime_type.startswith("image/")]
+    if not files:
+        return ()
+
+    def read_all() -> tuple[ImageInput, ...]:
+        from pathlib import Path
+
+        return tuple(ImageInput(a.mime_type, Path(a.path).read_bytes()) for a in files)
+
+    return await asyncio.to_thread(read_all)

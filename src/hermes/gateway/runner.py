@@ -1,0 +1,110 @@
+"""`hermes gateway run`: open the store, build the agent, start every enabled platform, and shut down
+gracefully on SIGINT/SIGTERM (stop taking work, let runs finish within the grace period, close the store).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hermes.agent.contract import AgentPort
+from hermes.config import ConfigError, LoadedConfig
+from hermes.gateway.hub import Hub, HubOptions
+from hermes.gateway.supervisor import Backoff, PlatformSupervisor
+from hermes.platforms.base import AccessList, Platform, registered
+from hermes.store import ForeignDatabaseError, Store
+
+log = logging.getLogger(__name__)
+
+
+def load_plugins(modules: list[str]) -> None:
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            problem = f"config error: gateway.plugins names {module!r}, which cannot be imported: {exc}"
+            raise ConfigError([problem]) from None
+
+
+def enabled_platforms(config: LoadedConfig) -> dict[str, Platform]:
+    load_plugins(config.settings.gateway.plugins)
+    return {name: cls.create(config) for name, cls in registered().items() if cls.enabled(config)}
+
+
+async def open_store(path: Path) -> Store:
+    """Open state.db. A database some other program wrote under that name (the original hermes-agent
+    keeps a state.db of its own shape there) is renamed aside, kept whole, so an existing installation
+    starts; a corrupt or newer database still stops start-up."""
+    try:
+        return await Store.open(path)
+    except ForeignDatabaseError:
+        aside = path.with_name(f"{path.name}.foreign-{time.strftime('%Y%m%d-%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):
+            source = path.with_name(path.name + suffix)
+            if source.exists():
+                source.rename(aside.with_name(aside.name + suffix))
+        log.warning("%s was written by another program; moved it to %s and started a new one", path, aside)
+        return await Store.open(path)
+
+
+def build_agent(config: LoadedConfig, store: Store) -> AgentPort:
+    if config.settings.gateway.proxy_url:
+        from hermes.gateway.proxy import ProxyAgent
+
+        return ProxyAgent(config.settings)
+    from hermes.agent.local import LocalAgent
+
+    return LocalAgent(config, store)
+
+
+@dataclass
+class Gateway:
+    config: LoadedConfig
+    stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set once every enabled platform has a supervisor (connected or still trying).
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+    hub: Hub | None = None
+    supervisors: dict[str, PlatformSupervisor] = field(default_factory=dict)
+
+    async def run(self) -> None:
+        store = await open_store(self.config.paths.state_db)
+        try:
+            agent = build_agent(self.config, store)
+            try:
+                await self._serve(store, agent)
+            finally:
+                await agent.close()
+        finally:
+            await store.close()
+        log.info("gateway stopped")
+
+    async def _serve(self, store: Store, agent: AgentPort) -> None:
+        settings = self.config.settings
+        gateway = settings.gateway
+        platforms = enabled_platforms(self.config)
+        if not platforms:
+            log.warning("no platform is enabled: configure Matrix, Mattermost or the API server (see README)")
+        access = AccessList(frozenset(gateway.allowed_users), gateway.allow_all_users)
+        self.hub = hub = Hub(store, agent, platforms, HubOptions.from_settings(settings), access)
+        for name, platform in platforms.items():
+            backoff = Backoff(gateway.reconnect_min_seconds, gateway.reconnect_max_seconds)
+            supervisor = PlatformSupervisor(platform, hub, backoff, on_connected=hub.resume_pending)
+            self.supervisors[name] = supervisor
+            supervisor.start()
+        self.started.set()
+        log.info("gateway running with %s", ", ".join(platforms) or "no platforms")
+        await self.stop_requested.wait()
+        grace = gateway.shutdown_grace_seconds
+        log.info("shutting down: finishing runs in flight (up to %.0f s)", grace)
+        await hub.drain(grace)
+        await asyncio.gather(*(s.stop() for s in self.supervisors.values()))
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.stop_requested.set)

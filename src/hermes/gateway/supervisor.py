@@ -1,0 +1,89 @@
+"""Keeps one platform connected: retries a failed start with backoff, gives up on rejected credentials."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from hermes.platforms.base import CredentialsRejected, HubPort, Platform
+
+log = logging.getLogger(__name__)
+
+PlatformState = Literal["starting", "connected", "retrying", "stopped"]
+
+
+@dataclass
+class Backoff:
+    minimum: float
+    maximum: float
+    attempt: int = 0
+
+    def next_delay(self) -> float:
+        delay = min(self.maximum, self.minimum * 2**self.attempt)
+        self.attempt += 1
+        # Full jitter keeps many gateways restarted together from reconnecting in lockstep.
+        return random.uniform(delay / 2, delay)
+
+
+class PlatformSupervisor:
+    def __init__(
+        self,
+        platform: Platform,
+        hub: HubPort,
+        backoff: Backoff,
+        *,
+        on_connected: Callable[[str], Awaitable[object]] | None = None,
+    ) -> None:
+        self.platform = platform
+        self.hub = hub
+        self.backoff = backoff
+        self.on_connected = on_connected
+        self.state: PlatformState = "starting"
+        self.connected = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"supervise-{self.platform.name}")
+
+    async def _run(self) -> None:
+        name = self.platform.name
+        while True:
+            try:
+                await self.platform.start(self.hub)
+            except CredentialsRejected as exc:
+                self.state = "stopped"
+                self.platform.problem = f"credentials rejected: {exc}"
+                log.error("%s: credentials rejected, platform stopped until restart: %s", name, exc)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.state = "retrying"
+                delay = self.backoff.next_delay()
+                self.platform.problem = f"cannot connect: {exc}"
+                log.warning("%s: cannot connect (%s); retrying in %.1f s", name, exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            self.state = "connected"
+            self.platform.problem = None
+            self.backoff.attempt = 0
+            self.connected.set()
+            log.info("%s: connected", name)
+            if self.on_connected is not None:
+                await self.on_connected(name)
+            return
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self.state == "connected":
+            try:
+                await self.platform.stop()
+            except Exception:
+                log.exception("%s: error while stopping", self.platform.name)
+        self.state = "stopped"

@@ -1,0 +1,150 @@
+"""`hermes gateway run`: starting, supervising platforms, and shutting down gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hermes.testing import TestPlatform
+from tests.fakes.llm import FakeLLM, Stall, Text
+from tests.harness.gateway import (
+    HERMES,
+    GatewayProcess,
+    gateway_in_process,
+    llm_config,
+    start_gateway_process,
+    wait_for_log,
+    write_home,
+)
+
+from . import plugin_platforms
+
+
+def home_with(tmp_path: Path, llm: FakeLLM, *plugins: str, **gateway: object) -> Path:
+    return write_home(
+        tmp_path / "home",
+        config={
+            "model": llm_config(llm.base_url),
+            "gateway": {"plugins": list(plugins), "allow_all_users": True, **gateway},
+        },
+    )
+
+
+async def test_sigterm_lets_the_run_in_flight_finish(tmp_path: Path, llm: FakeLLM) -> None:
+    llm.script(Text("a reply that takes a while to stream", chunk_delay=0.1))
+    home = home_with(tmp_path, llm, "hermes.testing")
+    async with gateway_in_process(home) as running:
+        await running.connected("test")
+        running.gateway.install_signal_handlers()
+        try:
+            platform = running.gateway.supervisors["test"].platform
+            assert isinstance(platform, TestPlatform)
+            await platform.push("tell me slowly")
+            await llm.wait_for_requests(1)
+            os.kill(os.getpid(), signal.SIGTERM)
+            await asyncio.wait_for(running.task, 10)
+        finally:
+            loop = asyncio.get_running_loop()
+            loop.remove_signal_handler(signal.SIGTERM)
+            loop.remove_signal_handler(signal.SIGINT)
+        assert platform.messages[-1].text == "a reply that takes a while to stream"
+        assert platform.started is False
+
+
+async def test_runs_past_the_grace_period_resume_after_restart(tmp_path: Path, llm: FakeLLM) -> None:
+    llm.script(Stall(seconds=60, after=1))
+    home = home_with(tmp_path, llm, "hermes.testing", shutdown_grace_seconds=0.2)
+    async with gateway_in_process(home) as running:
+        await running.connected("test")
+        platform = running.gateway.supervisors["test"].platform
+        await platform.push("this will not finish", event_id="slow-1")
+        await llm.wait_for_requests(1)
+        await running.stop(timeout=5)
+    async with gateway_in_process(home) as running:
+        await running.connected("test")
+        platform = running.gateway.supervisors["test"].platform
+        await platform.wait_for(lambda: [m.text for m in platform.messages] == ["this will not finish"])
+
+
+async def test_unreachable_platform_is_retried_while_others_run(tmp_path: Path, llm: FakeLLM) -> None:
+    plugin_platforms.FlakyPlatform.attempts = 0
+    home = home_with(tmp_path, llm, "hermes.testing", plugin_platforms.__name__, reconnect_min_seconds=0.01)
+    async with gateway_in_process(home) as running:
+        await running.connected("test")
+        test_platform = running.gateway.supervisors["test"].platform
+        await test_platform.push("still here?")
+        await test_platform.wait_for(lambda: [m.text for m in test_platform.messages] == ["still here?"])
+        await running.connected("flaky", timeout=10)
+        assert plugin_platforms.FlakyPlatform.attempts == 4
+        assert running.gateway.supervisors["rejected"].state == "stopped"
+
+
+async def test_rejected_credentials_are_reported_once_and_not_retried(
+    tmp_path: Path, llm: FakeLLM, caplog: pytest.LogCaptureFixture
+) -> None:
+    plugin_platforms.RejectedPlatform.attempts = 0
+    home = home_with(tmp_path, llm, plugin_platforms.__name__, reconnect_min_seconds=0.01)
+    async with gateway_in_process(home) as running:
+        await running.connected("flaky", timeout=10)
+        await asyncio.sleep(0.2)
+        supervisor = running.gateway.supervisors["rejected"]
+        assert supervisor.state == "stopped"
+        assert "credentials rejected" in (supervisor.platform.problem or "")
+    assert plugin_platforms.RejectedPlatform.attempts == 1
+    rejected_lines = [r for r in caplog.records if "rejected" in r.getMessage() and r.levelname == "ERROR"]
+    assert len(rejected_lines) == 1
+
+
+def test_gateway_process_exits_zero_on_sigterm(tmp_path: Path) -> None:
+    home = write_home(
+        tmp_path / "home", config={"model": {"provider": "custom", "base_url": "http://127.0.0.1:9"}}
+    )
+    process = start_gateway_process(home)
+    asyncio.run(wait_for_log(process, "gateway running"))
+    assert process.terminate() == 0
+    assert "gateway stopped" in process.log()
+    assert (home / "state.db").exists()
+    assert (home / "logs" / "gateway.log").exists()
+
+
+def test_bad_config_exits_78_with_one_line(tmp_path: Path) -> None:
+    home = write_home(tmp_path / "home", env={"API_SERVER_PORT": "eighty"})
+    result = subprocess.run(
+        [HERMES, "gateway", "run"],
+        env={**os.environ, "HERMES_HOME": str(home)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 78
+    assert result.stderr.strip().splitlines() == [
+        "config error: api_server.port = 'eighty' (from .env as API_SERVER_PORT): "
+        "Input should be a valid integer, unable to parse string as an integer"
+    ]
+
+
+def test_gateway_alias_runs_as_gateway_run(tmp_path: Path) -> None:
+    home = write_home(
+        tmp_path / "home", config={"model": {"provider": "custom", "base_url": "http://127.0.0.1:9"}}
+    )
+    env = {**os.environ, "HERMES_HOME": str(home)}
+    proc = subprocess.Popen(
+        [HERMES, "gateway"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    process = GatewayProcess(proc, home, home / "logs" / "gateway.log")
+    try:
+        asyncio.run(wait_for_log(process, "gateway running"))
+        cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        assert b"hermes gateway run" in cmdline
+    finally:
+        assert process.terminate() == 0
+
+
+def test_version_line() -> None:
+    result = subprocess.run([HERMES, "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("Hermes Gateway v0.1.0 (")
+    assert result.stdout.strip().endswith(")")
