@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
-from hermes.agent.contract import AgentPort, Failed, Final, ImageInput, RunRequest
+from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, ImageInput, RunRequest
 from hermes.config.settings import Settings
 from hermes.gateway.approvals import Approvals
 from hermes.gateway.auth import Authorizer, DenialNotices, denial_text
@@ -79,6 +79,8 @@ class Hub:
         self._lanes: dict[str, Lane] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._bot_streaks: dict[tuple[str, str], int] = {}
+        self._request_locks: dict[str, asyncio.Lock] = {}
+        self._requests_in_flight = 0
         self._processing = True
 
     # -- what platforms call (HubPort) --------------------------------------------------------------
@@ -101,6 +103,37 @@ class Hub:
         adapter = self.platforms.get(platform)
         access = adapter.access if adapter is not None else AccessList()
         return self.authorizer.allowed(access, user_id)
+
+    async def run_request(self, request: RunRequest, cancel: asyncio.Event) -> AsyncIterator[AgentEvent]:
+        """One agent run for a request-driven platform (the API server), streamed to the caller.
+
+        Runs on the same session are serialised, never interleaved; stateless requests (with their own
+        history) share no state and run at once.
+        """
+        platform = self.platforms[request.platform]
+        services = self.approvals.services_for(platform)
+        if request.history is not None:
+            async for event in self._tracked(request, cancel, services):
+                yield event
+            return
+        lock = self._request_locks.setdefault(request.session_key, asyncio.Lock())
+        try:
+            async with lock:
+                async for event in self._tracked(request, cancel, services):
+                    yield event
+        finally:
+            if not lock.locked() and self._request_locks.get(request.session_key) is lock:
+                del self._request_locks[request.session_key]
+
+    async def _tracked(
+        self, request: RunRequest, cancel: asyncio.Event, services: object
+    ) -> AsyncIterator[AgentEvent]:
+        self._requests_in_flight += 1
+        try:
+            async for event in self.agent.run(request, cancel, services):  # type: ignore[arg-type]
+                yield event
+        finally:
+            self._requests_in_flight -= 1
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -132,7 +165,7 @@ class Hub:
 
     @property
     def runs_in_flight(self) -> int:
-        return sum(1 for lane in self._lanes.values() if lane.busy)
+        return sum(1 for lane in self._lanes.values() if lane.busy) + self._requests_in_flight
 
     @property
     def default_model(self) -> str:

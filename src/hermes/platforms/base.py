@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import AsyncIterator
+
+    from hermes.agent.contract import AgentEvent, RunRequest
     from hermes.config import LoadedConfig
 
 ChatKind = Literal["dm", "group", "channel"]
@@ -85,6 +89,10 @@ class HubPort(Protocol):
 
     def is_allowed(self, platform: str, user_id: str) -> bool:
         """The authorization verdict, for decisions the adapter makes itself (e.g. accepting invites)."""
+
+    def run_request(self, request: RunRequest, cancel: asyncio.Event) -> AsyncIterator[AgentEvent]:
+        """For request-driven platforms (the API server): one agent run streamed back, serialised with
+        other runs of the same session."""
 
 
 @dataclass(frozen=True)
