@@ -30,4 +30,4 @@ format: | $(UV)
 
 bench: | $(UV)
 	$(UV) sync --quiet --frozen --all-extras
-	for b in bench/*.py; do .venv/bin/python $$b; done
+	for b in bench/*.py; do PYTHONPATH=. .venv/bin/python $$b; done

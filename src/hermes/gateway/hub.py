@@ -80,6 +80,8 @@ class Hub:
         self._tasks: set[asyncio.Task[None]] = set()
         self._bot_streaks: dict[tuple[str, str], int] = {}
         self._request_locks: dict[str, asyncio.Lock] = {}
+        # Events handled again after a restart: only these can have reply chunks sent already.
+        self._resumed: set[tuple[str, str]] = set()
         self._requests_in_flight = 0
         self._processing = True
 
@@ -141,6 +143,7 @@ class Hub:
         """Handle what was accepted before a crash or a stop but never answered, once `platform` is up."""
         events = await self.store.inbox.pending(platform)
         for event in events:
+            self._resumed.add((event.platform, event.event_id))
             self._spawn(self._handle(from_payload(event.payload)))
         if events:
             log.info("resuming %d unanswered event(s)", len(events))
@@ -298,7 +301,9 @@ class Hub:
         last = batch[-1]
         platform = self.platforms[last.chat.platform]
         inbox = self.store.inbox
-        existing = await inbox.sent_chunks(platform.name, last.event_id)
+        resumed = (platform.name, last.event_id)
+        existing = await inbox.sent_chunks(*resumed) if resumed in self._resumed else {}
+        self._resumed.discard(resumed)
 
         async def record_sent(chunk: int, message_id: str) -> None:
             await inbox.record_sent(platform.name, last.event_id, chunk, message_id)
@@ -320,7 +325,6 @@ class Hub:
             user_id=last.sender_id,
             user_name=last.sender_name,
             images=await _images(batch),
-            model_override=await self._model_override(key),
             origin={
                 "platform": platform.name,
                 "chat_id": last.chat.chat_id,
@@ -348,10 +352,6 @@ class Hub:
             self._bot_streaks[streak_key] = self._bot_streaks.get(streak_key, 0) + 1
         for item in batch:
             await inbox.mark_done(platform.name, item.event_id, reply_ids)
-
-    async def _model_override(self, key: str) -> str | None:
-        session = await self.store.sessions.current(key)
-        return session.model_override if session is not None else None
 
     async def _keep_typing(self, platform: Platform, chat: ChatRef) -> None:
         while True:

@@ -100,6 +100,11 @@ class OpenAICompatProvider:
         import openai
 
         self._sdk = openai
+        import aiohttp
+        import httpx2
+
+        # Raised unwrapped while a raw stream is read (the client only wraps errors of the request itself).
+        self._transport_errors = (httpx2.TransportError, aiohttp.ClientError)
         # OpenRouter shows this name as the calling app in its usage pages.
         headers = {"X-Title": "Hermes"}
         self._client = openai.AsyncOpenAI(
@@ -108,6 +113,9 @@ class OpenAICompatProvider:
             timeout=model.request_timeout_seconds,
             max_retries=0,
             default_headers=headers if family.name == "openrouter" else None,
+            # The default httpx pool scans every connection for each request: with a hundred runs at
+            # once that scan cost more than the rest of a turn. aiohttp's pool does not.
+            http_client=openai.DefaultAioHttpClient(timeout=model.request_timeout_seconds),
         )
 
     async def close(self) -> None:
@@ -141,32 +149,38 @@ class OpenAICompatProvider:
         calls = _CallIndex()
         finish: str | None = None
         started = False
+        completions = self._client.chat.completions.with_streaming_response
         try:
-            response = await self._client.chat.completions.create(**self.arguments(request))
-            started = True
-            async for chunk in response:
-                usage = getattr(chunk, "usage", None)
-                if usage is not None:
-                    yield UsageUpdate(usage.prompt_tokens or 0, usage.completion_tokens or 0)
-                for choice in chunk.choices or ():
-                    delta = choice.delta
-                    if delta is not None:
-                        if delta.content:
-                            yield TextChunk(delta.content)
-                        for call in delta.tool_calls or ():
-                            for event in calls.feed(call):
-                                yield event
-                    if choice.finish_reason:
-                        finish = choice.finish_reason
+            # The raw response, with chunks parsed as plain JSON: the client would build a typed model
+            # per chunk, which cost more than the rest of our turn under load.
+            async with completions.create(**self.arguments(request)) as response:
+                started = True
+                async for chunk in _sse_json(response.iter_lines()):
+                    error = chunk.get("error")
+                    if error:
+                        raise self._chunk_error(error)
+                    usage = chunk.get("usage")
+                    if usage:
+                        yield UsageUpdate(
+                            usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
+                        )
+                    for choice in chunk.get("choices") or ():
+                        delta = choice.get("delta")
+                        if delta:
+                            if delta.get("content"):
+                                yield TextChunk(delta["content"])
+                            for call in delta.get("tool_calls") or ():
+                                for event in calls.feed(call):
+                                    yield event
+                        if choice.get("finish_reason"):
+                            finish = choice["finish_reason"]
         except self._sdk.APIStatusError as exc:
             raise self._status_error(exc) from None
         except self._sdk.APITimeoutError:
             raise ProviderError(f"{self._family.label} did not answer in time", retryable=True) from None
-        except self._sdk.APIConnectionError as exc:
+        except (self._sdk.APIConnectionError, *self._transport_errors) as exc:
             raise connection_error(self._family.label, started, self._cause(exc)) from None
-        except self._sdk.APIError as exc:
-            raise self._stream_error(exc) from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, TypeError) as exc:
             raise ProviderError(
                 f"{self._family.label} sent a malformed stream chunk ({type(exc).__name__})"
             ) from None
@@ -190,13 +204,28 @@ class OpenAICompatProvider:
             retry_after=parse_retry_after(exc.response.headers),
         )
 
-    def _stream_error(self, exc: openai.APIError) -> ProviderError:
-        detail = redact(error_detail(exc.body, exc.message), self._secrets)
-        kind = f"{exc.type or ''} {exc.code or ''}".lower()
+    def _chunk_error(self, error: Any) -> ProviderError:
+        body = error if isinstance(error, dict) else {"message": str(error)}
+        detail = redact(error_detail({"error": body}, "an error occurred during streaming"), self._secrets)
+        kind = f"{body.get('type') or ''} {body.get('code') or ''}".lower()
         retryable = any(word in kind for word in ("server", "rate", "overload", "timeout"))
         return ProviderError(
             f"{self._family.label} reported an error mid-stream: {detail}", retryable=retryable
         )
+
+
+async def _sse_json(lines: AsyncIterator[str]) -> AsyncIterator[dict[str, Any]]:
+    """The JSON payloads of a server-sent event stream, up to `[DONE]`."""
+    async for line in lines:
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        chunk = json.loads(data)
+        if not isinstance(chunk, dict):
+            raise TypeError("stream chunk is not a JSON object")
+        yield chunk
 
 
 class _CallIndex:
@@ -207,20 +236,22 @@ class _CallIndex:
         self._ids: dict[int, tuple[int, str]] = {}
         self._order: list[int] = []
 
-    def feed(self, call: Any) -> list[ProviderEvent]:
-        api_index = call.index if isinstance(call.index, int) else len(self._ids)
-        function = call.function
+    def feed(self, call: dict[str, Any]) -> list[ProviderEvent]:
+        index = call.get("index")
+        api_index = index if isinstance(index, int) else len(self._ids)
+        function = call.get("function") or {}
+        call_id_sent = call.get("id")
         known = self._ids.get(api_index)
         events: list[ProviderEvent] = []
-        if known is None or (call.id and call.id != known[1]):
+        if known is None or (call_id_sent and call_id_sent != known[1]):
             ours = len(self._order)
-            call_id = call.id or f"call_{ours}"
+            call_id = call_id_sent or f"call_{ours}"
             self._ids[api_index] = (ours, call_id)
             self._order.append(ours)
-            events.append(ToolCallStart(ours, call_id, (function.name if function else None) or ""))
+            events.append(ToolCallStart(ours, call_id, function.get("name") or ""))
             known = self._ids[api_index]
-        if function is not None and function.arguments:
-            events.append(ToolCallDelta(known[0], function.arguments))
+        if function.get("arguments"):
+            events.append(ToolCallDelta(known[0], function["arguments"]))
         return events
 
     def indexes(self) -> list[int]:
