@@ -82,6 +82,8 @@ class Hub:
         self._request_locks: dict[str, asyncio.Lock] = {}
         # Events handled again after a restart: only these can have reply chunks sent already.
         self._resumed: set[tuple[str, str]] = set()
+        # Events being handled now: a restart's resume and a platform's replay may offer the same one.
+        self._handling: set[tuple[str, str]] = set()
         self._requests_in_flight = 0
         self._processing = True
 
@@ -188,41 +190,51 @@ class Hub:
         task.add_done_callback(self._tasks.discard)
 
     async def _handle(self, inbound: Inbound) -> None:
+        ident = (inbound.chat.platform, inbound.event_id)
+        if ident in self._handling:
+            return
+        self._handling.add(ident)
+        queued = False
         try:
-            await self._route(inbound)
+            queued = await self._route(inbound)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             # Marked finished so a poisonous event is not retried on every start.
             log.exception("%s: failed to handle event %s", inbound.chat.platform, inbound.event_id)
             await self._skip(inbound, f"error: {type(exc).__name__}")
+        finally:
+            if not queued:
+                self._handling.discard(ident)
 
     async def _skip(self, inbound: Inbound, reason: str) -> None:
         await self.store.inbox.mark_skipped(inbound.chat.platform, inbound.event_id, reason)
 
-    async def _route(self, inbound: Inbound) -> None:
+    async def _route(self, inbound: Inbound) -> bool:
+        """True when the event went to its session's lane (and is finished there)."""
         platform = self.platforms[inbound.chat.platform]
         if self.clock() - inbound.sent_at > self.options.max_message_age:
             await self._skip(inbound, "too old")
-            return
+            return False
         if not self._bot_allowed(inbound):
             await self._skip(inbound, "from a bot")
-            return
+            return False
         if not self.authorizer.allowed(platform.access, inbound.sender_id):
             await self._deny(platform, inbound)
-            return
+            return False
         if self.approvals.answer(inbound):
             await self.store.inbox.mark_done(inbound.chat.platform, inbound.event_id, [])
-            return
+            return False
         if not inbound.addressed:
             await self._skip(inbound, "not addressed")
-            return
+            return False
         key = self.session_key_for(inbound)
         command = parse_command(inbound.text, bare=inbound.chat.kind != "dm" and platform.bare_commands)
         if command is not None:
             await self._run_command(platform, inbound, CommandContext(self, inbound, key, *command))
-            return
+            return False
         self._enqueue(key, inbound)
+        return True
 
     def _bot_allowed(self, inbound: Inbound) -> bool:
         streak_key = (inbound.chat.platform, inbound.chat.chat_id)
@@ -286,6 +298,8 @@ class Hub:
                 lane.cancel = asyncio.Event()
                 try:
                     await self._run(lane.key, batch, lane.cancel)
+                except asyncio.CancelledError:
+                    raise
                 except Exception as exc:
                     # The reply could not be delivered (the platform refused or is gone); recorded as
                     # failed so it is not retried forever, and the lane goes on with the next input.
@@ -293,6 +307,8 @@ class Hub:
                     log.exception("%s: reply to %s failed", last.chat.platform, last.event_id)
                     for item in batch:
                         await self._skip(item, f"error: {type(exc).__name__}")
+                finally:
+                    self._handling.difference_update((item.chat.platform, item.event_id) for item in batch)
         finally:
             if not lane.waiting and self._lanes.get(lane.key) is lane:
                 del self._lanes[lane.key]

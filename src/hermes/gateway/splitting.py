@@ -47,7 +47,8 @@ def _render(lines: list[_Line], start: int, end: int) -> str:
 
 
 def _hard_split(line: str, budget: int) -> tuple[str, str]:
-    cut = line.rfind(" ", budget // 2, budget)
+    """Cut a too-long line at its last whitespace in the second half of the budget, else at the budget."""
+    cut = next((i for i in range(budget - 1, budget // 2 - 1, -1) if line[i].isspace()), -1)
     if cut <= 0:
         return line[:budget], line[budget:]
     return line[:cut], line[cut + 1 :]

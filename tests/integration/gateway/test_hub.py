@@ -380,3 +380,14 @@ async def test_stopped_mark_on_a_cancelled_streamed_reply(make_rig) -> None:
     await rig.platform.push("/stop")
     await rig.settled()
     assert rig.platform.messages[0].text.endswith(STOPPED_MARK)
+
+
+async def test_an_event_offered_twice_at_once_is_answered_once(make_rig) -> None:
+    rig: Rig = await make_rig()
+    rig.llm.script(Text("only once", delay=0.2))
+    # A platform delivers a new event while a restart's resume reads the same pending event.
+    await rig.platform.push("hello during start-up")
+    assert await rig.hub.resume_pending("test") == 1
+    await rig.settled()
+    assert [m.text for m in rig.platform.messages] == ["only once"]
+    assert len(rig.llm.requests) == 1
