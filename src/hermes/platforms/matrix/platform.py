@@ -1,0 +1,237 @@
+"""Hermes as a Matrix bot: the platform the gateway starts when MATRIX_HOMESERVER and credentials are set.
+
+mautrix (an optional dependency) is imported when the platform starts, not when it registers, so the
+gateway runs without it when Matrix is not configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from hermes.platforms.base import Attachment, ChatRef, Check, HubPort, MessageRef, Platform, register
+from hermes.platforms.matrix.options import MatrixOptions
+
+if TYPE_CHECKING:
+    from hermes.config import LoadedConfig
+    from hermes.platforms.matrix.http import MatrixHTTP
+    from hermes.platforms.matrix.sender import Sender
+    from hermes.platforms.matrix.session import Credentials
+    from hermes.platforms.matrix.signals import Signals
+    from hermes.platforms.matrix.sync import SyncLoop
+    from hermes.platforms.matrix.voice import OpenAITranscriber
+
+log = logging.getLogger(__name__)
+
+_STOP_TIMEOUT = 5.0
+
+
+@dataclass
+class Connection:
+    """Everything that exists while the platform is connected."""
+
+    http: MatrixHTTP
+    credentials: Credentials
+    sender: Sender
+    signals: Signals
+    sync: SyncLoop
+    transcriber: OpenAITranscriber | None
+    task: asyncio.Task[None] | None = None
+
+
+@register
+class MatrixPlatform(Platform):
+    name: ClassVar[str] = "matrix"
+    max_message_chars: ClassVar[int] = 16_000
+    can_edit: ClassVar[bool] = True
+    # Matrix typing notices last 30 s; renewing every 20 s keeps them on without chatter.
+    typing_refresh_seconds: ClassVar[float] = 20.0
+
+    def __init__(
+        self,
+        options: MatrixOptions,
+        transcriber_factory: Callable[[], OpenAITranscriber | None] = lambda: None,
+    ) -> None:
+        self.options = options
+        self.access = options.access
+        self.max_message_chars = options.max_message_chars  # type: ignore[misc]
+        self.default_home = ChatRef(self.name, options.home_room, "group") if options.home_room else None
+        self.transcriber_factory = transcriber_factory
+        self.connection: Connection | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+
+    @classmethod
+    def enabled(cls, config: LoadedConfig) -> bool:
+        return config.settings.matrix.configured
+
+    @classmethod
+    def create(cls, config: LoadedConfig) -> MatrixPlatform:
+        from hermes.platforms.matrix.voice import transcriber_for
+
+        return cls(MatrixOptions.from_config(config), lambda: transcriber_for(config.settings))
+
+    @classmethod
+    async def check(cls, config: LoadedConfig) -> list[Check]:
+        from hermes.platforms.matrix.checks import matrix_checks
+
+        return await matrix_checks(config)
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    async def start(self, hub: HubPort) -> None:
+        from hermes.platforms.matrix.http import open_http
+
+        since = await hub.load_cursor(self.name)
+        http = open_http(self.options.login.homeserver)
+        try:
+            connection = await self._connect(http, hub)
+        except BaseException:
+            await http.close()
+            raise
+        self.connection = connection
+        # Created last, with nothing awaited after it: the hub's replay of unanswered events (run as soon
+        # as start returns) reads the inbox before this loop can add anything to it.
+        connection.task = asyncio.create_task(connection.sync.run(since))
+        connection.task.add_done_callback(self._sync_ended)
+
+    async def _connect(self, http: MatrixHTTP, hub: HubPort) -> Connection:
+        from hermes.platforms.matrix.addressing import BotIdentity
+        from hermes.platforms.matrix.batch import BatchReader
+        from hermes.platforms.matrix.inbound import EventReader, InboundContext
+        from hermes.platforms.matrix.invites import InviteHandler
+        from hermes.platforms.matrix.media import MediaFetcher
+        from hermes.platforms.matrix.rooms import DirectRooms, RoomDirectory, ThreadBook
+        from hermes.platforms.matrix.sender import Sender
+        from hermes.platforms.matrix.session import establish
+        from hermes.platforms.matrix.signals import Signals
+        from hermes.platforms.matrix.sync import SyncLoop
+
+        options = self.options
+        credentials = await establish(http, options.login, options.state_dir)
+        user_id = credentials.user_id
+        identity = BotIdentity(user_id, await _display_name(http, user_id))
+        rooms = RoomDirectory(http)
+        direct = DirectRooms(http, user_id)
+        await direct.load()
+        threads = ThreadBook(http, user_id)
+        sender = Sender(http, user_id, threads)
+        signals = Signals(http, user_id)
+        transcriber = self.transcriber_factory()
+
+        def is_allowed(user: str) -> bool:
+            return hub.is_allowed(self.name, user)
+
+        reader = EventReader(
+            InboundContext(
+                identity=identity,
+                options=options,
+                rooms=rooms,
+                direct=direct,
+                threads=threads,
+                media=MediaFetcher(http, options.media_dir, options.max_media_bytes),
+                sender=sender,
+                signals=signals,
+                transcriber=transcriber,
+                is_allowed=is_allowed,
+                spawn=self._spawn,
+            )
+        )
+        invites = InviteHandler(http, user_id, direct, is_allowed)
+        batches = BatchReader(http, user_id, reader, invites, rooms, direct)
+        sync = SyncLoop(http, hub, batches.read, user_id, on_rejected=self._credentials_rejected)
+        log.info("matrix: signed in as %s (device %s)", user_id, credentials.device_id)
+        if options.e2ee_mode != "off":
+            log.warning(
+                "matrix: MATRIX_E2EE_MODE=%s, but this version has no end-to-end encryption: "
+                "encrypted rooms are not read",
+                options.e2ee_mode,
+            )
+        return Connection(http, credentials, sender, signals, sync, transcriber)
+
+    async def stop(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is None:
+            return
+        if connection.task is not None:
+            connection.task.cancel()
+            await asyncio.gather(connection.task, return_exceptions=True)
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=_STOP_TIMEOUT)
+            for task in self._background:
+                task.cancel()
+        await connection.signals.close()
+        if connection.transcriber is not None:
+            await connection.transcriber.close()
+        await connection.http.close()
+
+    def _credentials_rejected(self, exc: BaseException) -> None:
+        errcode = getattr(exc, "errcode", None) or f"HTTP {getattr(exc, 'http_status', '?')}"
+        self.problem = f"credentials rejected ({errcode}): the access token is no longer valid"
+        log.error(
+            "matrix: the homeserver rejected the access token (%s); Matrix is stopped until restart — "
+            "set a new MATRIX_ACCESS_TOKEN (or MATRIX_PASSWORD) and restart the gateway",
+            errcode,
+        )
+
+    def _sync_ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.problem = f"sync stopped: {task.exception()!r}"
+            log.error("matrix: the sync loop stopped", exc_info=task.exception())
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("matrix: background request failed: %s", task.exception())
+
+    # -- sending -------------------------------------------------------------------------------------
+
+    def _sender(self) -> Sender:
+        if self.connection is None:
+            raise ConnectionError("matrix is not connected")
+        return self.connection.sender
+
+    async def send(
+        self,
+        chat: ChatRef,
+        text: str,
+        *,
+        idempotency_key: str,
+        attachments: Sequence[Attachment] = (),
+    ) -> MessageRef:
+        sender = self._sender()
+        sent: list[str] = []
+        if text.strip() or not attachments:
+            sent.append(await sender.send_text(chat, text, idempotency_key=idempotency_key))
+        for index, attachment in enumerate(attachments):
+            key = f"{idempotency_key}:file:{index}"
+            sent.append(await sender.send_file(chat, attachment, idempotency_key=key))
+        return MessageRef(chat, sent[0])
+
+    async def edit(self, ref: MessageRef, text: str) -> None:
+        await self._sender().edit(ref.chat.chat_id, ref.message_id, text)
+
+    async def typing(self, chat: ChatRef, on: bool) -> None:
+        if self.connection is None:
+            raise ConnectionError("matrix is not connected")
+        await self.connection.signals.typing(chat.chat_id, on)
+
+
+async def _display_name(http: MatrixHTTP, user_id: str) -> str | None:
+    from hermes.platforms.matrix.http import Method, client_path
+
+    try:
+        profile = await http.request(Method.GET, client_path("profile/{}/displayname", user_id))
+    except Exception as exc:
+        if getattr(exc, "http_status", None) == 404:
+            return None
+        raise
+    name = profile.get("displayname")
+    return name if isinstance(name, str) else None
