@@ -26,7 +26,7 @@ from hermes.agent.providers.retry import RetryPolicy
 from hermes.agent.sessions import Conversation, ConversationStore, with_image_note
 from hermes.agent.skills import SkillIndex
 from hermes.agent.tools import load_tool_modules, select_tools
-from hermes.agent.tools.base import Tool, ToolContext
+from hermes.agent.tools.base import Tool, ToolContext, registered_tools, tools_generation
 from hermes.config.loader import LoadedConfig
 from hermes.store import Store, StoreError
 
@@ -79,10 +79,17 @@ class LocalAgent:
         self.prompt = PromptBuilder(self.memory, SkillIndex(config.paths.skills), clock=clock)
         self._tools = dict(tools) if tools is not None else load_tool_modules()
         self._tools_by_platform: dict[str, list[Tool]] = {}
+        # With the shared registry, tools come and go at run time (MCP servers start and die).
+        self._follows_registry = tools is None
+        self._tools_seen = tools_generation()
         self._defaults_written = False
         self._secrets = config.secret_values()
 
     def tools_for(self, platform: str) -> list[Tool]:
+        if self._follows_registry and tools_generation() != self._tools_seen:
+            self._tools_seen = tools_generation()
+            self._tools = registered_tools()
+            self._tools_by_platform.clear()
         tools = self._tools_by_platform.get(platform)
         if tools is None:
             tools = select_tools(self._tools.values(), self.settings, platform)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hermes.cli import chat, config_cmd, doctor, gateway, version_line
+from hermes.cli import chat, config_cmd, cron, doctor, gateway, version_line
 
 app = typer.Typer(
     name="hermes",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.add_typer(gateway.app, name="gateway")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(cron.app, name="cron")
 app.command("doctor")(doctor.doctor)
 app.command("chat")(chat.chat)
 

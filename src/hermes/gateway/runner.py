@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hermes.agent.contract import AgentPort
+from hermes.agent.tools.mcp import McpServers
 from hermes.config import ConfigError, LoadedConfig
 from hermes.gateway.hub import Hub, HubOptions
+from hermes.gateway.scheduler import LOCK_FILE, Scheduler
 from hermes.gateway.supervisor import Backoff, PlatformSupervisor
 from hermes.platforms.base import AccessList, Platform, registered
 from hermes.store import ForeignDatabaseError, Store
@@ -70,16 +72,24 @@ class Gateway:
     started: asyncio.Event = field(default_factory=asyncio.Event)
     hub: Hub | None = None
     supervisors: dict[str, PlatformSupervisor] = field(default_factory=dict)
+    scheduler: Scheduler | None = None
 
     async def run(self) -> None:
         store = await open_store(self.config.paths.state_db)
+        # Before the agent is built: it reads the tool registry, where MCP servers put their tools.
+        mcp = McpServers(
+            {} if self.config.settings.gateway.proxy_url else self.config.settings.mcp_servers,
+            log_dir=self.config.paths.logs,
+        )
         try:
+            await mcp.start()
             agent = build_agent(self.config, store)
             try:
                 await self._serve(store, agent)
             finally:
                 await agent.close()
         finally:
+            await mcp.close()
             await store.close()
         log.info("gateway stopped")
 
@@ -96,12 +106,16 @@ class Gateway:
             supervisor = PlatformSupervisor(platform, hub, backoff, on_connected=hub.resume_pending)
             self.supervisors[name] = supervisor
             supervisor.start()
+        connected = {name: supervisor.connected for name, supervisor in self.supervisors.items()}
+        self.scheduler = Scheduler(hub, lock_path=self.config.paths.home / LOCK_FILE, connected=connected)
+        self.scheduler.start()
         self.started.set()
         log.info("gateway running with %s", ", ".join(platforms) or "no platforms")
         await self.stop_requested.wait()
         grace = gateway.shutdown_grace_seconds
         log.info("shutting down: finishing runs in flight (up to %.0f s)", grace)
-        await hub.drain(grace)
+        # One grace period for both: jobs and chat runs finish side by side.
+        await asyncio.gather(self.scheduler.stop(grace), hub.drain(grace))
         await asyncio.gather(*(s.stop() for s in self.supervisors.values()))
 
     def install_signal_handlers(self) -> None:

@@ -61,7 +61,7 @@ async def test_tool_calls_run_and_their_results_go_back(make_rig: MakeRig, provi
     results = tool_results(follow_up)
     assert any("USER.md now holds" in r for r in results)
     assert any("[ ] 1. Brew tea" in r for r in results)
-    assert sorted(follow_up.tool_names) == ["memory", "session_search", "todo"]
+    assert {"memory", "session_search", "todo"} <= set(follow_up.tool_names)
 
 
 async def test_rate_limit_waits_for_retry_after_then_succeeds(make_rig: MakeRig, provider: str) -> None:

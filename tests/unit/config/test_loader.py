@@ -260,3 +260,23 @@ def test_secret_values_lists_every_secret_in_force(tmp_path: Path) -> None:
     write(tmp_path / ".env", "API_SERVER_KEY=k" + "x" * 20 + "\nMATRIX_PASSWORD=hunter22\n")
     loaded = load_config(env_for(tmp_path, OPENAI_API_KEY="sk-abc123", GATEWAY_PROXY_KEY="proxy-secret"))
     assert set(loaded.secret_values()) == {"k" + "x" * 20, "hunter22", "sk-abc123", "proxy-secret"}
+
+
+def test_commands_get_the_environment_without_secrets() -> None:
+    from hermes.config.environment import command_environment
+
+    env = command_environment(
+        {
+            "PATH": "/usr/bin",
+            "HOME": "/home/bot",
+            "LANG": "C.UTF-8",
+            "OPENAI_API_KEY": "sk-1",
+            "MATRIX_ACCESS_TOKEN": "syt",
+            "MATTERMOST_URL": "https://mm",
+            "GITHUB_TOKEN": "ghp",
+            "DB_PASSWORD": "pw",
+            "AWS_PROFILE": "prod",
+            "HERMES_HOME": "/srv/hermes",
+        }
+    )
+    assert env == {"PATH": "/usr/bin", "HOME": "/home/bot", "LANG": "C.UTF-8"}

@@ -96,18 +96,35 @@ class ConditionalTool(Protocol):
 
 
 _registry: dict[str, Tool] = {}
+# Bumped on every change, so a holder of a snapshot can tell that tools came or went (MCP servers).
+_generation = 0
 
 
 def register_tool(tool: Tool) -> Tool:
+    global _generation
     existing = _registry.get(tool.name)
     if existing is not None and type(existing) is not type(tool):
         raise ValueError(f"tool {tool.name!r} is already registered by {type(existing).__name__}")
     _registry[tool.name] = tool
+    _generation += 1
     return tool
+
+
+def unregister_tool(name: str) -> bool:
+    """Remove a tool registered at run time (an MCP server's tool when the server goes away)."""
+    global _generation
+    if _registry.pop(name, None) is None:
+        return False
+    _generation += 1
+    return True
 
 
 def registered_tools() -> dict[str, Tool]:
     return dict(_registry)
+
+
+def tools_generation() -> int:
+    return _generation
 
 
 def _rules_for(entries: Iterable[str], platform: str) -> list[str]:

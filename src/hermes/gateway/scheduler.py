@@ -1,0 +1,354 @@
+"""The scheduler: runs cron jobs from state.db when they fall due and posts their answers.
+
+Each run is a fresh session under the key `cron:<job id>` (so earlier runs stay searchable by the job itself),
+goes through the hub's run path, and its answer goes out through the target platform's own send path, split
+at the platform's limit, with idempotency keys derived from the job and the slot it ran for (a run repeated
+after a crash does not post twice). A job whose run was missed by more than its grace time (the gateway was
+down) skips that run; within the grace it runs once, however many slots it missed. Jobs run concurrently
+(bounded); one failing job is recorded as failed and the others go on.
+
+The scheduler holds `HERMES_HOME/cron.lock` while it runs: `hermes cron run` uses it to tell whether a
+daemon is there to run a job, and two gateways on one home cannot both run the same jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, RunRequest
+from hermes.agent.tools.cronspec import describe_schedule, describe_target, next_run, target_platform
+from hermes.gateway.splitting import split_message
+from hermes.platforms.base import ChatRef, Platform
+from hermes.store import Job, Store
+
+if TYPE_CHECKING:
+    from hermes.gateway.hub import Hub
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 15.0
+MAX_CONCURRENT = 4
+PLATFORM_WAIT_SECONDS = 120.0
+LOCK_FILE = "cron.lock"
+_MAX_ERROR_CHARS = 500
+
+
+def session_key(job: Job) -> str:
+    return f"cron:{job.id}"
+
+
+def job_text(job: Job) -> str:
+    """What the agent is given: the job's prompt, and what kind of run this is."""
+    schedule = describe_schedule(job.schedule_kind, job.schedule_value)
+    return (
+        f"[Scheduled job {job.name!r} ({job.id}, {schedule}). "
+        "You run unattended: nobody can answer questions or approve anything now. Your answer will be "
+        f"posted to {describe_target(job.target)}.]\n\n{job.prompt}"
+    )
+
+
+def job_request(job: Job, platform: str, chat_kind: str = "channel") -> RunRequest:
+    return RunRequest(
+        session_key=session_key(job),
+        text=job_text(job),
+        platform=platform,
+        chat_kind=chat_kind,  # type: ignore[arg-type]
+        user_id=session_key(job),
+        # No chat_id: nobody can be asked for approval, and the job's own jobs cannot target "this chat".
+        origin={"platform": platform, "cron_job": job.id},
+    )
+
+
+async def collect(events: AsyncIterator[AgentEvent]) -> Final | Failed:
+    """The run's end. The stream is read to its close, so the hub's bookkeeping around it finishes now."""
+    end: Final | Failed | None = None
+    async for event in events:
+        if end is None and isinstance(event, Final | Failed):
+            end = event
+    return end or Failed("the run ended without an answer")
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    status: str  # "ok" or "error"
+    text: str
+    error: str | None = None
+    message_ids: tuple[str, ...] = ()
+
+
+class SchedulerLock:
+    """An exclusive, non-blocking flock on `HERMES_HOME/cron.lock`; the OS drops it if the holder dies."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: TextIO | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._file is not None
+
+    def acquire(self) -> bool:
+        """Blocking file I/O, but only an open and a flock: call it through asyncio.to_thread."""
+        if self._file is not None:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")  # noqa: SIM115 - held open as long as the lock is
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._file = handle
+        return True
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+class Scheduler:
+    def __init__(
+        self,
+        hub: Hub,
+        *,
+        lock_path: Path | None = None,
+        connected: Mapping[str, asyncio.Event] | None = None,
+        clock: Callable[[], float] = time.time,
+        poll_seconds: float = POLL_SECONDS,
+        max_concurrent: int = MAX_CONCURRENT,
+        platform_wait: float = PLATFORM_WAIT_SECONDS,
+    ) -> None:
+        self.hub = hub
+        self.store: Store = hub.store
+        self.lock = SchedulerLock(lock_path) if lock_path is not None else None
+        self.connected = connected or {}
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self.platform_wait = platform_wait
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._running: dict[str, asyncio.Task[JobOutcome | None]] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._loop_task: asyncio.Task[None] | None = None
+        self._lock_warned = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._loop(), name="scheduler")
+
+    def wake(self) -> None:
+        """Look for due jobs now rather than at the next poll."""
+        self._wake.set()
+
+    async def stop(self, grace: float) -> None:
+        """Start nothing new; let running jobs finish within `grace`, then cancel them (a cancelled job is
+        still due, so it runs again on the next start if within its grace)."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        running = set(self._running.values())
+        if running:
+            _, late = await asyncio.wait(running, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        if self.lock is not None:
+            await asyncio.to_thread(self.lock.release)
+
+    @property
+    def running_jobs(self) -> set[str]:
+        return set(self._running)
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            delay = self.poll_seconds
+            try:
+                if await self._have_lock():
+                    await self.tick()
+                    delay = await self._until_next(delay)
+            except Exception:
+                log.exception("scheduler: checking for due jobs failed; trying again in %.0f s", delay)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+
+    async def _have_lock(self) -> bool:
+        if self.lock is None or self.lock.held:
+            return True
+        if await asyncio.to_thread(self.lock.acquire):
+            return True
+        if not self._lock_warned:
+            log.warning(
+                "scheduler: %s is held by another process (another gateway, or `hermes cron run`); "
+                "not running jobs until it is free",
+                self.lock.path,
+            )
+            self._lock_warned = True
+        return False
+
+    async def _until_next(self, longest: float) -> float:
+        upcoming = [
+            job.next_run_at
+            for job in await self.store.jobs.all()
+            if job.enabled and job.next_run_at is not None and job.id not in self._running
+        ]
+        if not upcoming:
+            return longest
+        return min(longest, max(0.0, min(upcoming) - self.clock()))
+
+    # -- running jobs ------------------------------------------------------------------------------
+
+    async def tick(self) -> list[asyncio.Task[JobOutcome | None]]:
+        """Start every due job that is not running yet; skip those missed by more than their grace."""
+        now = self.clock()
+        started = []
+        for job in await self.store.jobs.due(now):
+            if job.id in self._running or self._stopping:
+                continue
+            assert job.next_run_at is not None
+            late = now - job.next_run_at
+            if late > job.grace_seconds:
+                await self._skip_missed(job, late, now)
+                continue
+            task = asyncio.create_task(self._guarded(job), name=f"cron-{job.id}")
+            self._running[job.id] = task
+            task.add_done_callback(lambda _, job_id=job.id: self._running.pop(job_id, None))
+            started.append(task)
+        return started
+
+    async def _skip_missed(self, job: Job, late: float, now: float) -> None:
+        following = next_run(job.schedule_kind, job.schedule_value, scheduled=job.next_run_at, now=now)
+        reason = f"skipped a run {late:.0f} s late (grace {job.grace_seconds} s): the gateway was not running"
+        log.warning("job %s (%s): %s", job.id, job.name, reason)
+        await self.store.jobs.record_run(job.id, "missed", reason, following)
+
+    async def _guarded(self, job: Job) -> JobOutcome | None:
+        async with self._slots:
+            if self._stopping:
+                return None
+            try:
+                return await self.run_job(job)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Recording the outcome itself failed (the store); the job stays due and is retried.
+                log.exception("job %s (%s): could not record its run", job.id, job.name)
+                return None
+
+    async def run_job(self, job: Job) -> JobOutcome:
+        """Run one job now, deliver its answer, record the outcome and the next run."""
+        scheduled = job.next_run_at if job.next_run_at is not None else self.clock()
+        try:
+            outcome = await self._run_and_deliver(job, scheduled)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("job %s (%s) failed: %s", job.id, job.name, exc)
+            outcome = JobOutcome("error", "", _short(f"{type(exc).__name__}: {exc}"))
+        await self._record(job, scheduled, outcome)
+        return outcome
+
+    async def _run_and_deliver(self, job: Job, scheduled: float) -> JobOutcome:
+        platform, chat = await self._resolve(job)
+        await self._wait_connected(platform.name)
+        await self.store.sessions.end_current(session_key(job))
+        end = await collect(self.hub.run_request(job_request(job, platform.name, chat.kind), asyncio.Event()))
+        if isinstance(end, Final):
+            body, outcome = end.text, JobOutcome("ok", end.text)
+        else:
+            body = f"⚠️ This scheduled job could not finish: {end.message}"
+            outcome = JobOutcome("error", "", _short(end.message))
+        ids = await self._deliver(
+            platform, chat, f"⏰ **{job.name}**\n\n{body}", f"cron:{job.id}:{int(scheduled)}"
+        )
+        return JobOutcome(outcome.status, outcome.text, outcome.error, tuple(ids))
+
+    async def _resolve(self, job: Job) -> tuple[Platform, ChatRef]:
+        name = target_platform(job.target)
+        platform = self.hub.platforms.get(name)
+        if platform is None:
+            running = ", ".join(sorted(self.hub.platforms)) or "none"
+            raise LookupError(
+                f"platform {name!r} of target {describe_target(job.target)} is not running ({running})"
+            )
+        target = job.target
+        if isinstance(target, dict) and target.get("chat_id") and not target.get("home"):
+            return platform, ChatRef(
+                name, str(target["chat_id"]), target.get("kind") or "channel", target.get("thread_id")
+            )
+        home = await self.store.homes.get(name)
+        if home is not None:
+            return platform, ChatRef(name, home.chat_id, "channel", home.thread_id)
+        if platform.default_home is not None:
+            return platform, platform.default_home
+        raise LookupError(f"{name} has no home channel: send /sethome in the chat that should be it")
+
+    async def _wait_connected(self, name: str) -> None:
+        event = self.connected.get(name)
+        if event is None or event.is_set():
+            return
+        try:
+            async with asyncio.timeout(self.platform_wait):
+                await event.wait()
+        except TimeoutError:
+            raise ConnectionError(f"{name} did not connect within {self.platform_wait:.0f} s") from None
+
+    async def _deliver(self, platform: Platform, chat: ChatRef, text: str, key: str) -> list[str]:
+        ids = []
+        for index, chunk in enumerate(split_message(text, platform.max_message_chars)):
+            ref = await platform.send(chat, chunk, idempotency_key=f"{key}:{index}")
+            ids.append(ref.message_id)
+        return ids
+
+    async def _record(self, job: Job, scheduled: float, outcome: JobOutcome) -> None:
+        current = await self.store.jobs.get(job.id)
+        if current is None:
+            return
+        if current.schedule_kind == "once" and outcome.status == "ok" and current.next_run_at == scheduled:
+            # A one-off job that did its work is done; a failed one stays listed with its error.
+            await self.store.jobs.delete(job.id)
+            return
+        if current.next_run_at == scheduled:
+            following = next_run(
+                current.schedule_kind, current.schedule_value, scheduled=scheduled, now=self.clock()
+            )
+        else:
+            # Changed while it ran (rescheduled, resumed, asked to run again): keep what was set.
+            following = current.next_run_at
+        await self.store.jobs.record_run(job.id, outcome.status, outcome.error, following)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 1] + "…"
+
+
+async def run_in_process(agent: AgentPort, store: Store, job: Job) -> JobOutcome:
+    """Run a job without the gateway (`hermes cron run` while no daemon runs): the answer is returned, not
+    posted anywhere (no platform is connected), and the job's schedule is left as it was."""
+    await store.sessions.end_current(session_key(job))
+    request = job_request(job, target_platform(job.target) or "cli")
+    end = await collect(agent.run(request, asyncio.Event()))
+    if isinstance(end, Final):
+        outcome = JobOutcome("ok", end.text)
+    else:
+        outcome = JobOutcome("error", "", _short(end.message))
+    await store.jobs.record_run(job.id, outcome.status, outcome.error, job.next_run_at)
+    return outcome

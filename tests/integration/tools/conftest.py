@@ -1,0 +1,116 @@
+"""Tools seen through real runs: the real LocalAgent and loop, the scripted fake LLM, and for tools that reach
+people, a hub with the in-memory test platform."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hermes.agent.contract import AgentEvent, Failed, Final, GatewayServices, RunRequest
+from hermes.agent.local import LocalAgent
+from hermes.config import LoadedConfig, load_config
+from hermes.gateway.hub import Hub, HubOptions
+from hermes.platforms.base import AccessList
+from hermes.store import Store
+from hermes.testing import TestPlatform
+from tests.fakes.llm import FakeLLM
+from tests.harness.gateway import llm_config, write_home
+
+KEY = "test:dm:@alice"
+ORIGIN = {"platform": "test", "chat_id": "chat-1", "kind": "dm", "thread_id": None, "user_id": "@alice"}
+
+
+@dataclass
+class AgentRig:
+    agent: LocalAgent
+    store: Store
+    config: LoadedConfig
+    llm: FakeLLM
+
+    @property
+    def workspace(self) -> Path:
+        return self.config.paths.workspace
+
+    async def run(
+        self, text: str, *, services: GatewayServices | None = None, **fields: Any
+    ) -> list[AgentEvent]:
+        fields.setdefault("platform", "test")
+        fields.setdefault("chat_kind", "dm")
+        fields.setdefault("origin", dict(ORIGIN))
+        request = RunRequest(session_key=fields.pop("key", KEY), text=text, **fields)
+        events = []
+        async with asyncio.timeout(30):
+            async for event in self.agent.run(request, asyncio.Event(), services):
+                events.append(event)
+        assert isinstance(events[-1], Final | Failed), events
+        return events
+
+
+@dataclass
+class HubRig:
+    hub: Hub
+    platform: TestPlatform
+    store: Store
+    config: LoadedConfig
+
+    async def settled(self, timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            while await self.store.inbox.backlog_count() or self.hub.runs_in_flight:
+                await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def llm() -> AsyncIterator[FakeLLM]:
+    async with FakeLLM() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def make_agent(tmp_path: Path, llm: FakeLLM) -> AsyncIterator[Callable[..., Awaitable[AgentRig]]]:
+    made: list[AgentRig] = []
+
+    async def make(config: dict[str, Any] | None = None) -> AgentRig:
+        home = write_home(
+            tmp_path / f"home{len(made)}", config={"model": llm_config(llm.base_url), **(config or {})}
+        )
+        loaded = load_config({"HERMES_HOME": str(home)})
+        store = await Store.open(loaded.paths.state_db)
+        rig = AgentRig(LocalAgent(loaded, store), store, loaded, llm)
+        made.append(rig)
+        return rig
+
+    yield make
+    for rig in made:
+        await rig.agent.close()
+        await rig.store.close()
+
+
+@pytest.fixture
+async def make_hub(tmp_path: Path, llm: FakeLLM) -> AsyncIterator[Callable[..., Awaitable[HubRig]]]:
+    made: list[HubRig] = []
+
+    async def make(config: dict[str, Any] | None = None, platform: TestPlatform | None = None) -> HubRig:
+        home = write_home(
+            tmp_path / f"hub{len(made)}", config={"model": llm_config(llm.base_url), **(config or {})}
+        )
+        loaded = load_config({"HERMES_HOME": str(home)})
+        store = await Store.open(loaded.paths.state_db)
+        platform = platform or TestPlatform()
+        options = dataclasses.replace(HubOptions.from_settings(loaded.settings))
+        hub = Hub(store, LocalAgent(loaded, store), {platform.name: platform}, options, AccessList())
+        await platform.start(hub)
+        rig = HubRig(hub, platform, store, loaded)
+        made.append(rig)
+        return rig
+
+    yield make
+    for rig in made:
+        await rig.hub.drain(0.5)
+        await rig.hub.agent.close()
+        await rig.store.close()
