@@ -108,6 +108,9 @@ class Hub:
         access = adapter.access if adapter is not None else AccessList()
         return self.authorizer.allowed(access, user_id)
 
+    def is_command(self, text: str, *, bare: bool = False) -> bool:
+        return parse_command(text, bare=bare) is not None
+
     async def run_request(self, request: RunRequest, cancel: asyncio.Event) -> AsyncIterator[AgentEvent]:
         """One agent run for a request-driven platform (the API server), streamed to the caller.
 

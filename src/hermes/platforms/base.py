@@ -90,6 +90,10 @@ class HubPort(Protocol):
     def is_allowed(self, platform: str, user_id: str) -> bool:
         """The authorization verdict, for decisions the adapter makes itself (e.g. accepting invites)."""
 
+    def is_command(self, text: str, *, bare: bool = False) -> bool:
+        """Whether the hub will treat `text` as one of its commands (`/name` or `!name`; with `bare`, also
+        a lone command word), for adapters whose addressing rules depend on it."""
+
     def run_request(self, request: RunRequest, cancel: asyncio.Event) -> AsyncIterator[AgentEvent]:
         """For request-driven platforms (the API server): one agent run streamed back, serialised with
         other runs of the same session."""

@@ -45,7 +45,8 @@ keep-alives cut, port closed for `downtime`, new hello server_version/connection
 
 Constructor knobs: `auth_timeout` (5 s authentication deadline), `ping_interval` / `pong_wait`
 (60 s / 100 s keepalive), `collapsed_threads` (True: replies notify thread followers, not `comments`),
-`pending_post_ttl` (30 s idempotency window for `pending_post_id`), `version`.
+`pending_post_ttl` (30 s idempotency window for `pending_post_id`, which only the creation's response and
+`posted` event echo: posts read back never carry it, as the server does not store it), `version`.
 
 Deliberate determinism: post timestamps strictly increase (a busy server can give two changes the same
 millisecond, which matters to `since` cursors; here they never tie).

@@ -275,7 +275,6 @@ class Post:
     type: str = ""
     props: dict[str, Any] = field(default_factory=dict)
     file_ids: list[str] = field(default_factory=list)
-    pending_post_id: str = ""
     hashtags: str = ""
     edit_at: int = 0
     delete_at: int = 0

@@ -80,8 +80,12 @@ class PostStore:
         """Live replies in the post's thread, as the store's ReplyCount subquery counts them."""
         return self._replies.get(post.root_id or post.id, 0)
 
-    def wire(self, post: Post) -> dict[str, Any]:
-        """Post JSON as v9.11 sends it: file_ids and has_reactions omitted when empty."""
+    def wire(self, post: Post, *, pending_post_id: str = "") -> dict[str, Any]:
+        """Post JSON as v9.11 sends it: file_ids and has_reactions omitted when empty.
+
+        `pending_post_id` is echoed only by the post's creation (the response and the `posted` event):
+        the Posts table has no such column (sqlstore postSliceColumns), so every read has it empty.
+        """
         out: dict[str, Any] = {
             "id": post.id,
             "create_at": post.create_at,
@@ -100,7 +104,7 @@ class PostStore:
         }
         if post.file_ids:
             out["file_ids"] = list(post.file_ids)
-        out["pending_post_id"] = post.pending_post_id
+        out["pending_post_id"] = pending_post_id
         if post.has_reactions:
             out["has_reactions"] = True
         out |= {"reply_count": self.reply_count(post), "last_reply_at": 0, "participants": None}
@@ -116,7 +120,10 @@ class PostStore:
 
     # creating
 
-    def create(
+    def create(self, author: User, channel_id: str, message: str, **options: Any) -> Post:
+        return self.submit(author, channel_id, message, **options)[0]
+
+    def submit(
         self,
         author: User,
         channel_id: str,
@@ -128,8 +135,9 @@ class PostStore:
         pending_post_id: str = "",
         set_online: bool = True,
         post_type: str = "",
-    ) -> Post:
-        """`createPost` → `CreatePostAsUser` → `CreatePost`; a deduplicated retry returns the first post."""
+    ) -> tuple[Post, str]:
+        """`createPost` → `CreatePostAsUser` → `CreatePost`: the post, and the `pending_post_id` its
+        response echoes. A deduplicated retry gets the first post as read back from the store, without it."""
         file_ids = list(file_ids)
         channel = self.directory.channels.get(channel_id)
         if channel is None or not self.directory.can_post(author.id, channel):
@@ -139,27 +147,27 @@ class PostStore:
         if channel.delete_at:
             raise AppError("api.post.create_post.can_not_post_to_deleted.error", 400)
         if pending_post_id and (found := self._deduplicate(author, pending_post_id)) is not None:
-            return found
+            return found, ""
         root = self._check_root(root_id, channel_id) if root_id else None
         if len(message) > MAX_MESSAGE_RUNES:
             raise AppError("model.post.is_valid.msg.app_error", 400)
         if len(_json(file_ids)) > MAX_FILE_IDS_RUNES:
             raise AppError("model.post.is_valid.file_ids.app_error", 400)
-        post = self._insert(author, channel, root, message, root_id, props, post_type, pending_post_id)
+        post = self._insert(author, channel, root, message, root_id, props, post_type)
         post.file_ids = self.files.attach(author, post.id, channel_id, file_ids)
         if pending_post_id:
             self._pending[pending_post_id] = (post.id, post.create_at + self.pending_post_ttl_ms)
-        self._publish_posted(post, channel, author, set_online)
+        self._publish_posted(post, channel, author, set_online, pending_post_id)
         if set_online:
             self.directory.set_status(author.id, "online")
         self._notify(post)
-        return post
+        return post, pending_post_id
 
     def store_system_post(
         self, author: User, channel: Channel, message: str, post_type: str, props: dict[str, Any]
     ) -> Post:
         """App-level `CreatePost` for system messages: no API permission checks, no status change."""
-        post = self._insert(author, channel, None, message, "", props, post_type, "")
+        post = self._insert(author, channel, None, message, "", props, post_type)
         self._publish_posted(post, channel, author, True)
         self._notify(post)
         return post
@@ -177,7 +185,6 @@ class PostStore:
         root_id: str,
         props: dict[str, Any] | None,
         post_type: str,
-        pending_post_id: str,
     ) -> Post:
         props = dict(props or {})
         if author.is_bot:
@@ -193,7 +200,6 @@ class PostStore:
             root_id=root_id,
             type=post_type,
             props=props,
-            pending_post_id=pending_post_id,
             hashtags=parse_hashtags(message),
         )
         self._save(post, channel, root)
@@ -234,7 +240,9 @@ class PostStore:
             channel.last_root_post_at = max(channel.last_root_post_at, post.create_at)
             channel.total_msg_count_root += 1
 
-    def _publish_posted(self, post: Post, channel: Channel, author: User, set_online: bool) -> None:
+    def _publish_posted(
+        self, post: Post, channel: Channel, author: User, set_online: bool, pending_post_id: str = ""
+    ) -> None:
         """`SendNotifications`: one `posted` event, `mentions`/`followers` added per receiving connection."""
         mentions, followers = compute_recipients(self, post, channel)
         members = [self.directory.users[uid] for uid in channel.members]
@@ -248,7 +256,7 @@ class PostStore:
             "channel_display_name": display_name,
             "channel_name": channel.name,
             "channel_type": channel.type,
-            "post": _json(self.wire(post)),
+            "post": _json(self.wire(post, pending_post_id=pending_post_id)),
             "sender_name": "System" if post.is_system else "@" + author.username,
             "set_online": set_online,
             "team_id": channel.team_id,

@@ -55,7 +55,7 @@ def add_routes(router: web.UrlDispatcher, api: Api, directory: Directory, posts:
         if (body.get("type") or "").startswith("system_"):
             raise invalid_param("post.type")
         set_online = ctx.request.query.get("set_online", "")
-        post = posts.create(
+        post, echoed = posts.submit(
             ctx.me,
             body.get("channel_id") or "",
             body.get("message") or "",
@@ -66,7 +66,7 @@ def add_routes(router: web.UrlDispatcher, api: Api, directory: Directory, posts:
             set_online=set_online not in _GO_FALSE,
             post_type=body.get("type") or "",
         )
-        return 201, posts.wire(post)
+        return 201, posts.wire(post, pending_post_id=echoed)
 
     async def get_post(ctx: Ctx) -> Reply:
         return 200, posts.wire(posts.readable(ctx.me, path_id(ctx, "post_id")))

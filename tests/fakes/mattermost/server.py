@@ -351,7 +351,7 @@ class MattermostEmulator:
         await self.hub.wait_closed()
         server = self._runner.server
         for connection in list(server.connections if server else ()):
-            connection.close()
+            connection.force_close()
         self.version = version or self.version
         self._config_hash = uuid.uuid4().hex
         self.posts.forget_pending()

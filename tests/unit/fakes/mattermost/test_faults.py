@@ -61,6 +61,16 @@ async def test_restart_downtime_refuses_connections() -> None:
         assert (await session.get(f"{mm.url}/api/v4/system/ping")).status == 200
 
 
+async def test_restart_cuts_idle_keep_alive_connections() -> None:
+    """A restarted server's process is gone, and its TCP connections with it: a client's pooled connection
+    is closed, so the next request opens a fresh one instead of waiting on a dead one."""
+    async with MattermostEmulator() as mm, aiohttp.ClientSession() as session:
+        assert (await session.get(f"{mm.url}/api/v4/system/ping")).status == 200
+        await mm.restart()
+        async with asyncio.timeout(2):
+            assert (await session.get(f"{mm.url}/api/v4/system/ping")).status == 200
+
+
 async def test_restart_forgets_pending_post_ids(h: Harness, world: World) -> None:
     first = await h.mm.post_as(world.bot, world.town, "x", pending_post_id="p")
     await h.mm.restart()

@@ -120,6 +120,27 @@ async def test_pending_post_id_makes_a_retry_return_the_same_post(h: Harness, wo
     assert json.loads((await socket.event("posted"))["data"]["post"])["message"] == "marker"
 
 
+async def test_pending_post_id_is_echoed_by_the_creation_only(h: Harness, world: World) -> None:
+    """The Posts table has no PendingPostId column (sqlstore postSliceColumns): the create response and the
+    `posted` event carry the client's id, every read of the stored post (a deduplicated retry included) has
+    it empty."""
+    socket = await h.ready_socket(world.bot)
+    client = h.rest(world.bot)
+    body = {"channel_id": world.town.id, "message": "once", "pending_post_id": "echo-1"}
+    created = await client.post("/api/v4/posts", json=body)
+    retried = await client.post("/api/v4/posts", json=body)
+    event = json.loads((await socket.event("posted"))["data"]["post"])
+    post_id = created.json["id"]
+    read = await client.get(f"/api/v4/posts/{post_id}")
+    listing = await client.get(f"/api/v4/channels/{world.town.id}/posts")
+    thread = await client.get(f"/api/v4/posts/{post_id}/thread")
+    assert (created.json["pending_post_id"], event["pending_post_id"]) == ("echo-1", "echo-1")
+    assert retried.json["id"] == post_id and retried.json["pending_post_id"] == ""
+    assert read.json["pending_post_id"] == ""
+    assert listing.json["posts"][post_id]["pending_post_id"] == ""
+    assert thread.json["posts"][post_id]["pending_post_id"] == ""
+
+
 async def test_pending_post_id_is_forgotten_after_its_window() -> None:
     async with MattermostEmulator(pending_post_ttl=0.02) as mm:
         bot, _ = mm.create_bot("b")
