@@ -1,0 +1,296 @@
+"""Proxy mode: the agent is a remote Hermes API server (`GATEWAY_PROXY_URL`, `GATEWAY_PROXY_KEY`).
+
+`ProxyAgent` is an `AgentPort`, so the hub and the platforms work unchanged. Each run is one streamed
+`POST /v1/chat/completions` carrying the local session key as `X-Hermes-Session-Id`: the remote keeps the
+transcript, memory and tools. Tool progress the remote reports (`event: hermes.tool.progress`) comes back as
+ToolStarted/ToolFinished. Approval questions are answered on the remote side; they are not relayed.
+
+When the remote is down or refuses the key, the user gets one short message and the operator one log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from hermes.agent.contract import (
+    AgentEvent,
+    ChatMessage,
+    Failed,
+    Final,
+    GatewayServices,
+    ImageInput,
+    RunRequest,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+    Usage,
+)
+from hermes.config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MODEL = "hermes-agent"
+SESSION_HEADER = "X-Hermes-Session-Id"
+TOOL_PROGRESS_EVENT = "hermes.tool.progress"
+# The API server's rule for session ids; a local key outside it is sent as a digest instead.
+_SESSION_ID = re.compile(r"[A-Za-z0-9._:@!$+=/#~-]{1,256}")
+_CONNECT_TIMEOUT = 10.0
+_END = object()
+
+UNREACHABLE = "The agent is unreachable right now; please try again in a moment."
+REFUSED = "The agent refused this gateway's key; the operator has to fix GATEWAY_PROXY_KEY."
+BUSY = "The agent is busy right now; please try again in a moment."
+BROKEN = "The connection to the agent broke off before the answer was complete."
+CANCELLED = "The run was cancelled."
+FAILED = "Something went wrong while talking to the agent; the error was logged."
+
+
+def remote_session_id(session_key: str) -> str:
+    if _SESSION_ID.fullmatch(session_key):
+        return session_key
+    return "sha256-" + hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def completions_url(base: str) -> URL:
+    url = URL(base.rstrip("/"))
+    prefix = url.path.rstrip("/")
+    path = f"{prefix}/chat/completions" if prefix.endswith("/v1") else f"{prefix}/v1/chat/completions"
+    return url.with_path(path)
+
+
+class ProxyAgent:
+    def __init__(self, settings: Settings) -> None:
+        gateway = settings.gateway
+        if not gateway.proxy_url:
+            raise ValueError("ProxyAgent needs gateway.proxy_url")
+        self.url = completions_url(gateway.proxy_url)
+        # For log lines: where the remote is, without any credentials a URL might carry.
+        self.where = str(self.url.origin())
+        self._headers = {"Authorization": f"Bearer {gateway.proxy_key}"} if gateway.proxy_key else {}
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=_CONNECT_TIMEOUT, sock_read=settings.model.request_timeout_seconds
+        )
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def run(
+        self, request: RunRequest, cancel: asyncio.Event, services: GatewayServices | None = None
+    ) -> AsyncIterator[AgentEvent]:
+        """Streams the remote run; cancelling closes the connection, which cancels the run over there."""
+        if cancel.is_set():
+            yield Failed(CANCELLED, cancelled=True)
+            return
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        producer = asyncio.create_task(self._produce(request, queue.put_nowait))
+        watcher = asyncio.create_task(cancel.wait())
+        watcher.add_done_callback(lambda _: producer.cancel() if cancel.is_set() else None)
+        try:
+            while (item := await queue.get()) is not _END:
+                yield item  # type: ignore[misc]
+        finally:
+            watcher.cancel()
+            producer.cancel()
+
+    async def _produce(self, request: RunRequest, emit: Callable[[object], None]) -> None:
+        try:
+            try:
+                result: Final | Failed = await self._exchange(request, emit)
+            except asyncio.CancelledError:
+                result = Failed(CANCELLED, cancelled=True)
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                log.warning("proxy: cannot reach the agent at %s: %s", self.where, _describe(exc))
+                result = Failed(UNREACHABLE)
+            except Exception:
+                log.exception("proxy: the exchange with %s failed", self.where)
+                result = Failed(FAILED)
+            emit(result)
+        finally:
+            emit(_END)
+
+    async def _exchange(self, request: RunRequest, emit: Callable[[object], None]) -> Final | Failed:
+        headers = dict(self._headers)
+        if request.history is None:
+            headers[SESSION_HEADER] = remote_session_id(request.session_key)
+        body = {
+            "model": MODEL,
+            "messages": to_messages(request),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        async with self._session.post(self.url, json=body, headers=headers) as response:
+            if response.status != 200:
+                return await self._refused(response)
+            return await self._read_stream(response, emit)
+
+    async def _refused(self, response: aiohttp.ClientResponse) -> Failed:
+        status = response.status
+        error = _error_of(await response.read())
+        detail = str(error.get("message") or response.reason or "")
+        if status in (401, 403):
+            log.error(
+                "proxy: the agent at %s refused GATEWAY_PROXY_KEY (HTTP %d): set it to that server's "
+                "API_SERVER_KEY",
+                self.where,
+                status,
+            )
+            return Failed(REFUSED, status=status)
+        if status == 429:
+            log.warning("proxy: the agent at %s is busy (HTTP 429): %s", self.where, detail)
+            return Failed(BUSY, status=429)
+        provider_status = error.get("provider_status")
+        log.warning("proxy: the agent at %s answered HTTP %d: %s", self.where, status, detail)
+        if status == 502 and detail:
+            # The remote agent's own failure message, written to be shown to users.
+            return Failed(detail, status=provider_status if isinstance(provider_status, int) else None)
+        return Failed(f"The agent could not answer (HTTP {status}).", status=status)
+
+    async def _read_stream(
+        self, response: aiohttp.ClientResponse, emit: Callable[[object], None]
+    ) -> Final | Failed:
+        text: list[str] = []
+        usage = Usage()
+        model = MODEL
+        event_name: str | None = None
+        data: list[str] = []
+        async for raw in response.content:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if line:
+                field, _, value = line.partition(":")
+                value = value.removeprefix(" ")
+                if field == "data":
+                    data.append(value)
+                elif field == "event":
+                    event_name = value
+                continue
+            if not data:
+                event_name = None
+                continue
+            payload, name = "\n".join(data), event_name
+            data, event_name = [], None
+            if payload == "[DONE]":
+                return Final("".join(text), model, usage)
+            chunk = _json_object(payload)
+            if chunk is None:
+                continue
+            if isinstance(chunk.get("error"), dict):
+                error = chunk["error"]
+                status = error.get("provider_status")
+                log.warning("proxy: the agent at %s failed mid-answer: %s", self.where, error.get("message"))
+                return Failed(
+                    str(error.get("message") or BROKEN), status=status if isinstance(status, int) else None
+                )
+            if name == TOOL_PROGRESS_EVENT:
+                progress = _tool_event(chunk.get("hermes"))
+                if progress is not None:
+                    emit(progress)
+                continue
+            model = str(chunk.get("model") or model)
+            if isinstance(chunk.get("usage"), dict):
+                usage = _usage(chunk["usage"])
+            delta = _delta_text(chunk)
+            if delta:
+                text.append(delta)
+                emit(TextDelta(delta))
+        log.warning("proxy: the stream from %s ended without its end marker", self.where)
+        return Failed(BROKEN)
+
+
+def to_messages(request: RunRequest) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    if request.extra_system:
+        messages.append({"role": "system", "content": request.extra_system})
+    for message in request.history or ():
+        messages.append(_wire(message))
+    text = request.text if request.text.strip() else ""
+    if request.images:
+        parts: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+        parts.extend({"type": "image_url", "image_url": {"url": _data_url(i)}} for i in request.images)
+        messages.append({"role": "user", "content": parts})
+    else:
+        messages.append({"role": "user", "content": text or "(empty message)"})
+    return messages
+
+
+def _wire(message: ChatMessage) -> dict[str, Any]:
+    wire: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.images:
+        parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}] if message.content else []
+        parts.extend({"type": "image_url", "image_url": {"url": _data_url(i)}} for i in message.images)
+        wire["content"] = parts
+    if message.tool_calls:
+        wire["tool_calls"] = [
+            {
+                "id": call.get("id"),
+                "type": "function",
+                "function": {"name": call.get("name"), "arguments": call.get("arguments", "")},
+            }
+            for call in message.tool_calls
+        ]
+    if message.tool_call_id is not None:
+        wire["tool_call_id"] = message.tool_call_id
+    return wire
+
+
+def _data_url(image: ImageInput) -> str:
+    return f"data:{image.mime_type};base64,{base64.b64encode(image.data).decode()}"
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _error_of(body: bytes) -> dict[str, Any]:
+    value = _json_object(body.decode("utf-8", "replace"))
+    error = value.get("error") if value is not None else None
+    return error if isinstance(error, dict) else {}
+
+
+def _delta_text(chunk: dict[str, Any]) -> str:
+    choices = chunk.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return ""
+    delta = choices[0].get("delta")
+    content = delta.get("content") if isinstance(delta, dict) else None
+    return content if isinstance(content, str) else ""
+
+
+def _usage(data: dict[str, Any]) -> Usage:
+    prompt, completion = data.get("prompt_tokens"), data.get("completion_tokens")
+    return Usage(prompt if isinstance(prompt, int) else 0, completion if isinstance(completion, int) else 0)
+
+
+def _tool_event(progress: Any) -> ToolStarted | ToolFinished | None:
+    if not isinstance(progress, dict):
+        return None
+    name, call_id = str(progress.get("tool") or "tool"), str(progress.get("call_id") or "")
+    if progress.get("status") == "started":
+        return ToolStarted(call_id, name, {})
+    if progress.get("status") == "finished":
+        return ToolFinished(call_id, name, bool(progress.get("ok")), str(progress.get("summary") or ""))
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,192 @@
+"""`POST /v1/chat/completions`: one agent run per request, answered as one JSON body or as SSE chunks.
+
+Sessions: without `X-Hermes-Session-Id` the request is stateless (its messages are the whole history and
+nothing is stored); the response names a fresh id, whose server-side session starts with the next request
+that sends it. With the header, the server keeps the transcript under the hub session key
+`api_server:session:<id>` and only the body's last message (which must be the user's) is new; the body's
+system messages are layered over the agent's prompt either way. Runs of one session are serialised by the
+hub, never interleaved. An id is 1-256 characters of letters, digits and `._:@!$+=/#~-` (enough for another
+gateway's session keys in proxy mode); anything else is a 400.
+
+A client that goes away cancels its run: aiohttp cancels the handler (`handler_cancellation`), which
+closes the hub's event stream, which stops the agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import time
+from collections.abc import Collection
+from contextlib import aclosing
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from hermes.agent.contract import Failed, Final, RunRequest, TextDelta, ToolFinished, ToolStarted
+from hermes.platforms.api_server.body import ChatCall, parse_chat_call
+from hermes.platforms.api_server.errors import (
+    ApiError,
+    bad_request,
+    model_not_found,
+    run_failed,
+    shutting_down,
+    too_many_runs,
+)
+from hermes.platforms.api_server.metrics import ApiMetrics
+from hermes.platforms.api_server.sse import ChunkFormat, EventStream, error_event
+from hermes.platforms.base import HubPort
+
+PLATFORM = "api_server"
+SESSION_HEADER = "X-Hermes-Session-Id"
+SESSION_KEY_PREFIX = "api_server:session:"
+MAX_SESSION_ID_CHARS = 256
+# What a session id may hold: enough for another gateway's session keys (Matrix room, event and user ids)
+# in proxy mode, nothing that could break a header or a log line.
+_SESSION_ID = re.compile(r"[A-Za-z0-9._:@!$+=/#~-]+")
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    models: Collection[str]
+    max_concurrent_runs: int
+    keepalive_seconds: float
+
+
+def session_id_from(header: str | None) -> str | None:
+    """The client's session id, or None for a stateless request; 400 for an id the server cannot keep."""
+    if header is None:
+        return None
+    if not header or len(header) > MAX_SESSION_ID_CHARS or not _SESSION_ID.fullmatch(header):
+        raise bad_request(
+            f"`{SESSION_HEADER}` must be 1-{MAX_SESSION_ID_CHARS} characters of letters, digits and "
+            "._:@!$+=/#~-",
+            SESSION_HEADER,
+        )
+    return header
+
+
+def run_request(call: ChatCall, session_id: str, stateful: bool) -> RunRequest:
+    last = call.last
+    return RunRequest(
+        session_key=SESSION_KEY_PREFIX + session_id,
+        text=last.content or "",
+        platform=PLATFORM,
+        chat_kind="api",
+        user_id=PLATFORM,
+        images=last.images,
+        history=None if stateful else call.messages[:-1],
+        extra_system=call.system_text if stateful else None,
+    )
+
+
+class ChatCompletions:
+    def __init__(self, hub: HubPort, options: ChatOptions, metrics: ApiMetrics) -> None:
+        self.hub = hub
+        self.options = options
+        self.metrics = metrics
+        self.runs_in_flight = 0
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        given = session_id_from(request.headers.get(SESSION_HEADER))
+        call = parse_chat_call(await request.read())
+        if call.model not in self.options.models:
+            raise model_not_found(call.model)
+        if self.runs_in_flight >= self.options.max_concurrent_runs:
+            raise too_many_runs(self.options.max_concurrent_runs)
+        session_id = given or os.urandom(16).hex()
+        run = run_request(call, session_id, stateful=given is not None)
+        headers = {SESSION_HEADER: session_id}
+        self.runs_in_flight += 1
+        try:
+            if call.stream:
+                return await self._stream(request, call, run, headers)
+            return await self._json(call, run, headers)
+        finally:
+            self.runs_in_flight -= 1
+
+    async def _json(self, call: ChatCall, run: RunRequest, headers: dict[str, str]) -> web.Response:
+        end: Final | Failed | None = None
+        cancel = asyncio.Event()
+        try:
+            async with aclosing(self.hub.run_request(run, cancel)) as events:
+                async for event in events:
+                    if isinstance(event, Final | Failed):
+                        end = event
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+        if not isinstance(end, Final):
+            raise self._failure(end)
+        self.metrics.tokens(end.usage)
+        usage = end.usage
+        body = {
+            "id": _completion_id(),
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": call.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": end.text, "refusal": None},
+                    "logprobs": None,
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+            },
+            "system_fingerprint": None,
+        }
+        return web.Response(body=json.dumps(body).encode(), headers={**_JSON_HEADERS, **headers})
+
+    async def _stream(
+        self, request: web.Request, call: ChatCall, run: RunRequest, headers: dict[str, str]
+    ) -> web.StreamResponse:
+        chunks = ChunkFormat(_completion_id(), int(time.time()), call.model, call.include_usage)
+        stream = EventStream(request, headers, chunks.opening(), self.options.keepalive_seconds)
+        cancel = asyncio.Event()
+        end: Final | Failed | None = None
+        try:
+            async with aclosing(self.hub.run_request(run, cancel)) as events:
+                async for event in events:
+                    if isinstance(event, TextDelta):
+                        await stream.write(chunks.text(event.text))
+                    elif isinstance(event, ToolStarted | ToolFinished):
+                        await stream.write(chunks.tool_progress(event))
+                    else:
+                        end = event
+            if isinstance(end, Final):
+                self.metrics.tokens(end.usage)
+                await stream.finish(chunks.closing(end.usage))
+            else:
+                error = self._failure(end)
+                if not stream.started:
+                    raise error
+                await stream.finish(error_event(error.body()))
+        except ConnectionError:
+            # The client went away between two writes; closing the event stream stops the run.
+            cancel.set()
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+        finally:
+            stream.close()
+        return stream.response
+
+    def _failure(self, failed: Failed | None) -> ApiError:
+        if failed is None:
+            return run_failed("The run ended without an answer.", None)
+        if failed.cancelled:
+            return shutting_down()
+        self.metrics.provider_error(failed.status)
+        return run_failed(failed.message, failed.status)
+
+
+def _completion_id() -> str:
+    return f"chatcmpl-{os.urandom(12).hex()}"

@@ -1,0 +1,244 @@
+"""The OpenAI-compatible API server (registered as "api_server"), enabled by `API_SERVER_ENABLED`.
+
+Request-driven: it pushes nothing to `hub.receive`; each chat request runs the agent through
+`hub.run_request` and streams the events back. Behaviour a client can rely on:
+
+- The key (`Authorization: Bearer <API_SERVER_KEY>`) is the only authorization: there is no allowlist. A
+  key shorter than 16 characters or a placeholder stops the daemon; no key at all gets one generated into
+  `.env` (mode 0600) at first start.
+- Models: `hermes-agent` and `api_server.model_aliases` all run the configured model; any other name is a
+  404 `model_not_found`, as OpenAI answers.
+- Sessions: see `chat.py` (`X-Hermes-Session-Id`, hub key `api_server:session:<id>`).
+- Tools that ask for approval get "no": an HTTP client has no way to answer mid-run.
+
+aiohttp's server and prometheus-client are imported on start, not at registration, so a gateway without the
+API server does not load them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from hermes.config import ConfigError
+from hermes.platforms.api_server.keys import ENV_NAME, key_problem, new_key, redact_from_logs, write_key
+from hermes.platforms.base import (
+    AccessList,
+    Attachment,
+    ChatRef,
+    Check,
+    HubPort,
+    MessageRef,
+    Platform,
+    register,
+)
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from hermes.config import LoadedConfig
+    from hermes.config.settings import ApiServerSettings
+    from hermes.platforms.api_server.chat import ChatCompletions
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "hermes-agent"
+KEEPALIVE_SECONDS = 15.0
+_KEY_SETTING = "api_server.key"
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    host: str
+    port: int
+    key: str | None
+    env_file: Path
+    models: tuple[str, ...]
+    max_body_bytes: int
+    max_concurrent_runs: int
+    metrics_public: bool
+    cors_origins: tuple[str, ...]
+    shutdown_grace_seconds: float
+    keepalive_seconds: float = KEEPALIVE_SECONDS
+
+    @classmethod
+    def from_config(cls, config: LoadedConfig) -> ServerOptions:
+        api = config.settings.api_server
+        return cls(
+            host=api.host,
+            port=api.port,
+            key=api.key or None,
+            env_file=config.paths.env_file,
+            models=model_names(api),
+            max_body_bytes=api.max_body_bytes,
+            max_concurrent_runs=api.max_concurrent_runs,
+            metrics_public=api.metrics_public,
+            cors_origins=tuple(api.cors_origins),
+            shutdown_grace_seconds=config.settings.gateway.shutdown_grace_seconds,
+        )
+
+
+def model_names(api: ApiServerSettings) -> tuple[str, ...]:
+    """`hermes-agent` and the configured aliases; every one runs the configured model."""
+    return tuple(dict.fromkeys((MODEL_NAME, *api.model_aliases)))
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _key_error(config: LoadedConfig, problem: str) -> ConfigError:
+    origin = config.origins.get(_KEY_SETTING, "config.yaml")
+    source = f"{origin} as {ENV_NAME}" if origin != "config.yaml" else origin
+    return ConfigError(
+        [
+            f"config error: {_KEY_SETTING} = (redacted) (from {source}): {problem}; "
+            f"set {ENV_NAME} to a long random value (e.g. `openssl rand -hex 32`), or remove it to have "
+            "one generated"
+        ]
+    )
+
+
+@register
+class ApiServerPlatform(Platform):
+    name: ClassVar[str] = "api_server"
+    # Answers go back whole in the HTTP response; nothing is split.
+    max_message_chars: ClassVar[int] = 1_000_000
+    can_edit: ClassVar[bool] = False
+    prompt_hint: ClassVar[str] = (
+        "You are answering through an OpenAI-compatible API; the client decides how text is shown."
+    )
+
+    def __init__(self, options: ServerOptions) -> None:
+        self.options = options
+        self.access = AccessList(allow_all=True)
+        self.key = options.key
+        self.chat: ChatCompletions | None = None
+        self._runner: web.AppRunner | None = None
+
+    @classmethod
+    def enabled(cls, config: LoadedConfig) -> bool:
+        return config.settings.api_server.enabled
+
+    @classmethod
+    def create(cls, config: LoadedConfig) -> ApiServerPlatform:
+        """Raises ConfigError for a key too weak to protect the agent."""
+        options = ServerOptions.from_config(config)
+        if options.key is not None and (problem := key_problem(options.key)) is not None:
+            raise _key_error(config, problem)
+        return cls(options)
+
+    @classmethod
+    async def check(cls, config: LoadedConfig) -> list[Check]:
+        api = config.settings.api_server
+        where = f"{api.host}:{api.port}"
+        if not api.key:
+            return [Check(True, f"api_server: {where}; no key yet, one is generated into .env at start")]
+        problem = key_problem(api.key)
+        if problem is not None:
+            return [Check(False, f"api_server: {ENV_NAME} is {problem}", f"set {ENV_NAME} to a random value")]
+        if not is_loopback(api.host):
+            # Deliberate for proxy mode and containers, so not a failure; the operator should still know.
+            return [
+                Check(
+                    True,
+                    f"api_server: {where}, key set; reachable from the network, the key is all "
+                    "that protects the agent",
+                )
+            ]
+        return [Check(True, f"api_server: {where}, key set")]
+
+    @property
+    def port(self) -> int:
+        """The port actually bound (useful with port 0); 0 before start."""
+        if self._runner is None:
+            return 0
+        return int(self._runner.addresses[0][1])
+
+    @property
+    def url(self) -> str:
+        host = self.options.host
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self.port}"
+
+    async def start(self, hub: HubPort) -> None:
+        from aiohttp import web
+
+        from hermes.platforms.api_server.chat import ChatCompletions, ChatOptions
+        from hermes.platforms.api_server.metrics import ApiMetrics
+        from hermes.platforms.api_server.routes import AppOptions, build_app
+
+        options = self.options
+        if self.key is None:
+            self.key = await self._generate_key()
+        metrics = ApiMetrics(lambda: self.chat.runs_in_flight if self.chat is not None else 0)
+        self.chat = ChatCompletions(
+            hub,
+            ChatOptions(options.models, options.max_concurrent_runs, options.keepalive_seconds),
+            metrics,
+        )
+        app = build_app(
+            AppOptions(
+                self.key, options.models, options.max_body_bytes, options.metrics_public, options.cors_origins
+            ),
+            self.chat,
+            metrics,
+        )
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            handler_cancellation=True,
+            shutdown_timeout=options.shutdown_grace_seconds,
+        )
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, options.host, options.port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        if not is_loopback(options.host):
+            log.warning(
+                "api_server: listening on %s, reachable from the network: the API key is all that "
+                "protects the agent and its tools",
+                options.host,
+            )
+        log.info("api_server: listening on %s", self.url)
+
+    async def _generate_key(self) -> str:
+        key = new_key()
+        redact_from_logs(key)
+        await asyncio.to_thread(write_key, self.options.env_file, key)
+        log.warning(
+            "api_server: no %s was set; generated one and saved it in %s (clients need it as their "
+            "bearer token)",
+            ENV_NAME,
+            self.options.env_file,
+        )
+        return key
+
+    async def stop(self) -> None:
+        """Stops listening at once; requests in flight get up to the shutdown grace period to finish."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def send(
+        self,
+        chat: ChatRef,
+        text: str,
+        *,
+        idempotency_key: str,
+        attachments: Sequence[Attachment] = (),
+    ) -> MessageRef:
+        raise LookupError("the API server only answers requests; it cannot post messages on its own")

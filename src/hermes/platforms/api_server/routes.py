@@ -1,0 +1,173 @@
+"""The aiohttp application: routes, and one middleware for what every request goes through (CORS
+preflight, the key, the error envelope, metrics) — one layer instead of four keeps the hot path short.
+
+Routes: `GET /health` and `GET /v1/health` (no key), `GET /v1/models`, `GET /v1/models/{model}`,
+`POST /v1/chat/completions`, `GET /metrics` (no key when `api_server.metrics_public`). Anything else is a
+404 in OpenAI's envelope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from hermes import __version__
+from hermes.platforms.api_server.auth import BearerAuth
+from hermes.platforms.api_server.chat import SESSION_HEADER, ChatCompletions
+from hermes.platforms.api_server.errors import (
+    ApiError,
+    internal_error,
+    method_not_allowed,
+    model_not_found,
+    route_not_found,
+    too_large,
+)
+from hermes.platforms.api_server.metrics import CONTENT_TYPE, ApiMetrics
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_JSON = {"Content-Type": "application/json"}
+_HEALTH_PATHS = ("/health", "/v1/health")
+# Status recorded for a request whose client went away before the answer (nginx's convention).
+_CLIENT_GONE = 499
+_UNMATCHED = "unmatched"
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    key: str
+    models: tuple[str, ...]
+    max_body_bytes: int
+    metrics_public: bool
+    cors_origins: Collection[str]
+
+
+def build_app(options: AppOptions, chat: ChatCompletions, metrics: ApiMetrics) -> web.Application:
+    public = {*_HEALTH_PATHS, *(("/metrics",) if options.metrics_public else ())}
+    cors = Cors(options.cors_origins) if options.cors_origins else None
+    auth = BearerAuth(options.key)
+    health = json.dumps({"status": "ok", "platform": "hermes-gateway", "version": __version__}).encode()
+    created = int(time.time())
+    cards = {model: _model_card(model, created) for model in options.models}
+    model_list = json.dumps({"object": "list", "data": list(cards.values())}).encode()
+    max_body = options.max_body_bytes
+
+    async def handle_health(request: web.Request) -> web.Response:
+        return web.Response(body=health, headers=_JSON)
+
+    async def handle_models(request: web.Request) -> web.Response:
+        return web.Response(body=model_list, headers=_JSON)
+
+    async def handle_model(request: web.Request) -> web.Response:
+        name = request.match_info["model"]
+        card = cards.get(name)
+        if card is None:
+            raise model_not_found(name)
+        return web.Response(body=json.dumps(card).encode(), headers=_JSON)
+
+    async def handle_metrics(request: web.Request) -> web.Response:
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+    async def handle_chat(request: web.Request) -> web.StreamResponse:
+        length = request.content_length
+        if length is not None and length > max_body:
+            raise too_large(max_body)
+        return await chat(request)
+
+    @web.middleware
+    async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        status = 500
+        try:
+            if cors is not None and request.method == "OPTIONS" and cors.is_preflight(request):
+                response: web.StreamResponse = cors.preflight(request)
+            else:
+                if request.path not in public:
+                    auth.check(request.headers.get("Authorization"))
+                response = await handler(request)
+            status = response.status
+            return response
+        except ApiError as error:
+            status = error.status
+            return error.response()
+        except web.HTTPException as error:
+            failure = _envelope_for(error, request, max_body)
+            status = failure.status
+            return failure.response()
+        except asyncio.CancelledError:
+            status = _CLIENT_GONE
+            raise
+        except Exception:
+            log.exception("api_server: %s %s failed", request.method, request.path)
+            return internal_error().response()
+        finally:
+            resource = request.match_info.route.resource
+            route = resource.canonical if resource is not None else _UNMATCHED
+            metrics.observe(route, status, time.perf_counter() - started)
+
+    app = web.Application(client_max_size=max_body, middlewares=[gate])
+    for path in _HEALTH_PATHS:
+        app.router.add_get(path, handle_health, allow_head=False)
+    app.router.add_get("/v1/models", handle_models, allow_head=False)
+    app.router.add_get("/v1/models/{model}", handle_model, allow_head=False)
+    app.router.add_post("/v1/chat/completions", handle_chat)
+    app.router.add_get("/metrics", handle_metrics, allow_head=False)
+    if cors is not None:
+        app.on_response_prepare.append(cors.add_headers)
+    return app
+
+
+def _model_card(model: str, created: int) -> dict[str, object]:
+    return {"id": model, "object": "model", "created": created, "owned_by": "hermes"}
+
+
+def _envelope_for(error: web.HTTPException, request: web.Request, max_body: int) -> ApiError:
+    path = request.path if len(request.path) <= 200 else request.path[:200] + "…"
+    if error.status == 404:
+        return route_not_found(request.method, path)
+    if error.status == 405:
+        return method_not_allowed(request.method, path)
+    if error.status == 413:
+        return too_large(max_body)
+    return ApiError(error.status, error.reason)
+
+
+class Cors:
+    """Cross-origin access for the configured origins only (`*` allows any); other origins get no CORS
+    headers, so browsers keep their pages out."""
+
+    def __init__(self, origins: Collection[str]) -> None:
+        self._any = "*" in origins
+        self._origins = frozenset(origin.rstrip("/") for origin in origins)
+
+    def allowed(self, origin: str | None) -> bool:
+        return origin is not None and (self._any or origin in self._origins)
+
+    def is_preflight(self, request: web.Request) -> bool:
+        return "Access-Control-Request-Method" in request.headers
+
+    def preflight(self, request: web.Request) -> web.Response:
+        if not self.allowed(request.headers.get("Origin")):
+            raise ApiError(403, "This origin is not allowed (API_SERVER_CORS_ORIGINS).", code="cors_refused")
+        return web.Response(
+            status=204,
+            headers={
+                "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+                "Access-Control-Allow-Headers": f"Authorization, Content-Type, {SESSION_HEADER}",
+                "Access-Control-Max-Age": "600",
+            },
+        )
+
+    async def add_headers(self, request: web.Request, response: web.StreamResponse) -> None:
+        origin = request.headers.get("Origin")
+        if self.allowed(origin):
+            response.headers["Access-Control-Allow-Origin"] = origin  # type: ignore[assignment]
+            response.headers["Access-Control-Expose-Headers"] = SESSION_HEADER
+            response.headers["Vary"] = "Origin"
