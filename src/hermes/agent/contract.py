@@ -47,6 +47,8 @@ class RunRequest:
     text: str
     platform: str
     chat_kind: Literal["dm", "group", "channel", "api"]
+    # How the platform shows text, for the system prompt, in the platform's own words.
+    platform_hint: str = ""
     user_id: str = ""
     user_name: str = ""
     images: tuple[ImageInput, ...] = ()

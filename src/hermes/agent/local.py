@@ -203,6 +203,7 @@ class LocalAgent:
             PromptInputs(
                 platform=request.platform,
                 chat_kind=request.chat_kind,
+                platform_hint=request.platform_hint,
                 user_name=request.user_name,
                 extra_system=extra_system or None,
                 tool_names=[t.name for t in tools],

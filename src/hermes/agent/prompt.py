@@ -12,12 +12,6 @@ from hermes.agent.memory import MEMORY_LIMIT, USER_LIMIT, MemoryFiles, MemorySna
 from hermes.agent.messages import SystemPrompt
 from hermes.agent.skills import Skill, SkillIndex
 
-_PLATFORM_HINTS = {
-    "matrix": "You are chatting on Matrix. Markdown is rendered; keep messages readable on a phone.",
-    "mattermost": "You are chatting on Mattermost. Markdown is rendered; keep messages readable on a phone.",
-    "api": "You are answering through an OpenAI-compatible API; the client decides how text is shown.",
-    "cli": "You are chatting in a terminal. Prefer plain text; Markdown is shown as typed.",
-}
 _CHAT_KINDS = {
     "dm": "This is a direct, one-to-one conversation.",
     "group": "This is a group chat: several people may write here, so address the person who asked.",
@@ -40,6 +34,8 @@ class PromptInputs:
     user_name: str = ""
     extra_system: str | None = None
     tool_names: Sequence[str] = ()
+    # The platform's own words on how it shows text.
+    platform_hint: str = ""
 
 
 class PromptBuilder:
@@ -82,7 +78,7 @@ def render(
             for s in skills
         )
         stable.append("\n".join(lines))
-    where = [_PLATFORM_HINTS.get(inputs.platform, f"You are chatting on {inputs.platform}.")]
+    where = [inputs.platform_hint or f"You are chatting on {inputs.platform}."]
     kind = _CHAT_KINDS.get(inputs.chat_kind, "")
     if kind:
         where.append(kind)

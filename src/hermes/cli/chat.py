@@ -187,6 +187,7 @@ class Repl:
             text=text,
             platform="cli",
             chat_kind="dm",
+            platform_hint="You are chatting in a terminal. Prefer plain text; Markdown is shown as typed.",
             model_override=self.model,
             origin={"chat_id": "local"},
         )

@@ -9,6 +9,7 @@ answered exactly once across crashes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -119,6 +120,8 @@ class Hub:
         """
         platform = self.platforms[request.platform]
         services = self.approvals.services_for(platform)
+        if not request.platform_hint:
+            request = dataclasses.replace(request, platform_hint=platform.prompt_hint)
         if request.history is not None:
             async for event in self._tracked(request, cancel, services):
                 yield event
@@ -341,6 +344,7 @@ class Hub:
             text="\n\n".join(item.text for item in batch),
             platform=platform.name,
             chat_kind=last.chat.kind,
+            platform_hint=platform.prompt_hint,
             user_id=last.sender_id,
             user_name=last.sender_name,
             images=await _images(batch),

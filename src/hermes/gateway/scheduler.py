@@ -185,6 +185,9 @@ class Scheduler:
                     delay = await self._until_next(delay)
             except Exception:
                 log.exception("scheduler: checking for due jobs failed; trying again in %.0f s", delay)
+            if self._stopping:
+                # stop() may have come while we were checking; clearing its wake-up would cost a poll.
+                return
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):

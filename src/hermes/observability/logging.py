@@ -59,7 +59,16 @@ class RedactingFormatter(logging.Formatter):
 FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 CONSOLE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Libraries that log every request or every message at INFO; their warnings still come through.
-_CHATTY = ("aiohttp.access", "httpx", "httpcore", "openai._base_client", "anthropic._base_client", "mau")
+_CHATTY = (
+    "aiohttp.access",
+    "httpx",
+    "httpx2",
+    "httpcore",
+    "httpcore2",
+    "openai._base_client",
+    "anthropic._base_client",
+    "mau",
+)
 
 
 def setup_logging(

@@ -128,6 +128,8 @@ class Platform(ABC):
     # Whether a message that is only a command word ("sethome") counts as a command in group chats, for
     # clients that swallow anything starting with "/" themselves.
     bare_commands: ClassVar[bool] = False
+    # Told to the model: how this platform shows text (Markdown rendered? small screens?).
+    prompt_hint: ClassVar[str] = ""
 
     access: AccessList = AccessList()
     # The home channel from the platform's own settings (e.g. MATRIX_HOME_ROOM); /sethome overrides it.

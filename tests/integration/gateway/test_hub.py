@@ -391,3 +391,12 @@ async def test_an_event_offered_twice_at_once_is_answered_once(make_rig) -> None
     await rig.settled()
     assert [m.text for m in rig.platform.messages] == ["only once"]
     assert len(rig.llm.requests) == 1
+
+
+async def test_the_platform_describes_itself_to_the_model(make_rig) -> None:
+    platform = TestPlatform()
+    platform.prompt_hint = "You are chatting on a test bench; nothing is rendered."  # type: ignore[misc]
+    rig: Rig = await make_rig(platform=platform)
+    await rig.platform.push("hi")
+    await rig.reply_texts(1)
+    assert "You are chatting on a test bench; nothing is rendered." in rig.llm.requests[-1].system

@@ -148,3 +148,13 @@ def test_version_line() -> None:
     result = subprocess.run([HERMES, "--version"], capture_output=True, text=True, check=True)
     assert result.stdout.startswith("Hermes Gateway v0.1.0 (")
     assert result.stdout.strip().endswith(")")
+
+
+async def test_an_idle_gateway_stops_promptly(tmp_path: Path, llm: FakeLLM) -> None:
+    home = home_with(tmp_path, llm)
+    for _ in range(3):
+        async with gateway_in_process(home) as running:
+            await asyncio.wait_for(running.gateway.started.wait(), 10)
+            started = asyncio.get_running_loop().time()
+            await running.stop(timeout=10)
+            assert asyncio.get_running_loop().time() - started < 1.0

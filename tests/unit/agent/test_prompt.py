@@ -32,13 +32,15 @@ async def test_stable_part_holds_identity_skills_and_platform_and_the_rest_chang
     write_skill(
         paths.skills, "dev", "git", "---\nname: git-helper\ndescription: Safe git workflows\n---\nBody"
     )
-    inputs = PromptInputs("matrix", "group", "Ada", "Answer in French.", ["memory", "todo"])
+    inputs = PromptInputs(
+        "matrix", "group", "Ada", "Answer in French.", ["memory", "todo"], platform_hint="On Matrix."
+    )
 
     system = await prompt.build(inputs)
 
     assert system.stable.startswith("I am the test soul.")
     assert "- dev/git-helper: Safe git workflows" in system.stable
-    assert "Matrix" in system.stable and "group chat" in system.stable
+    assert "On Matrix." in system.stable and "group chat" in system.stable
     assert "Answer in French." in system.stable
     assert "`memory` tool" in system.stable and "`todo` tool" in system.stable
     assert "session_search" not in system.stable
@@ -92,5 +94,5 @@ def test_front_matter_parsing() -> None:
 async def test_missing_home_files_still_give_a_prompt(tmp_path: Path) -> None:
     paths = HermesPaths(tmp_path / "nothing-here")
     prompt = PromptBuilder(MemoryFiles(paths), SkillIndex(paths.skills), clock=lambda: NOW)
-    system = await prompt.build(PromptInputs("mattermost", "dm", "Bob"))
-    assert "Mattermost" in system.stable and "Bob" in system.stable
+    system = await prompt.build(PromptInputs("mattermost", "dm", "Bob", platform_hint="On Mattermost."))
+    assert "On Mattermost." in system.stable and "Bob" in system.stable

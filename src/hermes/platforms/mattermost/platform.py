@@ -69,6 +69,9 @@ class MattermostPlatform(Platform):
     can_edit: ClassVar[bool] = True
     # The web client swallows "/sethome"; a bare "sethome" after a mention must still be the command.
     bare_commands: ClassVar[bool] = True
+    prompt_hint: ClassVar[str] = (
+        "You are chatting on Mattermost. Markdown is rendered; keep messages readable on a phone."
+    )
     typing_refresh_seconds: ClassVar[float] = 5.0
 
     def __init__(self, options: MattermostOptions) -> None:
