@@ -105,6 +105,7 @@ class OpenAICompatProvider:
 
         # Raised unwrapped while a raw stream is read (the client only wraps errors of the request itself).
         self._transport_errors = (httpx2.TransportError, aiohttp.ClientError)
+        self._raw_response = httpx2.Response
         # OpenRouter shows this name as the calling app in its usage pages.
         headers = {"X-Title": "Hermes"}
         self._client = openai.AsyncOpenAI(
@@ -130,32 +131,33 @@ class OpenAICompatProvider:
             raise connection_error(self._family.label, False, self._cause(exc)) from None
         return f"{self._family.label} answered with {len(page.data)} model(s)"
 
-    def arguments(self, request: ProviderRequest) -> dict[str, Any]:
-        """Arguments for `chat.completions.create`. The bulky parts, already in wire shape, travel in
-        `extra_body`: the client's own pass over typed parameters costs ~40 ms on a 250-message history."""
-        bulk: dict[str, Any] = {"messages": to_openai_messages(request.system, request.messages)}
-        if request.tools:
-            bulk["tools"] = to_openai_tools(request.tools)
-        return {
+    def body(self, request: ProviderRequest) -> dict[str, Any]:
+        """The request body, built in wire shape here: the client's typed `create()` walks every
+        parameter again (~40 ms on a 250-message history, ~0.2 ms on a short one)."""
+        body: dict[str, Any] = {
             "model": request.model,
-            "messages": [],
+            "messages": to_openai_messages(request.system, request.messages),
             "stream": True,
             "stream_options": {"include_usage": True},
             self._family.max_tokens_field: request.max_tokens,
-            "extra_body": bulk,
         }
+        if request.tools:
+            body["tools"] = to_openai_tools(request.tools)
+        return body
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[ProviderEvent]:
         calls = _CallIndex()
         finish: str | None = None
         started = False
-        completions = self._client.chat.completions.with_streaming_response
         try:
-            # The raw response, with chunks parsed as plain JSON: the client would build a typed model
-            # per chunk, which cost more than the rest of our turn under load.
-            async with completions.create(**self.arguments(request)) as response:
-                started = True
-                async for chunk in _sse_json(response.iter_lines()):
+            # The client's documented low-level call: its auth, base URL and typed status errors, without
+            # a typed model per chunk (which cost more than the rest of a turn under load).
+            response = await self._client.post(
+                "/chat/completions", body=self.body(request), cast_to=self._raw_response, stream=True
+            )
+            started = True
+            try:
+                async for chunk in _sse_json(response.aiter_lines()):
                     error = chunk.get("error")
                     if error:
                         raise self._chunk_error(error)
@@ -174,6 +176,8 @@ class OpenAICompatProvider:
                                     yield event
                         if choice.get("finish_reason"):
                             finish = choice["finish_reason"]
+            finally:
+                await response.aclose()
         except self._sdk.APIStatusError as exc:
             raise self._status_error(exc) from None
         except self._sdk.APITimeoutError:
