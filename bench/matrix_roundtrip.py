@@ -4,9 +4,13 @@
 - `bot_ms`: a person sends to the bot in a DM until that person's sync receives the bot's first reply event.
   The bot is `hermes gateway run` in its own process; the fake LLM answers at once, in its own process.
 - `replies_per_s`: 50 rooms talking to the bot at once, each sending one message; replies received per second.
+- `bot_encrypted_ms`: as `bot_ms`, in an encrypted DM with a person whose client encrypts, and a second bot
+  (its own `hermes gateway run`) with MATRIX_E2EE_MODE=required: decryption, encryption and the person's
+  side included.
 
-Median and p90 over 50 messages, after a warm-up. Target: `bot_ms` median <= 2.5 x `client_ms` median (the
-message crosses the homeserver twice, so 2x is the floor: the bot's own share must stay under ~10 ms).
+Median and p90 over 50 messages, after a warm-up. Targets: `bot_ms` median <= 2.5 x `client_ms` median (the
+message crosses the homeserver twice, so 2x is the floor: the bot's own share must stay under ~10 ms);
+`encrypted_over_plain` (`bot_encrypted_ms` median / `bot_ms` median) <= 1.3.
 """
 
 from __future__ import annotations
@@ -64,10 +68,23 @@ async def bot_round_trips(alice: MatrixHuman, room: str, bot_id: str) -> list[fl
     return samples[WARMUP:]
 
 
-async def open_dm(human: MatrixHuman, bot_id: str) -> str:
-    room = await human.create_room(invite=[bot_id], direct=True)
+async def open_dm(human: MatrixHuman, bot_id: str, *, encrypted: bool = False) -> str:
+    room = await human.create_room(invite=[bot_id], direct=True, encrypted=encrypted)
     await human.wait_for_membership(room, bot_id, timeout=60)
     return room
+
+
+async def start_gateway(home: Path) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MATRIX_")}
+    return await asyncio.create_subprocess_exec(
+        HERMES,
+        "gateway",
+        "run",
+        "-q",
+        env={**env, "HERMES_HOME": str(home)},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
 
 
 async def parallel_rooms(people: list[MatrixHuman], bot_id: str) -> float:
@@ -96,48 +113,59 @@ async def parallel_rooms(people: list[MatrixHuman], bot_id: str) -> float:
     return len(rooms) * PARALLEL_ROUNDS / (time.perf_counter() - started)
 
 
+def bot_home(root: Path, name: str, llm_url: str, server: SynapseServer, token: str, **env: str) -> Path:
+    return write_home(
+        root / name,
+        config={"model": llm_config(llm_url), "logging": {"level": "WARNING"}},
+        env={
+            "MATRIX_HOMESERVER": server.base_url,
+            "MATRIX_ACCESS_TOKEN": token,
+            "MATRIX_ALLOWED_USERS": "*",
+            **env,
+        },
+    )
+
+
 async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hermes-matrix-bench-") as scratch:
         root = Path(scratch)
         server = SynapseServer(root / "synapse")
         await asyncio.to_thread(server.start)
+        (root / "crypto").mkdir()
         humans = MatrixHumans(root / "crypto")
-        gateway: asyncio.subprocess.Process | None = None
+        gateways: list[asyncio.subprocess.Process] = []
         try:
             async with FakeLLMProcess("--instant", "--no-record") as llm:
                 bot = await server.register(prefix="hermes")
+                secret_bot = await server.register(prefix="hermes-e2ee")
                 people = [await humans.new(server, prefix="person") for _ in range(PARALLEL_PEOPLE)]
                 alice, bob = people[0], people[1]
-                home = write_home(
-                    root / "home",
-                    config={"model": llm_config(llm.base_url), "logging": {"level": "WARNING"}},
-                    env={
-                        "MATRIX_HOMESERVER": server.base_url,
-                        "MATRIX_ACCESS_TOKEN": bot.access_token,
-                        "MATRIX_ALLOWED_USERS": "*",
-                    },
+                carol = await humans.new(server, encryption=True, prefix="carol")
+                home = bot_home(root, "home", llm.base_url, server, bot.access_token)
+                secret_home = bot_home(
+                    root,
+                    "secret-home",
+                    llm.base_url,
+                    server,
+                    secret_bot.access_token,
+                    MATRIX_E2EE_MODE="required",
                 )
-                env = {k: v for k, v in os.environ.items() if not k.startswith("MATRIX_")}
-                gateway = await asyncio.create_subprocess_exec(
-                    HERMES,
-                    "gateway",
-                    "run",
-                    "-q",
-                    env={**env, "HERMES_HOME": str(home)},
-                    stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.DEVNULL,
-                )
+                gateways.append(await start_gateway(home))
+                gateways.append(await start_gateway(secret_home))
                 client = await client_round_trips(alice, bob)
                 dm = await open_dm(alice, bot.user_id)
                 bot_samples = await bot_round_trips(alice, dm, bot.user_id)
+                secret_dm = await open_dm(carol, secret_bot.user_id, encrypted=True)
+                encrypted_samples = await bot_round_trips(carol, secret_dm, secret_bot.user_id)
                 rate = await parallel_rooms(people, bot.user_id)
         finally:
-            if gateway is not None:
+            for gateway in gateways:
                 gateway.terminate()
                 await asyncio.wait_for(gateway.wait(), 30)
             await humans.close()
             server.stop()
     client_figures, bot_figures = figures(client), figures(bot_samples)
+    encrypted_figures = figures(encrypted_samples)
     print(
         json.dumps(
             {
@@ -145,6 +173,8 @@ async def main() -> None:
                 "client_ms": client_figures,
                 "bot_ms": bot_figures,
                 "bot_over_client": round(bot_figures["median"] / client_figures["median"], 2),
+                "bot_encrypted_ms": encrypted_figures,
+                "encrypted_over_plain": round(encrypted_figures["median"] / bot_figures["median"], 2),
                 "replies_per_s": round(rate, 1),
                 "parallel_rooms": PARALLEL_ROOMS,
             }

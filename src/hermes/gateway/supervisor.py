@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from hermes.platforms.base import CredentialsRejected, HubPort, Platform
+from hermes.platforms.base import CredentialsRejected, HubPort, Platform, StartRefused
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +54,11 @@ class PlatformSupervisor:
         while True:
             try:
                 await self.platform.start(self.hub)
-            except CredentialsRejected as exc:
+            except StartRefused as exc:
                 self.state = "stopped"
-                self.platform.problem = f"credentials rejected: {exc}"
-                log.error("%s: credentials rejected, platform stopped until restart: %s", name, exc)
+                what = "credentials rejected" if isinstance(exc, CredentialsRejected) else "cannot start"
+                self.platform.problem = f"{what}: {exc}"
+                log.error("%s: %s, platform stopped until restart: %s", name, what, exc)
                 return
             except asyncio.CancelledError:
                 raise

@@ -113,7 +113,11 @@ class Check:
         return f"✗ {self.label}" + (f" — fix: {self.fix}" if self.fix else "")
 
 
-class CredentialsRejected(Exception):
+class StartRefused(Exception):
+    """The platform cannot start until the operator changes something: retrying will not help."""
+
+
+class CredentialsRejected(StartRefused):
     """The server refused the platform's credentials: retrying will not help, the operator must act."""
 
 

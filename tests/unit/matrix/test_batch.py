@@ -9,6 +9,7 @@ from mautrix.errors import MatrixConnectionError
 
 from hermes.platforms.base import ChatRef, Inbound
 from hermes.platforms.matrix.batch import BatchReader
+from tests.unit.matrix.encryption_fakes import plain_decryption
 
 BOT = "@bot:x"
 
@@ -84,7 +85,7 @@ class Pages:
 
 def reader_for(reader: Reader, http: Any = None) -> tuple[BatchReader, Invites, Rooms, Direct]:
     invites, rooms, direct = Invites(), Rooms(), Direct()
-    batch = BatchReader(http, BOT, reader, invites, rooms, direct)  # type: ignore[arg-type]
+    batch = BatchReader(http, BOT, reader, invites, rooms, direct, plain_decryption())  # type: ignore[arg-type]
     return batch, invites, rooms, direct
 
 

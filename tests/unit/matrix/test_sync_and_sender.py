@@ -13,6 +13,7 @@ from hermes.platforms.base import ChatRef, Inbound
 from hermes.platforms.matrix.rooms import ThreadBook
 from hermes.platforms.matrix.sender import Sender, txn_id_for
 from hermes.platforms.matrix.sync import SyncLoop
+from tests.unit.matrix.encryption_fakes import KnownRooms
 
 
 def error(status: int, errcode: str, retry_after: float | None = None) -> Exception:
@@ -217,7 +218,8 @@ def make_sender(http: ScriptedHTTP, slept: list[float], max_wait: float = 300.0)
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    return Sender(http, "@bot:x", ThreadBook(http, "@bot:x"), sleep=sleep, max_wait=max_wait)  # type: ignore[arg-type]
+    threads = ThreadBook(http, "@bot:x")  # type: ignore[arg-type]
+    return Sender(http, "@bot:x", threads, encryption=KnownRooms(), sleep=sleep, max_wait=max_wait)  # type: ignore[arg-type]
 
 
 async def test_rate_limited_sends_wait_retry_after_and_keep_their_transaction_id() -> None:

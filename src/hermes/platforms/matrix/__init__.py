@@ -9,10 +9,22 @@ How a message travels, module by module:
     signals.py   typing notifications and read receipts (not room events)
     session.py   access token or password login; http.py the connection (mautrix's HTTPAPI)
 
-For end-to-end encryption the seams are: `Sender.send_event` and `Sender.upload` (the only ways out: encrypt
-or refuse there), `BatchReader.read` (to-device events, device lists and decryption before events are
-read), `MediaFetcher.fetch` (encrypted attachments, the `file` key), and `MatrixHTTP`, which can back a
-mautrix `Client(api=...)` for the OlmMachine.
+End-to-end encryption (MATRIX_E2EE_MODE off | optional | required):
+
+    crypto/setup.py           start by mode: python-olm, the store, the identity check, cross-signing
+    crypto/store_files.py     crypto.db, the secret behind its pickle key, the lock, backup (no olm needed)
+    crypto/store.py           mautrix's SQLite stores, refused when they belong to another account or device
+    crypto/identity.py        local identity keys against the server's; stale keys refused with the way out
+    crypto/cross_signing.py   MATRIX_RECOVERY_KEY: sign the bot's device from secret storage, once
+    crypto/engine.py          the OlmMachine fed from our /sync; decrypt and encrypt
+    crypto/attachments.py     encrypted files (`file` key), hash checked
+    crypto/status.py          what `hermes matrix status` shows
+    room_encryption.py        which rooms are encrypted; refusals when the bot cannot encrypt
+    late_events.py            events read after their batch (late room keys), the cursor held back
+    undecryptable.py          a log line and an hourly notice for messages that cannot be decrypted
+
+Nothing leaves except through `Sender.send_event`, `Sender.upload` and `Sender.redact`, which encrypt in
+an encrypted room or refuse (`PlaintextRefused`).
 """
 
 from hermes.platforms.matrix.platform import MatrixPlatform

@@ -5,6 +5,11 @@ the homeserver trims a room's timeline (`limited`), the missing events are fetch
 cursor so nothing sent while the bot was away is lost. In a room the bot has just joined, what came
 before its invitation is history, not something to answer. The first sync of a new installation answers
 nothing: it only sets the starting point.
+
+With end-to-end encryption, the crypto machine takes the batch's room state, to-device messages (room
+keys) and device lists first; then each `m.room.encrypted` event is decrypted before it is read. An event
+whose room key has not arrived is read later (`late_events.py`); one that cannot be decrypted gets a log
+line and, at most hourly, a notice to its sender. Without encryption, encrypted rooms are not read at all.
 """
 
 from __future__ import annotations
@@ -12,19 +17,41 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from hermes.platforms.base import Inbound
+from hermes.platforms.matrix.crypto.errors import RoomKeyMissing, Undecryptable
 from hermes.platforms.matrix.http import MatrixHTTP, Method, client_path, is_transient
 from hermes.platforms.matrix.inbound import EventReader
 from hermes.platforms.matrix.invites import InviteHandler
+from hermes.platforms.matrix.late_events import LateEvents
+from hermes.platforms.matrix.room_encryption import RoomEncryption
 from hermes.platforms.matrix.rooms import DirectRooms, RoomDirectory
+from hermes.platforms.matrix.undecryptable import UndecryptableNotices
+
+if TYPE_CHECKING:
+    from hermes.platforms.matrix.crypto.engine import E2EE
 
 log = logging.getLogger(__name__)
 
 GAP_PAGE = 100
 GAP_MAX_PAGES = 5
-_GAP_FILTER = json.dumps({"types": ["m.room.message", "m.reaction", "m.room.member"]})
+ENCRYPTED = "m.room.encrypted"
+_READ_TYPES = ("m.room.message", "m.reaction", ENCRYPTED)
+_GAP_FILTER = json.dumps({"types": [*_READ_TYPES, "m.room.member"]})
+# How long a message waits for a late room key before it counts as undecryptable.
+ROOM_KEY_WAIT = 20.0
+
+
+@dataclass
+class Decryption:
+    """What the reader needs for encrypted rooms; `e2ee` is None when the bot cannot decrypt."""
+
+    encryption: RoomEncryption
+    e2ee: E2EE | None
+    late: LateEvents
+    undecryptable: UndecryptableNotices
 
 
 class BatchReader:
@@ -36,6 +63,7 @@ class BatchReader:
         invites: InviteHandler,
         rooms: RoomDirectory,
         direct: DirectRooms,
+        decryption: Decryption,
     ) -> None:
         self.http = http
         self.user_id = user_id
@@ -43,8 +71,12 @@ class BatchReader:
         self.invites = invites
         self.rooms = rooms
         self.direct = direct
+        self.decryption = decryption
 
     async def read(self, sync: dict[str, Any], since: str | None) -> list[Inbound]:
+        e2ee = self.decryption.e2ee
+        if e2ee is not None:
+            await e2ee.absorb(sync)
         for event in (sync.get("account_data") or {}).get("events") or []:
             if event.get("type") == DirectRooms.TYPE and isinstance(event.get("content"), dict):
                 self.direct.update(event["content"])
@@ -55,16 +87,19 @@ class BatchReader:
             self.rooms.forget(room_id)
         if since is None:
             return []
+        encryption = self.decryption.encryption
         candidates: list[tuple[str, dict[str, Any]]] = []
         for room_id, room in (rooms.get("join") or {}).items():
             for event in (room.get("state") or {}).get("events") or []:
                 self.rooms.apply(room_id, event)
+                encryption.apply(room_id, event)
             for event in await self._timeline(room_id, room, since):
                 self.rooms.apply(room_id, event)
-                if event.get("type") in ("m.room.message", "m.reaction") and "event_id" in event:
+                encryption.apply(room_id, event)
+                if event.get("type") in _READ_TYPES and "event_id" in event:
                     candidates.append((room_id, event))
         results = await asyncio.gather(
-            *(self.reader.read(room_id, event) for room_id, event in candidates), return_exceptions=True
+            *(self._read(room_id, event, since) for room_id, event in candidates), return_exceptions=True
         )
         inbounds: list[Inbound] = []
         for (room_id, event), result in zip(candidates, results, strict=True):
@@ -75,6 +110,39 @@ class BatchReader:
             elif result is not None:
                 inbounds.append(result)
         return inbounds
+
+    async def _read(self, room_id: str, event: dict[str, Any], since: str) -> Inbound | None:
+        decryption = self.decryption
+        e2ee = decryption.e2ee
+        if event.get("type") == ENCRYPTED:
+            decryption.encryption.mark_encrypted(room_id)
+            if event.get("sender") == self.user_id:
+                # Its relation (a thread the bot is in) travels in the clear; the rest is the bot's own.
+                return await self.reader.read(room_id, event)
+            if e2ee is None:
+                decryption.encryption.refusal(room_id)
+                return None
+            try:
+                event = await e2ee.decrypt(room_id, event)
+            except RoomKeyMissing:
+                decryption.late.add(since, self._read_late(e2ee, room_id, event))
+                return None
+            except Undecryptable as exc:
+                decryption.undecryptable.report(room_id, event, str(exc))
+                return None
+        elif e2ee is None and await decryption.encryption.is_encrypted(room_id):
+            # Plaintext in an encrypted room (a client without encryption): answering it is impossible.
+            decryption.encryption.refusal(room_id)
+            return None
+        return await self.reader.read(room_id, event)
+
+    async def _read_late(self, e2ee: E2EE, room_id: str, event: dict[str, Any]) -> Inbound | None:
+        try:
+            plain = await e2ee.decrypt_when_key_arrives(room_id, event, ROOM_KEY_WAIT)
+        except Undecryptable as exc:
+            self.decryption.undecryptable.report(room_id, event, str(exc))
+            return None
+        return await self.reader.read(room_id, plain)
 
     async def _timeline(self, room_id: str, room: dict[str, Any], since: str) -> list[dict[str, Any]]:
         timeline = room.get("timeline") or {}

@@ -1,5 +1,6 @@
 """`hermes doctor` lines for Matrix: settings valid, homeserver reachable, credentials accepted, someone
-allowed to talk to the bot. Never logs in with the password: that would add a device to the account.
+allowed to talk to the bot, python-olm loadable when encryption is on. Never logs in with the password:
+that would add a device to the account.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ async def matrix_checks(config: LoadedConfig) -> list[Check]:
     except ConfigError as exc:
         return [Check(False, f"matrix: {problem}", "fix the setting named") for problem in exc.problems]
     checks = [await _connection_check(options)]
+    encryption = encryption_check(options)
+    if encryption is not None:
+        checks.append(encryption)
     gateway = config.settings.gateway
     if not (
         options.access.users or options.access.allow_all or gateway.allowed_users or gateway.allow_all_users
@@ -31,6 +35,24 @@ async def matrix_checks(config: LoadedConfig) -> list[Check]:
             Check(False, "matrix: nobody may talk to the bot", "set MATRIX_ALLOWED_USERS=@you:your.server")
         )
     return checks
+
+
+def encryption_check(options: MatrixOptions) -> Check | None:
+    """Whether end-to-end encryption can run here; None when it is off."""
+    from hermes.platforms.matrix.crypto.setup import olm_problem
+
+    mode = options.e2ee_mode
+    if mode == "off":
+        return None
+    problem = olm_problem()
+    if problem is None:
+        return Check(True, f"matrix: end-to-end encryption {mode} (python-olm loads)")
+    consequence = "Matrix will not start" if mode == "required" else "encrypted rooms get no answer"
+    return Check(
+        False,
+        f"matrix: MATRIX_E2EE_MODE={mode} but python-olm cannot be loaded ({problem}): {consequence}",
+        "pip install 'mautrix[encryption]'",
+    )
 
 
 async def _connection_check(options: MatrixOptions) -> Check:

@@ -1,5 +1,6 @@
 """Files in and out: inbound media downloaded through the authenticated media API (size-capped, cached
-under HERMES_HOME), outbound attachments described as Matrix media events.
+under HERMES_HOME; encrypted attachments decrypted after their hash is checked), outbound attachments
+described as Matrix media events.
 """
 
 from __future__ import annotations
@@ -58,10 +59,9 @@ class MediaFetcher:
         info = content.get("info") if isinstance(content.get("info"), dict) else {}
         mime = str(info.get("mimetype") or "application/octet-stream")
         name = _filename(content, mime)
-        url = content.get("url")
+        encrypted = content.get("file") if isinstance(content.get("file"), dict) else None
+        url = encrypted.get("url") if encrypted is not None else content.get("url")
         if not isinstance(url, str):
-            if isinstance(content.get("file"), dict):
-                raise MediaError(f"{name} is end-to-end encrypted, which this bot cannot read")
             raise MediaError(f"{name} has no file to download")
         if not _MXC.match(url):
             raise MediaError(f"{name} has an invalid media URL")
@@ -73,6 +73,8 @@ class MediaFetcher:
         size = await asyncio.to_thread(_cached_size, path)
         if size is None:
             data = await self._download(url, name)
+            if encrypted is not None:
+                data = await _decrypted(data, encrypted, name)
             await asyncio.to_thread(_write_atomically, path, data)
             size = len(data)
         return Attachment(
@@ -99,6 +101,18 @@ class MediaFetcher:
     def _too_large(self, name: str, size: int | None) -> str:
         actual = f" ({_size(size)})" if size is not None else ""
         return f"{name} is too large{actual}: the limit is {_size(self.max_bytes)}"
+
+
+async def _decrypted(ciphertext: bytes, file: dict[str, Any], name: str) -> bytes:
+    """An encrypted attachment's plaintext, its SHA-256 checked first."""
+    try:
+        from hermes.platforms.matrix.crypto.attachments import BadAttachment, decrypt_file
+    except ImportError:
+        raise MediaError(f"{name} is end-to-end encrypted, and python-olm is not installed") from None
+    try:
+        return await asyncio.to_thread(decrypt_file, ciphertext, file)
+    except BadAttachment as exc:
+        raise MediaError(f"{name} could not be decrypted: {exc}") from None
 
 
 def _size(count: int) -> str:
@@ -129,15 +143,18 @@ def describe(attachment: Attachment) -> str:
     return f"[{a.filename} ({a.mime_type}, {a.size} bytes) saved at {a.path}]"
 
 
-def outbound_content(attachment: Attachment, mxc: str) -> dict[str, Any]:
-    """A media event for an uploaded file; audio from the agent is a voice message (MSC3245)."""
+def outbound_content(attachment: Attachment, location: dict[str, Any]) -> dict[str, Any]:
+    """A media event for an uploaded file; audio from the agent is a voice message (MSC3245).
+
+    `location` is what `Sender.upload` returned: `{"url": mxc}`, or `{"file": {...}}` when encrypted.
+    """
     kind = attachment.mime_type.split("/", 1)[0]
     msgtype = {"image": "m.image", "audio": "m.audio", "video": "m.video"}.get(kind, "m.file")
     content: dict[str, Any] = {
         "msgtype": msgtype,
         "body": attachment.filename,
         "filename": attachment.filename,
-        "url": mxc,
+        **location,
         "info": {"mimetype": attachment.mime_type, "size": attachment.size},
     }
     if msgtype == "m.audio":

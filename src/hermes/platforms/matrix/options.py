@@ -39,6 +39,7 @@ class MatrixOptions:
     max_message_chars: int
     home_room: str | None
     e2ee_mode: E2EEMode
+    recovery_key: str | None
     state_dir: Path
     media_dir: Path
 
@@ -83,6 +84,7 @@ class MatrixOptions:
             max_message_chars=matrix.max_message_chars,
             home_room=matrix.home_room or None,
             e2ee_mode=matrix.effective_e2ee_mode,
+            recovery_key=(matrix.recovery_key or "").strip() or None,
             state_dir=config.paths.platform_dir("matrix"),
             media_dir=config.paths.media_cache / "matrix",
         )

@@ -2,6 +2,10 @@
 
 mautrix (an optional dependency) is imported when the platform starts, not when it registers, so the
 gateway runs without it when Matrix is not configured.
+
+With MATRIX_E2EE_MODE=required, encryption that cannot run (python-olm missing, a crypto store of another
+device, a stale identity on the server) makes `start` raise `E2EERequired`, a `StartRefused`: the
+gateway stops the platform instead of retrying, since only the operator can fix it (see `crypto/setup.py`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from hermes.platforms.matrix.options import MatrixOptions
 
 if TYPE_CHECKING:
     from hermes.config import LoadedConfig
+    from hermes.platforms.matrix.crypto.engine import E2EE
     from hermes.platforms.matrix.http import MatrixHTTP
+    from hermes.platforms.matrix.late_events import LateEvents
     from hermes.platforms.matrix.sender import Sender
     from hermes.platforms.matrix.session import Credentials
     from hermes.platforms.matrix.signals import Signals
@@ -39,6 +45,8 @@ class Connection:
     signals: Signals
     sync: SyncLoop
     transcriber: OpenAITranscriber | None
+    e2ee: E2EE | None
+    late: LateEvents
     task: asyncio.Task[None] | None = None
 
 
@@ -49,6 +57,9 @@ class MatrixPlatform(Platform):
     can_edit: ClassVar[bool] = True
     # Matrix typing notices last 30 s; renewing every 20 s keeps them on without chatter.
     typing_refresh_seconds: ClassVar[float] = 20.0
+    prompt_hint: ClassVar[str] = (
+        "You are chatting on Matrix. Markdown is rendered; keep messages readable on a phone."
+    )
 
     def __init__(
         self,
@@ -98,26 +109,43 @@ class MatrixPlatform(Platform):
         connection.task.add_done_callback(self._sync_ended)
 
     async def _connect(self, http: MatrixHTTP, hub: HubPort) -> Connection:
+        from hermes.platforms.matrix.crypto.setup import start_e2ee
+        from hermes.platforms.matrix.session import establish
+
+        credentials = await establish(http, self.options.login, self.options.state_dir)
+        e2ee = await start_e2ee(http, credentials, self.options)
+        try:
+            return await self._assemble(http, hub, credentials, e2ee)
+        except BaseException:
+            if e2ee is not None:
+                await e2ee.close()
+            raise
+
+    async def _assemble(
+        self, http: MatrixHTTP, hub: HubPort, credentials: Credentials, e2ee: E2EE | None
+    ) -> Connection:
         from hermes.platforms.matrix.addressing import BotIdentity
-        from hermes.platforms.matrix.batch import BatchReader
+        from hermes.platforms.matrix.batch import BatchReader, Decryption
         from hermes.platforms.matrix.inbound import EventReader, InboundContext
         from hermes.platforms.matrix.invites import InviteHandler
+        from hermes.platforms.matrix.late_events import LateEvents
         from hermes.platforms.matrix.media import MediaFetcher
+        from hermes.platforms.matrix.room_encryption import RoomEncryption
         from hermes.platforms.matrix.rooms import DirectRooms, RoomDirectory, ThreadBook
         from hermes.platforms.matrix.sender import Sender
-        from hermes.platforms.matrix.session import establish
         from hermes.platforms.matrix.signals import Signals
         from hermes.platforms.matrix.sync import SyncLoop
+        from hermes.platforms.matrix.undecryptable import UndecryptableNotices
 
         options = self.options
-        credentials = await establish(http, options.login, options.state_dir)
         user_id = credentials.user_id
         identity = BotIdentity(user_id, await _display_name(http, user_id))
         rooms = RoomDirectory(http)
         direct = DirectRooms(http, user_id)
         await direct.load()
         threads = ThreadBook(http, user_id)
-        sender = Sender(http, user_id, threads)
+        encryption = RoomEncryption(http, off_reason=_off_reason(options, e2ee))
+        sender = Sender(http, user_id, threads, encryption=encryption, e2ee=e2ee)
         signals = Signals(http, user_id)
         transcriber = self.transcriber_factory()
 
@@ -140,16 +168,14 @@ class MatrixPlatform(Platform):
             )
         )
         invites = InviteHandler(http, user_id, direct, is_allowed)
-        batches = BatchReader(http, user_id, reader, invites, rooms, direct)
-        sync = SyncLoop(http, hub, batches.read, user_id, on_rejected=self._credentials_rejected)
+        late = LateEvents(hub)
+        decryption = Decryption(
+            encryption, e2ee, late, UndecryptableNotices(sender.send_text, is_allowed, self._spawn)
+        )
+        batches = BatchReader(http, user_id, reader, invites, rooms, direct, decryption)
+        sync = SyncLoop(http, hub, batches.read, user_id, on_rejected=self._credentials_rejected, late=late)
         log.info("matrix: signed in as %s (device %s)", user_id, credentials.device_id)
-        if options.e2ee_mode != "off":
-            log.warning(
-                "matrix: MATRIX_E2EE_MODE=%s, but this version has no end-to-end encryption: "
-                "encrypted rooms are not read",
-                options.e2ee_mode,
-            )
-        return Connection(http, credentials, sender, signals, sync, transcriber)
+        return Connection(http, credentials, sender, signals, sync, transcriber, e2ee, late)
 
     async def stop(self) -> None:
         connection, self.connection = self.connection, None
@@ -158,6 +184,7 @@ class MatrixPlatform(Platform):
         if connection.task is not None:
             connection.task.cancel()
             await asyncio.gather(connection.task, return_exceptions=True)
+        await connection.late.close()
         if self._background:
             await asyncio.wait(set(self._background), timeout=_STOP_TIMEOUT)
             for task in self._background:
@@ -165,7 +192,11 @@ class MatrixPlatform(Platform):
         await connection.signals.close()
         if connection.transcriber is not None:
             await connection.transcriber.close()
-        await connection.http.close()
+        try:
+            if connection.e2ee is not None:
+                await connection.e2ee.close()
+        finally:
+            await connection.http.close()
 
     def _credentials_rejected(self, exc: BaseException) -> None:
         errcode = getattr(exc, "errcode", None) or f"HTTP {getattr(exc, 'http_status', '?')}"
@@ -219,9 +250,22 @@ class MatrixPlatform(Platform):
         await self._sender().edit(ref.chat.chat_id, ref.message_id, text)
 
     async def typing(self, chat: ChatRef, on: bool) -> None:
-        if self.connection is None:
+        connection = self.connection
+        if connection is None:
             raise ConnectionError("matrix is not connected")
-        await self.connection.signals.typing(chat.chat_id, on)
+        # An encrypted room the bot cannot answer in gets nothing, not even a typing notice.
+        if connection.e2ee is None and await connection.sender.encryption.is_encrypted(chat.chat_id):
+            return
+        await connection.signals.typing(chat.chat_id, on)
+
+
+def _off_reason(options: MatrixOptions, e2ee: E2EE | None) -> str | None:
+    """Why the bot cannot encrypt, for the one log line per encrypted room; None when it can."""
+    if e2ee is not None:
+        return None
+    if options.e2ee_mode == "off":
+        return "end-to-end encryption is off (MATRIX_E2EE_MODE)"
+    return "end-to-end encryption could not start (see the error logged at start)"
 
 
 async def _display_name(http: MatrixHTTP, user_id: str) -> str | None:

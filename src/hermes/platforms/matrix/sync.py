@@ -5,6 +5,9 @@ follows, or on its own when the batch carried nothing for the hub. A crash in th
 therefore replays the whole batch, and the inbox drops what it had already accepted: every event is
 handed over exactly once, including those sent while the bot was down.
 
+An event read after its batch (an encrypted message whose room key is late, see `late_events.py`)
+holds the stored cursor back at its batch until it is done.
+
 Failures back off from 1 s to 60 s; a rejected access token ends the loop (retrying cannot help).
 """
 
@@ -24,6 +27,7 @@ from hermes.platforms.matrix.http import (
     is_rate_limited,
     retry_after,
 )
+from hermes.platforms.matrix.late_events import LateEvents
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,7 @@ class SyncLoop:
         user_id: str,
         *,
         on_rejected: Callable[[BaseException], None],
+        late: LateEvents | None = None,
         min_backoff: float = 1.0,
         max_backoff: float = 60.0,
         long_poll_ms: int = LONG_POLL_MS,
@@ -70,6 +75,7 @@ class SyncLoop:
         self.read_batch = read_batch
         self.user_id = user_id
         self.on_rejected = on_rejected
+        self.late = late or LateEvents(hub)
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
         self.long_poll_ms = long_poll_ms
@@ -133,14 +139,19 @@ class SyncLoop:
         return sync
 
     async def _hand_over(self, inbounds: list[Inbound], next_batch: str, since: str | None) -> None:
-        last_accepted = False
-        for index, inbound in enumerate(inbounds):
-            is_last = index == len(inbounds) - 1
-            accepted = await self.hub.receive(inbound, cursor=next_batch if is_last else None)
-            last_accepted = is_last and accepted
-        # A duplicate leaves the cursor where it was, and an empty batch has nothing to carry it.
-        if not last_accepted and next_batch != since:
-            await self.hub.save_cursor(PLATFORM, next_batch)
+        async with self.late.lock:
+            cursor = self.late.cursor(next_batch)
+            last_accepted = False
+            for index, inbound in enumerate(inbounds):
+                is_last = index == len(inbounds) - 1
+                accepted = await self.hub.receive(inbound, cursor=cursor if is_last else None)
+                last_accepted = is_last and accepted
+            # A duplicate leaves the cursor where it was, and an empty batch has nothing to carry it.
+            saved = cursor if last_accepted else None
+            if not last_accepted and cursor not in (since, self.late.saved):
+                await self.hub.save_cursor(PLATFORM, cursor)
+                saved = cursor
+            self.late.handed_over(next_batch, saved)
 
 
 def _describe(exc: BaseException) -> str:
