@@ -13,7 +13,7 @@ $(UV):
 
 # The gateway on a fresh HERMES_HOME (default ~/.hermes) with the API server on loopback.
 run: | $(UV)
-	$(UV) sync --quiet --frozen --extra matrix
+	$(UV) sync --quiet --frozen --inexact --extra matrix
 	API_SERVER_ENABLED=$${API_SERVER_ENABLED:-true} .venv/bin/hermes gateway run
 
 # Lint, format check and the whole suite, real Synapse included.

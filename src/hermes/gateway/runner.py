@@ -15,6 +15,7 @@ from pathlib import Path
 from hermes.agent.contract import AgentPort
 from hermes.agent.tools.mcp import McpServers
 from hermes.config import ConfigError, LoadedConfig
+from hermes.gateway.control import ControlServer, control_socket_path, status_handlers
 from hermes.gateway.hub import Hub, HubOptions
 from hermes.gateway.scheduler import LOCK_FILE, Scheduler
 from hermes.gateway.supervisor import Backoff, PlatformSupervisor
@@ -60,8 +61,16 @@ def build_agent(config: LoadedConfig, store: Store) -> AgentPort:
 
         return ProxyAgent(config.settings)
     from hermes.agent.local import LocalAgent
+    from hermes.agent.providers import create_provider
+    from hermes.agent.providers.base import ProviderConfigError, UnconfiguredProvider
 
-    return LocalAgent(config, store)
+    try:
+        provider = create_provider(config.settings)
+    except ProviderConfigError as exc:
+        # The platforms still start: people get this explanation in reply, the operator this log line.
+        log.error("the model is not set up: %s (every message is answered with this until it is)", exc)
+        return LocalAgent(config, store, provider=UnconfiguredProvider(str(exc)))
+    return LocalAgent(config, store, provider=provider)
 
 
 @dataclass
@@ -109,14 +118,19 @@ class Gateway:
         connected = {name: supervisor.connected for name, supervisor in self.supervisors.items()}
         self.scheduler = Scheduler(hub, lock_path=self.config.paths.home / LOCK_FILE, connected=connected)
         self.scheduler.start()
+        control = ControlServer(control_socket_path(self.config.paths), status_handlers(self))
+        await control.start()
         self.started.set()
         log.info("gateway running with %s", ", ".join(platforms) or "no platforms")
-        await self.stop_requested.wait()
-        grace = gateway.shutdown_grace_seconds
-        log.info("shutting down: finishing runs in flight (up to %.0f s)", grace)
-        # One grace period for both: jobs and chat runs finish side by side.
-        await asyncio.gather(self.scheduler.stop(grace), hub.drain(grace))
-        await asyncio.gather(*(s.stop() for s in self.supervisors.values()))
+        try:
+            await self.stop_requested.wait()
+            grace = gateway.shutdown_grace_seconds
+            log.info("shutting down: finishing runs in flight (up to %.0f s)", grace)
+            # One grace period for both: jobs and chat runs finish side by side.
+            await asyncio.gather(self.scheduler.stop(grace), hub.drain(grace))
+            await asyncio.gather(*(s.stop() for s in self.supervisors.values()))
+        finally:
+            await control.stop()
 
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()

@@ -158,3 +158,23 @@ async def test_an_idle_gateway_stops_promptly(tmp_path: Path, llm: FakeLLM) -> N
             started = asyncio.get_running_loop().time()
             await running.stop(timeout=10)
             assert asyncio.get_running_loop().time() - started < 1.0
+
+
+async def test_a_fresh_home_without_a_model_key_starts_and_explains(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    home = write_home(
+        tmp_path / "home", config={"gateway": {"plugins": ["hermes.testing"], "allow_all_users": True}}
+    )
+    async with gateway_in_process(home, {"OPENROUTER_API_KEY": ""}) as running:
+        await running.connected("test")
+        platform = running.gateway.supervisors["test"].platform
+        await platform.push("hello?")
+        await platform.wait_for(
+            lambda: bool(platform.messages) and "OPENROUTER_API_KEY" in platform.messages[0].text
+        )
+    assert "the model is not set up" in platform.messages[0].text
+    assert (
+        sum("the model is not set up" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+        == 1
+    )

@@ -112,6 +112,25 @@ class Provider(Protocol):
     async def close(self) -> None: ...
 
 
+class UnconfiguredProvider:
+    """Stands in for a provider the settings cannot build (no key, no base URL), so a daemon still starts
+    and every request is answered with what is missing instead of the process dying at start."""
+
+    def __init__(self, problem: str) -> None:
+        self.name = "unconfigured"
+        self.problem = problem
+
+    async def stream(self, request: ProviderRequest) -> AsyncIterator[ProviderEvent]:
+        raise ProviderError(f"the model is not set up: {self.problem}")
+        yield  # an async generator, like every provider's stream
+
+    async def check(self) -> str:
+        raise ProviderError(f"the model is not set up: {self.problem}")
+
+    async def close(self) -> None:
+        return None
+
+
 ProviderFactory = Callable[[Settings], Provider]
 
 _registry: dict[str, ProviderFactory] = {}
