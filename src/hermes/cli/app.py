@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from hermes.cli import chat, config_cmd, cron, doctor, gateway, version_line
+from hermes.cli import (
+    chat,
+    config_cmd,
+    cron,
+    doctor,
+    gateway,
+    matrix_cmd,
+    memory_cmd,
+    service,
+    sessions_cmd,
+    setup,
+    skills_cmd,
+    status,
+    version_line,
+)
 
 app = typer.Typer(
     name="hermes",
@@ -15,8 +29,16 @@ app = typer.Typer(
 app.add_typer(gateway.app, name="gateway")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(cron.app, name="cron")
+app.add_typer(matrix_cmd.app, name="matrix")
+app.add_typer(memory_cmd.app, name="memory")
+app.add_typer(sessions_cmd.app, name="sessions")
+app.add_typer(skills_cmd.app, name="skills")
 app.command("doctor")(doctor.doctor)
 app.command("chat")(chat.chat)
+gateway.app.command("setup")(setup.setup)
+gateway.app.command("status")(status.status)
+for _action in (service.install, service.uninstall, service.start, service.stop, service.restart):
+    gateway.app.command(_action.__name__)(_action)
 
 
 def _print_version(value: bool) -> None:

@@ -13,6 +13,14 @@ app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 REDACTED = "********"
 
 
+@app.command("reference")
+def reference() -> None:
+    """Print the configuration reference (every setting, its environment name, default and meaning)."""
+    from hermes.config.reference import markdown
+
+    typer.echo(markdown(), nl=False)
+
+
 @app.command("show")
 def show() -> None:
     """Print every effective setting with its origin; secrets are redacted."""

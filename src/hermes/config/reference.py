@@ -1,0 +1,248 @@
+"""docs/configuration.md, generated from the settings model so that it cannot drift from it.
+
+Keys, environment names, types, defaults and which values are secret all come from `Settings` (through
+`loader.leaves()`); only the one-line descriptions live here, and `markdown()` refuses to run while a
+setting lacks one or a description names a setting that is gone. `python -m hermes.config.reference`
+prints the document; a test fails when the committed file differs from it.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+
+from hermes.config.loader import leaves
+from hermes.config.settings import Settings
+
+DOC_PATH = "docs/configuration.md"
+
+SECTIONS = {
+    "model": "The LLM the agent uses.",
+    "provider_keys": "API keys of the providers; only the chosen provider's key is needed.",
+    "bedrock": "AWS Bedrock (with `model.provider: bedrock`).",
+    "api_server": "The OpenAI-compatible HTTP API (`/v1/chat/completions`, `/v1/models`, `/health`).",
+    "matrix": "The Matrix platform.",
+    "mattermost": "The Mattermost platform.",
+    "gateway": "Behaviour shared by every platform.",
+    "agent": "The tool-calling loop.",
+    "compression": "Summarising long sessions so they fit the model's context.",
+    "display": "How replies appear in chats.",
+    "tools": "Which tools the agent may use, and their limits.",
+    "logging": "`HERMES_HOME/logs/` (secrets are redacted).",
+}
+
+DESCRIPTIONS = {
+    "model.provider": "Which provider serves the model.",
+    "model.default": "The model id, as the provider names it.",
+    "model.base_url": "The provider's endpoint; required for `custom` (`/v1` is appended when missing).",
+    "model.api_key": "A key for the endpoint that overrides the provider's own key setting.",
+    "model.context_length": "The model's context window in tokens; compression keeps sessions under it.",
+    "model.max_output_tokens": "The most tokens one model reply may have.",
+    "model.max_retries": "Retries of a failed model call (429, 5xx, dropped connection).",
+    "model.retry_max_seconds": "The longest wait between two retries.",
+    "model.request_timeout_seconds": "How long one model call may take.",
+    "provider_keys.openrouter_api_key": "OpenRouter key.",
+    "provider_keys.anthropic_api_key": "Anthropic key.",
+    "provider_keys.openai_api_key": "OpenAI key.",
+    "provider_keys.aws_access_key_id": "AWS access key id for Bedrock (else the AWS credential chain).",
+    "provider_keys.aws_secret_access_key": "AWS secret access key for Bedrock.",
+    "provider_keys.aws_session_token": "AWS session token for temporary Bedrock credentials.",
+    "bedrock.region": "AWS region of Bedrock (else the AWS chain's region).",
+    "api_server.enabled": "Serve the OpenAI-compatible API.",
+    "api_server.key": "The Bearer key clients must send (16+ characters; generated into `.env` when unset).",
+    "api_server.host": "Address to listen on; anything but loopback exposes the agent to the network.",
+    "api_server.port": "Port to listen on (0: any free port).",
+    "api_server.cors_origins": "Browser origins allowed to call the API (CORS).",
+    "api_server.metrics_public": "Serve `/metrics` without the key.",
+    "api_server.max_body_bytes": "Largest request body accepted.",
+    "api_server.max_concurrent_runs": "Requests run at once; more are refused with 429.",
+    "api_server.model_aliases": "Extra model names that run the configured model (besides `hermes-agent`).",
+    "matrix.homeserver": "The bot account's homeserver URL.",
+    "matrix.access_token": "The bot's access token (or use user id + password).",
+    "matrix.user_id": "The bot's user id, `@name:server` (needed for password login).",
+    "matrix.password": "The bot's password; the session it opens is kept and reused.",
+    "matrix.device_id": "The device to log in as (keeps encryption keys across logins).",
+    "matrix.allowed_users": "User ids that may talk to the bot (none: nobody).",
+    "matrix.allow_all_users": "Let everyone talk to the bot.",
+    "matrix.encryption": "Older switch for end-to-end encryption; true means `e2ee_mode: required`.",
+    "matrix.e2ee_mode": "End-to-end encryption: `off`, `optional` or `required`.",
+    "matrix.recovery_key": "Key-backup recovery key, to read encrypted history after a new login.",
+    "matrix.home_room": "Room for proactive messages (cron results); `/sethome` overrides it.",
+    "matrix.require_mention": "In rooms, answer only when mentioned (DMs always).",
+    "matrix.free_response_rooms": "Rooms where the bot answers without a mention.",
+    "matrix.auto_thread": "Answer room messages in a thread.",
+    "matrix.dm_mention_threads": "Also thread replies to mentions in DMs.",
+    "matrix.process_notices": "Treat `m.notice` messages (usually from bots) as input.",
+    "matrix.ignore_user_patterns": "Regular expressions of user ids whose messages are ignored.",
+    "matrix.max_media_bytes": "Largest attachment downloaded.",
+    "matrix.max_message_chars": "Longer replies are split into several messages.",
+    "mattermost.url": "The server's address, e.g. `https://mm.example.com`.",
+    "mattermost.token": "The bot account's (or a personal) access token.",
+    "mattermost.allowed_users": "User ids (26 characters, not usernames) that may talk to the bot.",
+    "mattermost.allow_all_users": "Let everyone talk to the bot.",
+    "mattermost.home_channel": "Channel id for proactive messages; `/sethome` overrides it.",
+    "mattermost.reply_mode": "`thread`: answer in a thread under the message; `off`: in the channel.",
+    "mattermost.require_mention": "In channels, answer only when mentioned (DMs always).",
+    "mattermost.free_response_channels": "Channel ids where the bot answers without a mention.",
+    "mattermost.max_message_chars": "Longer replies are split (the server's limit is 16,383).",
+    "mattermost.max_file_bytes": "Largest attachment downloaded.",
+    "gateway.allowed_users": "User ids allowed on every platform, in addition to each platform's list.",
+    "gateway.allow_all_users": "Let everyone talk to the bot on every platform.",
+    "gateway.proxy_url": "Proxy mode: use the agent of a remote Hermes API server instead of a local one.",
+    "gateway.proxy_key": "The remote API server's key, for proxy mode.",
+    "gateway.shutdown_grace_seconds": "On stop, how long runs in flight may take to finish.",
+    "gateway.max_message_age_seconds": "Older messages (sent while the gateway was down) are not answered.",
+    "gateway.allow_bots": "Answer messages from other bots.",
+    "gateway.max_bot_replies": "With `allow_bots`, the most replies in a row to bots in one chat.",
+    "gateway.reconnect_min_seconds": "First wait before reconnecting a platform that failed to start.",
+    "gateway.reconnect_max_seconds": "Longest wait between reconnection attempts.",
+    "gateway.plugins": "Python modules imported at start, e.g. out-of-tree platforms.",
+    "group_sessions_per_user": "In group chats, one session per person instead of one per chat.",
+    "thread_sessions_per_user": "In threads, one session per person instead of one per thread.",
+    "agent.max_turns": "Model calls in one run before it stops without a final answer.",
+    "agent.tool_timeout_seconds": "How long one tool call may take.",
+    "agent.workspace": "Directory the file and terminal tools work in (default `HERMES_HOME/workspace`).",
+    "compression.enabled": "Summarise the middle of long sessions.",
+    "compression.threshold": "Compress when a session fills this share of the context window.",
+    "compression.keep_first": "Messages at the start kept as they are.",
+    "compression.keep_last": "Messages at the end kept as they are.",
+    "display.busy_input_mode": "A message while a run is going: `interrupt` it, or `queue` it for after.",
+    "display.tool_progress": "`brief`: show one line per tool call in the chat.",
+    "tools.enabled": "Tool name patterns to offer (`platform:pattern` for one platform); empty: all.",
+    "tools.disabled": "Tool name patterns never offered.",
+    "tools.terminal.enabled": "Offer the terminal tool (shell commands in the workspace).",
+    "tools.terminal.allow": "Command patterns that run without asking for approval.",
+    "tools.terminal.auto_approve": "Run every command without asking.",
+    "tools.terminal.timeout_seconds": "How long one command may run.",
+    "tools.terminal.approval_timeout_seconds": "How long to wait for an approval in the chat.",
+    "tools.terminal.max_output_chars": "Longer command output is cut.",
+    "tools.web.allow_private": "Let web tools reach private and loopback addresses.",
+    "tools.web.timeout_seconds": "How long one web request may take.",
+    "tools.web.max_bytes": "Largest page or file fetched.",
+    "mcp_servers": "MCP servers by name: `command` (+ `args`, `env`, `cwd`) or `url` (+ `headers`).",
+    "logging.level": "The log file's level.",
+    "logging.max_bytes": "Size at which a log file is rotated.",
+    "logging.backup_count": "Rotated log files kept.",
+}
+
+_PREAMBLE = """\
+# Configuration reference
+
+<!-- Generated by `python -m hermes.config.reference` from the settings model; do not edit by hand.
+     tests/unit/cli/test_configuration_doc.py fails when this file is out of date. -->
+
+Every setting has a dotted key for `HERMES_HOME/config.yaml` (`matrix.require_mention` is
+`require_mention:` under `matrix:`); many also have an environment name, set in `HERMES_HOME/.env`, a
+drop-in `.env.d/*.env`, or the process environment. Precedence, lowest first: the defaults below <
+`config.yaml` < `.env` < `.env.d/*.env` (in name order) < the process environment. Where a setting lists
+two environment names, the first one set wins.
+
+In the environment, a list is comma-separated (`MATRIX_ALLOWED_USERS=@a:x.org,@b:x.org`) and a switch is
+`true` or `false`. In `config.yaml`, `${VAR}` and `${VAR:-default}` are replaced from the environment.
+Values marked **secret** never appear in logs or in `hermes config show`; keep them in `.env` (mode 0600).
+`hermes gateway setup` writes the common ones for you.
+"""
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def _bounds(metadata: list[Any]) -> str:
+    words = []
+    for item in metadata:
+        for attribute, sign in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
+            value = getattr(item, attribute, None)
+            if value is not None:
+                words.append(f"{sign} {value}")
+    return " " + ", ".join(words) if words else ""
+
+
+def describe_type(annotation: Any, metadata: list[Any]) -> str:
+    inner = _unwrap_optional(annotation)
+    origin = typing.get_origin(inner)
+    if origin is typing.Literal:
+        text = "one of " + ", ".join(f"`{value}`" for value in typing.get_args(inner))
+    elif inner is bool:
+        text = "true/false"
+    elif inner is int:
+        text = "integer" + _bounds(metadata)
+    elif inner is float:
+        text = "number" + _bounds(metadata)
+    elif inner is str:
+        text = "text"
+    elif origin is list:
+        text = "list of text"
+    elif origin is dict:
+        text = "mapping"
+    else:
+        text = getattr(inner, "__name__", str(inner))
+    return text
+
+
+def _field(key: str) -> Any:
+    model: type[BaseModel] = Settings
+    *parents, last = key.split(".")
+    for part in parents:
+        model = model.model_fields[part].annotation  # type: ignore[assignment]
+    return model.model_fields[last]
+
+
+def _default(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if value in ([], {}):
+        return "empty"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, int | float):
+        return f"`{value}`"
+    return f"`{json.dumps(value, ensure_ascii=False).strip(chr(34))}`"
+
+
+def _check_descriptions() -> None:
+    keys = {leaf.key for leaf in leaves()}
+    missing = sorted(keys - DESCRIPTIONS.keys())
+    stale = sorted(DESCRIPTIONS.keys() - keys)
+    if missing or stale:
+        raise ValueError(
+            f"hermes.config.reference: describe {', '.join(missing) or 'nothing'}; "
+            f"remove {', '.join(stale) or 'nothing'}"
+        )
+
+
+def markdown() -> str:
+    _check_descriptions()
+    lines = [_PREAMBLE]
+    groups: dict[str, list[Any]] = {}
+    for leaf in leaves():
+        section = leaf.key.split(".")[0] if "." in leaf.key else ""
+        groups.setdefault(section, []).append(leaf)
+    for section, items in groups.items():
+        lines.append(f"## {'`' + section + '`' if section else 'Top level'}\n")
+        if section in SECTIONS:
+            lines.append(SECTIONS[section] + "\n")
+        lines.append("| key | environment | type | default | description |")
+        lines.append("|---|---|---|---|---|")
+        for leaf in items:
+            info = _field(leaf.key)
+            kind = describe_type(info.annotation, info.metadata)
+            if leaf.secret:
+                kind += ", **secret**"
+            env = ", ".join(f"`{name}`" for name in leaf.env) or "—"
+            default = _default(info.default)
+            lines.append(f"| `{leaf.key}` | {env} | {kind} | {default} | {DESCRIPTIONS[leaf.key]} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

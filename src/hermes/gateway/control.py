@@ -1,0 +1,284 @@
+"""The daemon's local control socket: `hermes gateway status` asks the running gateway how it is doing.
+
+A Unix socket, `HERMES_HOME/gateway.sock`, mode 0600 so that only the owner can ask. One JSON object per
+line each way: `{"request": "status"}` is answered `{"ok": true, "status": {...}}`; anything else gets
+`{"ok": false, "error": "..."}` and the connection stays usable. A bad client costs one error line, never
+the daemon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import socket
+import sqlite3
+import stat
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hermes.config.paths import HermesPaths
+
+if TYPE_CHECKING:
+    from hermes.gateway.runner import Gateway
+    from hermes.store import Store
+
+log = logging.getLogger(__name__)
+
+SOCKET_NAME = "gateway.sock"
+MAX_LINE_BYTES = 64 * 1024
+IDLE_SECONDS = 30.0
+# AF_UNIX paths are limited to 107 bytes on Linux (103 on macOS).
+_MAX_PATH_BYTES = 100
+
+Handler = Callable[[], Awaitable[Mapping[str, Any]]]
+
+
+def control_socket_path(paths: HermesPaths) -> Path:
+    """`HERMES_HOME/gateway.sock`; for a home whose path is too long for a socket, a private directory
+    under the temp dir, named from the home, so the daemon and the CLI find the same one."""
+    path = paths.home / SOCKET_NAME
+    if len(os.fsencode(path)) <= _MAX_PATH_BYTES:
+        return path
+    digest = hashlib.sha256(os.fsencode(paths.home)).hexdigest()[:20]
+    return Path(tempfile.gettempdir()) / f"hermes-{os.getuid()}" / f"{digest}.sock"
+
+
+def encode(message: Mapping[str, Any]) -> bytes:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+class ControlServer:
+    def __init__(self, path: Path, handlers: Mapping[str, Handler]) -> None:
+        self.path = path
+        self.handlers = dict(handlers)
+        self._server: asyncio.Server | None = None
+        self._inode: int | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> bool:
+        """Listen; False (logged) when the socket cannot be made, for the gateway runs on without it."""
+        try:
+            await asyncio.to_thread(self._prepare_directory)
+            if await self._answered():
+                log.error(
+                    "another gateway answers on %s (the same HERMES_HOME?); status requests reach that one",
+                    self.path,
+                )
+                return False
+            await asyncio.to_thread(self._remove_stale)
+            # Bound under a temporary name and renamed once private: nobody can connect in between.
+            temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()
+            self._server = await asyncio.start_unix_server(
+                self._connection, path=str(temporary), limit=MAX_LINE_BYTES
+            )
+            os.chmod(temporary, 0o600)
+            os.replace(temporary, self.path)
+            self._inode = self.path.stat().st_ino
+        except OSError as exc:
+            log.error("control socket %s: %s; `hermes gateway status` will not work", self.path, exc)
+            await self.stop()
+            return False
+        log.info("control socket at %s", self.path)
+        return True
+
+    def _prepare_directory(self) -> None:
+        directory = self.path.parent
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        info = directory.stat()
+        if directory != directory.parent and info.st_uid != os.getuid():
+            raise PermissionError(f"{directory} belongs to another user")
+
+    async def _answered(self) -> bool:
+        if not self.path.exists():
+            return False
+        try:
+            async with asyncio.timeout(1.0):
+                _, writer = await asyncio.open_unix_connection(str(self.path))
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+
+    def _remove_stale(self) -> None:
+        """A socket left by a gateway that died; anything that is not a socket is not ours to remove."""
+        try:
+            info = self.path.lstat()
+        except FileNotFoundError:
+            return
+        if not stat.S_ISSOCK(info.st_mode):
+            raise FileExistsError(f"{self.path} exists and is not a socket")
+        self.path.unlink()
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for task in list(self._connections):
+                task.cancel()
+            await asyncio.gather(*self._connections, return_exceptions=True)
+            await self._server.wait_closed()
+            self._server = None
+        if self._inode is not None:
+            with contextlib.suppress(FileNotFoundError):
+                if self.path.stat().st_ino == self._inode:
+                    self.path.unlink()
+            self._inode = None
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections.add(task)
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(IDLE_SECONDS):
+                        line = await reader.readline()
+                except (ValueError, asyncio.LimitOverrunError):
+                    writer.write(
+                        encode({"ok": False, "error": f"request longer than {MAX_LINE_BYTES} bytes"})
+                    )
+                    await writer.drain()
+                    return
+                if not line:
+                    return
+                writer.write(encode(await self._answer(line)))
+                await writer.drain()
+        except (TimeoutError, ConnectionError):
+            return
+        finally:
+            if task is not None:
+                self._connections.discard(task)
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    async def _answer(self, line: bytes) -> dict[str, Any]:
+        try:
+            message = json.loads(line)
+        except ValueError as exc:
+            return {"ok": False, "error": f"not a JSON object: {exc}"}
+        name = message.get("request") if isinstance(message, dict) else None
+        handler = self.handlers.get(name) if isinstance(name, str) else None
+        if handler is None:
+            known = ", ".join(sorted(self.handlers))
+            return {"ok": False, "error": f"unknown request {name!r}; known: {known}"}
+        try:
+            return {"ok": True, name: dict(await handler())}
+        except Exception as exc:
+            log.exception("control socket: %s request failed", name)
+            return {"ok": False, "error": f"{name} failed: {type(exc).__name__}: {exc}"}
+
+
+# -- the status report ---------------------------------------------------------------------------------
+
+
+def describe_state(supervisor_state: str, problem: str | None) -> str:
+    """connected, reconnecting, starting or stopped — as an operator means them. A platform the supervisor
+    saw connect may have lost its connection since (it reports that as its problem)."""
+    if supervisor_state == "retrying":
+        return "reconnecting"
+    if supervisor_state != "connected":
+        return supervisor_state
+    if problem is None:
+        return "connected"
+    if problem.startswith("credentials rejected") or "stopped" in problem:
+        return "stopped"
+    return "reconnecting"
+
+
+async def _store_figures(store: Store) -> tuple[dict[str, float], int, int]:
+    """Last event time per platform, open sessions, all sessions."""
+
+    def read(conn: sqlite3.Connection) -> tuple[dict[str, float], int, int]:
+        last = {
+            row[0]: row[1] for row in conn.execute("SELECT platform, max(accepted_at) FROM inbox GROUP BY 1")
+        }
+        total, open_ = conn.execute(
+            "SELECT count(*), coalesce(sum(ended_at IS NULL), 0) FROM sessions"
+        ).fetchone()
+        return last, open_, total
+
+    return await store.db.run(read)
+
+
+async def gateway_status(gateway: Gateway) -> dict[str, Any]:
+    from hermes import __version__
+
+    hub = gateway.hub
+    if hub is None:
+        raise RuntimeError("the gateway has not started yet")
+    store = hub.store
+    last_events, open_sessions, all_sessions = await _store_figures(store)
+    platforms = {}
+    for name, supervisor in gateway.supervisors.items():
+        problem = supervisor.platform.problem
+        platforms[name] = {
+            "state": describe_state(supervisor.state, problem),
+            "supervisor_state": supervisor.state,
+            "problem": problem,
+            "last_event_at": last_events.get(name),
+            "inbox_backlog": await store.inbox.backlog_count(name),
+        }
+    jobs = await store.jobs.all()
+    active = [job for job in jobs if job.enabled and job.next_run_at is not None]
+    upcoming = min(active, key=lambda job: job.next_run_at or 0.0, default=None)
+    running = sorted(gateway.scheduler.running_jobs) if gateway.scheduler is not None else []
+    return {
+        "version": __version__,
+        "pid": os.getpid(),
+        "home": str(gateway.config.paths.home),
+        "now": time.time(),
+        "started_at": hub.started_at,
+        "stopping": gateway.stop_requested.is_set(),
+        "platforms": platforms,
+        "sessions": {"open": open_sessions, "total": all_sessions},
+        "runs_in_flight": hub.runs_in_flight,
+        "inbox_backlog": await store.inbox.backlog_count(),
+        "jobs": {
+            "total": len(jobs),
+            "active": len(active),
+            "paused": sum(1 for job in jobs if not job.enabled),
+            "running": running,
+            "failing": [
+                {"id": job.id, "name": job.name, "error": job.last_error or job.last_status}
+                for job in jobs
+                if job.last_status not in (None, "ok")
+            ],
+            "next": None
+            if upcoming is None
+            else {"id": upcoming.id, "name": upcoming.name, "at": upcoming.next_run_at},
+        },
+    }
+
+
+def status_handlers(gateway: Gateway) -> dict[str, Handler]:
+    return {"status": lambda: gateway_status(gateway)}
+
+
+def ask(path: Path, request: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+    """One request to a running gateway, from a process without an event loop (the CLI). Raises OSError
+    (no gateway there), TimeoutError, or ValueError (an answer that is not JSON)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.settimeout(timeout)
+        client.connect(str(path))
+        client.sendall(encode(request))
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = client.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    answer = json.loads(data)
+    if not isinstance(answer, dict):
+        raise ValueError("the answer is not a JSON object")
+    return answer
