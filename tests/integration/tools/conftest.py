@@ -10,6 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# CPython 3.11.7 keeps one recursion counter for every thread's ast.parse, and pydantic parses class sources
+# with it when the MCP SDK's models are first built. Imported here, while collection runs on one thread,
+# that first build cannot race another thread's parse (a SystemError "AST constructor recursion depth
+# mismatch" seen once in a full run); the gateway imports the SDK only when MCP servers are configured.
+import mcp.client.stdio
+import mcp.client.streamable_http  # noqa: F401
 import pytest
 
 from hermes.agent.contract import AgentEvent, Failed, Final, GatewayServices, RunRequest
