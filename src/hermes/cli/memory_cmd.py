@@ -132,7 +132,7 @@ def edit(
         problem = f"{file.name} changed while you were editing (the agent may have saved a memory)"
         if not interactive or not typer.confirm(f"{problem}. Replace it with your version?", default=False):
             _keep(draft, f"{problem}; it was not changed")
-    from hermes.agent.memory import write_atomic
+    from hermes.fileio import write_atomic
 
     write_atomic(file.path, text)
     shutil.rmtree(scratch, ignore_errors=True)
@@ -150,7 +150,8 @@ def clear(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Empty MEMORY.md and USER.md (or the one FILE given); SOUL.md goes back to the default identity."""
-    from hermes.agent.memory import DEFAULT_SOUL, write_atomic
+    from hermes.agent.memory import DEFAULT_SOUL
+    from hermes.fileio import write_atomic
 
     files = memory_files(load_or_exit().paths)
     chosen = [_pick(files, name)] if name else [files["MEMORY.md"], files["USER.md"]]

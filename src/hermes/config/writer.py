@@ -16,7 +16,6 @@ Where a key goes:
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import os
 import stat
@@ -31,6 +30,7 @@ from hermes.config.errors import ConfigError
 from hermes.config.loader import CONFIG_YAML, Leaf, leaves, load_config
 from hermes.config.paths import HermesPaths
 from hermes.config.yaml_edit import REMOVE, YamlEditError, edit_yaml
+from hermes.fileio import write_atomic
 
 ENV_MODE = 0o600
 NEW_YAML_MODE = 0o600
@@ -91,27 +91,7 @@ class ConfigPlan:
         self.paths.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         for change in (self.env, self.yaml):
             if change.changed:
-                write_atomic(change.path, change.after, change.mode)
-
-
-def write_atomic(path: Path, text: str, mode: int) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+                write_atomic(change.path, change.after, mode=change.mode)
 
 
 def secret_reference_name(key: str) -> str:

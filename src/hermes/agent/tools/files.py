@@ -11,7 +11,6 @@ import asyncio
 import fnmatch
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,6 +23,7 @@ from hermes.agent.tools.base import (
     register_tool,
     string_arg,
 )
+from hermes.fileio import write_atomic
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_READ_CHARS = 40_000
@@ -69,27 +69,6 @@ def _shown(root: Path, path: Path) -> str:
 
 def _looks_binary(sample: bytes) -> bool:
     return b"\x00" in sample
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` by temp file + fsync + rename, keeping an existing file's mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode: int | None = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = None
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _read_text(path: Path, shown: str) -> str:
@@ -193,7 +172,7 @@ class WriteFileTool:
             if path.is_dir():
                 raise ToolArgumentError(f"{shown} is a directory")
             existed = path.exists()
-            atomic_write(path, content)
+            write_atomic(path, content)
             verb = "Overwrote" if existed else "Created"
             return ToolResult(f"{verb} {shown} ({len(content)} chars).", summary=f"wrote {shown}")
 
@@ -240,7 +219,7 @@ class PatchTool:
                     f"old_text occurs {count} times in {shown}; include more context to make it unique, "
                     "or set replace_all"
                 )
-            atomic_write(path, text.replace(old, new))
+            write_atomic(path, text.replace(old, new))
             return ToolResult(f"Patched {shown}: replaced {count} occurrence(s).", summary=f"patched {shown}")
 
         return await asyncio.to_thread(apply)

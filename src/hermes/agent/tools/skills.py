@@ -22,7 +22,8 @@ from hermes.agent.tools.base import (
     register_tool,
     string_arg,
 )
-from hermes.agent.tools.files import atomic_write, resolve_in
+from hermes.agent.tools.files import resolve_in
+from hermes.fileio import write_atomic
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 MAX_NAME_CHARS = 64
@@ -175,14 +176,14 @@ class SkillManageTool:
                 f"skill {name!r} already exists ({existing.category}/{name}); use edit or patch to improve it"
             )
         path = root / category / name / SKILL_FILE
-        atomic_write(path, content)
+        write_atomic(path, content)
         return ToolResult(f"Created skill {category}/{name}.", summary=f"created skill {name}")
 
     def _edit(self, index: SkillIndex, root: Path, name: str, args: dict[str, Any]) -> ToolResult:
         skill = _require(index, name)
         content = string_arg(args, "content")
         check_skill_text(content, name)
-        atomic_write(skill.path, content)
+        write_atomic(skill.path, content)
         return ToolResult(f"Rewrote skill {skill.category}/{name}.", summary=f"edited skill {name}")
 
     def _patch(self, index: SkillIndex, root: Path, name: str, args: dict[str, Any]) -> ToolResult:
@@ -198,7 +199,7 @@ class SkillManageTool:
             raise ToolArgumentError(f"old_text {problem} in {name}'s SKILL.md")
         patched = text.replace(old, new)
         check_skill_text(patched, name)
-        atomic_write(skill.path, patched)
+        write_atomic(skill.path, patched)
         return ToolResult(f"Patched skill {skill.category}/{name}.", summary=f"patched skill {name}")
 
     def _delete(self, index: SkillIndex, root: Path, name: str, args: dict[str, Any]) -> ToolResult:
@@ -216,7 +217,7 @@ class SkillManageTool:
             raise ToolArgumentError("argument 'content' must be a string")
         if len(content) > MAX_SKILL_CHARS:
             raise ToolArgumentError(f"content is {len(content)} chars; at most {MAX_SKILL_CHARS}")
-        atomic_write(target, content)
+        write_atomic(target, content)
         return ToolResult(f"Wrote {shown} in skill {name}.", summary=f"wrote {shown}")
 
     def _remove_file(self, index: SkillIndex, root: Path, name: str, args: dict[str, Any]) -> ToolResult:

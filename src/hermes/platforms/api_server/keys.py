@@ -7,12 +7,11 @@ the daemon instead of serving with it.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import secrets
-import tempfile
 from pathlib import Path
 
+from hermes.fileio import write_atomic
 from hermes.observability.logging import RedactingFormatter
 
 MIN_KEY_CHARS = 16
@@ -79,22 +78,7 @@ def write_key(env_file: Path, key: str) -> None:
             break
     else:
         lines.append(entry)
-    fd, temp = tempfile.mkstemp(dir=env_file.parent, prefix=".env.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, env_file)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    directory = os.open(env_file.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    write_atomic(env_file, "\n".join(lines) + "\n", mode=0o600)
 
 
 def redact_from_logs(secret: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 
+from hermes.fileio import write_atomic
 from hermes.platforms.base import Attachment
 from hermes.platforms.matrix.http import MatrixHTTP
 
@@ -75,7 +76,7 @@ class MediaFetcher:
             data = await self._download(url, name)
             if encrypted is not None:
                 data = await _decrypted(data, encrypted, name)
-            await asyncio.to_thread(_write_atomically, path, data)
+            await asyncio.to_thread(write_atomic, path, data, durable=False)
             size = len(data)
         return Attachment(
             filename=name, mime_type=mime, path=str(path), size=size, is_voice=is_voice(content)
@@ -128,13 +129,6 @@ def _cached_size(path: Path) -> int | None:
         return path.stat().st_size
     except FileNotFoundError:
         return None
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_bytes(data)
-    os.replace(temp, path)
 
 
 def describe(attachment: Attachment) -> str:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from hermes.fileio import write_atomic
 from hermes.platforms.base import CredentialsRejected
 from hermes.platforms.matrix.http import MatrixHTTP, Method, client_path, is_auth_error
 from hermes.platforms.matrix.options import LoginSettings
@@ -133,14 +133,6 @@ async def _load(state_dir: Path) -> dict[str, Any] | None:
 async def _save(state_dir: Path, data: dict[str, Any]) -> None:
     def write() -> None:
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = state_dir / SESSION_FILE
-        temp = path.with_suffix(".tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
+        write_atomic(state_dir / SESSION_FILE, json.dumps(data), mode=0o600)
 
     await asyncio.to_thread(write)

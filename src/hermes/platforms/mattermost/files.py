@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import mimetypes
-import os
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hermes.fileio import write_atomic
 from hermes.platforms.base import Attachment
 from hermes.platforms.mattermost.rest import FileTooLarge, MattermostError, RestClient
 
@@ -57,13 +57,6 @@ def _cached_size(path: Path) -> int | None:
         return None
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_bytes(data)
-    os.replace(temp, path)
-
-
 class FileFetcher:
     def __init__(self, rest: RestClient, cache_dir: Path, max_bytes: int) -> None:
         self.rest = rest
@@ -103,7 +96,7 @@ class FileFetcher:
                 data = await self.rest.file(file_id, self.max_bytes)
             except FileTooLarge:
                 raise _NotReceived(f"{name} is too large: the limit is {_size(self.max_bytes)}") from None
-            await asyncio.to_thread(_write_atomically, path, data)
+            await asyncio.to_thread(write_atomic, path, data, durable=False)
             size = len(data)
         return Attachment(filename=name, mime_type=mime, path=str(path), size=size)
 

@@ -1,0 +1,45 @@
+"""Writing files that other programs read, or that must survive a crash: never a partial file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None, durable: bool = True) -> None:
+    """Temp file in the same directory, then rename over `path`; with `durable`, fsync the file before
+    and the directory after, so a crash leaves the old file or the new one.
+
+    The file gets `mode` when given, else the mode of the file it replaces, else the umask's default.
+    Text is written as given (no newline translation).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if mode is None:
+        with contextlib.suppress(FileNotFoundError):
+            mode = path.stat().st_mode & 0o7777
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        if mode is not None:
+            os.fchmod(fd, mode)
+        if isinstance(data, str):
+            handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        else:
+            handle = os.fdopen(fd, "wb")
+        with handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    if durable:
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
