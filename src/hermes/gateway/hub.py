@@ -23,6 +23,7 @@ from hermes.gateway.codec import from_payload, to_payload
 from hermes.gateway.commands import CommandContext, parse_command
 from hermes.gateway.delivery import EditThrottle, ReplyStream
 from hermes.gateway.lanes import Lane
+from hermes.gateway.requests import RequestRuns
 from hermes.gateway.routing import RoutingPolicy, session_key
 from hermes.platforms.base import AccessList, ChatRef, Inbound, Platform
 from hermes.store import Store
@@ -80,12 +81,11 @@ class Hub:
         self._lanes: dict[str, Lane] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._bot_streaks: dict[tuple[str, str], int] = {}
-        self._request_locks: dict[str, asyncio.Lock] = {}
+        self.requests = RequestRuns(agent)
         # Events handled again after a restart: only these can have reply chunks sent already.
         self._resumed: set[tuple[str, str]] = set()
         # Events being handled now: a restart's resume and a platform's replay may offer the same one.
         self._handling: set[tuple[str, str]] = set()
-        self._requests_in_flight = 0
         self._processing = True
 
     # -- what platforms call (HubPort) --------------------------------------------------------------
@@ -113,37 +113,12 @@ class Hub:
         return parse_command(text, bare=bare) is not None
 
     async def run_request(self, request: RunRequest, cancel: asyncio.Event) -> AsyncIterator[AgentEvent]:
-        """One agent run for a request-driven platform (the API server), streamed to the caller.
-
-        Runs on the same session are serialised, never interleaved; stateless requests (with their own
-        history) share no state and run at once.
-        """
+        """One agent run for a request-driven platform (the API server), streamed to the caller."""
         platform = self.platforms[request.platform]
-        services = self.approvals.services_for(platform)
         if not request.platform_hint:
             request = dataclasses.replace(request, platform_hint=platform.prompt_hint)
-        if request.history is not None:
-            async for event in self._tracked(request, cancel, services):
-                yield event
-            return
-        lock = self._request_locks.setdefault(request.session_key, asyncio.Lock())
-        try:
-            async with lock:
-                async for event in self._tracked(request, cancel, services):
-                    yield event
-        finally:
-            if not lock.locked() and self._request_locks.get(request.session_key) is lock:
-                del self._request_locks[request.session_key]
-
-    async def _tracked(
-        self, request: RunRequest, cancel: asyncio.Event, services: object
-    ) -> AsyncIterator[AgentEvent]:
-        self._requests_in_flight += 1
-        try:
-            async for event in self.agent.run(request, cancel, services):  # type: ignore[arg-type]
-                yield event
-        finally:
-            self._requests_in_flight -= 1
+        async for event in self.requests.run(request, cancel, self.approvals.services_for(platform)):
+            yield event
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -176,7 +151,7 @@ class Hub:
 
     @property
     def runs_in_flight(self) -> int:
-        return sum(1 for lane in self._lanes.values() if lane.busy) + self._requests_in_flight
+        return sum(1 for lane in self._lanes.values() if lane.busy) + self.requests.in_flight
 
     @property
     def default_model(self) -> str:
