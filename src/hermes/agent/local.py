@@ -210,8 +210,11 @@ class LocalAgent:
             )
         )
         user: Message | None = None
-        if request.text or request.images:
-            user = Message("user", request.text, images=request.images)
+        event = request.origin.get("event_id")
+        event_id = event if isinstance(event, str) and event else None
+        asked_before = conversation.question_from(event_id) if event_id else None
+        if asked_before is None and (request.text or request.images):
+            user = Message("user", request.text, images=request.images, event_id=event_id)
             (user,) = await self.conversations.append(conversation, [user])
         ctx = ToolContext(
             session_key=request.session_key,

@@ -41,6 +41,8 @@ class Message:
     images: tuple[ImageInput, ...] = field(default=(), repr=False)
     # The row id in state.db; None for messages not stored (stateless runs, summaries).
     id: int | None = None
+    # For a user message: the chat event it came from, so a run redone after a crash stores it once.
+    event_id: str | None = None
 
     def chars(self) -> int:
         """Size used to estimate tokens (≈ chars / 4) without a tokenizer."""

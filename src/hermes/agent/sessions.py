@@ -74,6 +74,13 @@ class Conversation:
         self.messages.extend(messages)
         self.chars += sum(m.chars() for m in messages)
 
+    def question_from(self, event_id: str) -> Message | None:
+        """The user message stored for a chat event, if a run for it already began (then crashed)."""
+        for message in reversed(self.messages):
+            if message.role == "user" and message.event_id == event_id:
+                return message
+        return None
+
     def replace_last(self, old: Message, new: Message) -> None:
         """Swap a message already in the context for another (the images of a past turn are dropped)."""
         for index in range(len(self.messages) - 1, -1, -1):
@@ -98,6 +105,8 @@ def to_new_message(
         metadata["error"] = True
     if message.images:
         metadata["images"] = [image.mime_type for image in message.images]
+    if message.event_id:
+        metadata["event"] = message.event_id
     return NewMessage(
         role=message.role,
         content=message.content,
@@ -131,6 +140,7 @@ def from_stored(row: StoredMessage) -> Message:
         name=row.name,
         is_error=bool(metadata.get("error")),
         id=row.id,
+        event_id=metadata.get("event") if isinstance(metadata.get("event"), str) else None,
     )
 
 

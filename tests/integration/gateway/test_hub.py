@@ -400,3 +400,25 @@ async def test_the_platform_describes_itself_to_the_model(make_rig) -> None:
     await rig.platform.push("hi")
     await rig.reply_texts(1)
     assert "You are chatting on a test bench; nothing is rendered." in rig.llm.requests[-1].system
+
+
+async def test_a_run_redone_after_a_crash_stores_the_question_once(make_rig) -> None:
+    from hermes.agent.local import LocalAgent
+    from hermes.config import load_config
+
+    rig: Rig = await make_rig()
+    rig.llm.script(Stall(seconds=60, after=1))
+    await rig.platform.push("what is the capital of Peru?", event_id="q1")
+    await rig.llm.wait_for_requests(1)
+    # The process dies mid-run: the run is cut, its event stays unanswered in the inbox.
+    await rig.hub.drain(0)
+    await rig.hub.agent.close()
+    agent = LocalAgent(load_config({"HERMES_HOME": str(rig.home)}), rig.store)
+    rig.hub = Hub(rig.store, agent, {"test": rig.platform}, rig.hub.options, AccessList())
+    assert await rig.hub.resume_pending("test") == 1
+    await rig.settled()
+    session = await rig.store.sessions.current("test:dm:dm-@alice")
+    assert session is not None
+    questions = [m for m in await rig.store.sessions.messages(session.id) if m.role == "user"]
+    assert [m.content for m in questions] == ["what is the capital of Peru?"]
+    assert user_texts(rig, -1) == ["what is the capital of Peru?"]
