@@ -14,11 +14,12 @@ from pathlib import Path
 
 from hermes.agent.contract import AgentPort
 from hermes.agent.tools.mcp import McpServers
+from hermes.backoff import Backoff
 from hermes.config import ConfigError, LoadedConfig
 from hermes.gateway.control import ControlServer, control_socket_path, status_handlers
 from hermes.gateway.hub import Hub, HubOptions
 from hermes.gateway.scheduler import LOCK_FILE, Scheduler
-from hermes.gateway.supervisor import Backoff, PlatformSupervisor
+from hermes.gateway.supervisor import PlatformSupervisor
 from hermes.platforms.base import AccessList, Platform, registered
 from hermes.store import ForeignDatabaseError, Store
 

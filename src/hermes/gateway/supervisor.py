@@ -4,29 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Literal
 
+from hermes.backoff import Backoff
 from hermes.platforms.base import CredentialsRejected, HubPort, Platform, StartRefused
 
 log = logging.getLogger(__name__)
 
 PlatformState = Literal["starting", "connected", "retrying", "stopped"]
-
-
-@dataclass
-class Backoff:
-    minimum: float
-    maximum: float
-    attempt: int = 0
-
-    def next_delay(self) -> float:
-        delay = min(self.maximum, self.minimum * 2**self.attempt)
-        self.attempt += 1
-        # Full jitter keeps many gateways restarted together from reconnecting in lockstep.
-        return random.uniform(delay / 2, delay)
 
 
 class PlatformSupervisor:
@@ -71,7 +57,7 @@ class PlatformSupervisor:
                 continue
             self.state = "connected"
             self.platform.problem = None
-            self.backoff.attempt = 0
+            self.backoff.reset()
             self.connected.set()
             log.info("%s: connected", name)
             if self.on_connected is not None:

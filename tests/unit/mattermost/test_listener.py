@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hermes.backoff import Backoff
 from hermes.platforms.base import AccessList, ChatRef, Inbound
 from hermes.platforms.mattermost.inbound import PostContext
-from hermes.platforms.mattermost.listener import Backoff, Listener
+from hermes.platforms.mattermost.listener import Listener
 from hermes.platforms.mattermost.options import MattermostOptions
 
 from .test_catchup import FakeRest, channel, post

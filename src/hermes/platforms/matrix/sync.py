@@ -18,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hermes.backoff import Backoff
 from hermes.platforms.base import HubPort, Inbound
 from hermes.platforms.matrix.http import (
     MatrixHTTP,
@@ -85,7 +86,8 @@ class SyncLoop:
         self.caught_up = asyncio.Event()
 
     async def run(self, since: str | None) -> None:
-        delay = self.min_backoff
+        # Unjittered: one bot's own sync loop, and the waits stay predictable in its log.
+        backoff = Backoff(self.min_backoff, self.max_backoff, jitter=0)
         failing = False
         while True:
             try:
@@ -99,12 +101,8 @@ class SyncLoop:
                 if is_auth_error(exc):
                     self.on_rejected(exc)
                     return
-                wait = delay
                 asked = retry_after(exc) if is_rate_limited(exc) else None
-                if asked is not None:
-                    wait = max(asked, 0.05)
-                else:
-                    delay = min(delay * 2, self.max_backoff)
+                wait = max(asked, 0.05) if asked is not None else backoff.next_delay()
                 failing = True
                 log.warning("matrix: sync failed (%s); retrying in %.1f s", _describe(exc), wait)
                 await self._sleep(wait)
@@ -112,7 +110,7 @@ class SyncLoop:
             if failing:
                 log.info("matrix: sync is working again")
                 failing = False
-            delay = self.min_backoff
+            backoff.reset()
             since = next_batch
             self.caught_up.set()
 

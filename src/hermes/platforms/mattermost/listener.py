@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 
+from hermes.backoff import Backoff
 from hermes.platforms.base import HubPort
 from hermes.platforms.mattermost.catchup import (
     create_at,
@@ -34,22 +34,6 @@ from hermes.platforms.mattermost.rest import MattermostError, RestClient
 from hermes.platforms.mattermost.websocket import AuthenticationRefused, EventStream, StreamClosed
 
 log = logging.getLogger(__name__)
-
-
-class Backoff:
-    def __init__(self, minimum: float, maximum: float) -> None:
-        self.minimum = minimum
-        self.maximum = maximum
-        self.attempt = 0
-
-    def next_delay(self) -> float:
-        delay = min(self.maximum, self.minimum * 2**self.attempt)
-        self.attempt += 1
-        # Jitter keeps many bots cut off by the same server restart from coming back in lockstep.
-        return min(self.maximum, delay * random.uniform(0.8, 1.2))
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 class Listener:
