@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from hermes.config import LoadedConfig, load_config
+from hermes.gateway.hub import Hub
 from hermes.gateway.runner import Gateway
 
 HERMES = str(Path(sys.executable).with_name("hermes"))
@@ -38,6 +39,13 @@ def write_home(
 def llm_config(base_url: str, **model: object) -> dict[str, object]:
     """The model block for a gateway that talks to the fake LLM (an OpenAI-compatible custom endpoint)."""
     return {"provider": "custom", "base_url": base_url, "default": "fake-model", **model}
+
+
+async def hub_settled(hub: Hub, timeout: float = 10.0) -> None:
+    """Until the inbox holds nothing unanswered and no run is in flight."""
+    async with asyncio.timeout(timeout):
+        while await hub.store.inbox.backlog_count() or hub.runs_in_flight:
+            await asyncio.sleep(0.01)
 
 
 @dataclass

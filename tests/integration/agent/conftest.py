@@ -73,12 +73,6 @@ MakeRig = Callable[..., Awaitable[Rig]]
 
 
 @pytest.fixture
-async def llm() -> AsyncIterator[FakeLLM]:
-    async with FakeLLM() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def make_rig(tmp_path: Path, llm: FakeLLM) -> AsyncIterator[MakeRig]:
     rigs: list[Rig] = []
 

@@ -3,7 +3,6 @@ second gateway's API server, whose agent answers."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -16,7 +15,7 @@ from hermes.gateway import proxy
 from hermes.platforms.api_server import ApiServerPlatform
 from hermes.testing import TestPlatform
 from tests.fakes.llm import Call, Error, FakeLLM, Stall, Text, ToolCalls
-from tests.harness.gateway import RunningGateway, gateway_in_process, llm_config, write_home
+from tests.harness.gateway import RunningGateway, gateway_in_process, hub_settled, llm_config, write_home
 
 from .conftest import KEY, ClientWatch
 
@@ -65,11 +64,8 @@ async def proxy_gateway(
 
 async def settled(running: RunningGateway, timeout: float = 5.0) -> None:
     """No event left unanswered and no run in flight."""
-    hub = running.gateway.hub
-    assert hub is not None
-    async with asyncio.timeout(timeout):
-        while await hub.store.inbox.backlog_count() or hub.runs_in_flight:
-            await asyncio.sleep(0.01)
+    assert running.gateway.hub is not None
+    await hub_settled(running.gateway.hub, timeout)
 
 
 async def test_messages_are_answered_by_the_remote_agent(tmp_path: Path, llm: FakeLLM) -> None:

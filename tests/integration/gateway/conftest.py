@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from hermes.platforms.base import AccessList
 from hermes.store import Store
 from hermes.testing import TestPlatform
 from tests.fakes.llm import FakeLLM
-from tests.harness.gateway import llm_config, write_home
+from tests.harness.gateway import hub_settled, llm_config, write_home
 
 
 @dataclass
@@ -37,15 +36,7 @@ class Rig:
 
     async def settled(self, timeout: float = 10.0) -> None:
         """Wait until the inbox holds nothing unanswered and no run is in flight."""
-        async with asyncio.timeout(timeout):
-            while await self.store.inbox.backlog_count() or self.hub.runs_in_flight:
-                await asyncio.sleep(0.01)
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeLLM]:
-    async with FakeLLM() as fake:
-        yield fake
+        await hub_settled(self.hub, timeout)
 
 
 @pytest.fixture

@@ -251,7 +251,8 @@ async def test_streaming_edits_are_throttled_and_capped(make_rig) -> None:
     await rig.settled()
     (message,) = rig.platform.messages
     assert message.text == words
-    # at most max_edits throttled updates plus the final write
+    # Fails without throttling (40 deltas would each edit) or without the final write (no edit at all):
+    # at most max_edits throttled updates plus the final one.
     assert 1 <= len(message.edits) <= 4
     assert message.edits[-1] == words
 

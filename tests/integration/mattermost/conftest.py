@@ -16,7 +16,7 @@ from hermes.platforms.mattermost import MattermostPlatform
 from hermes.platforms.mattermost import options as mattermost_options
 from tests.fakes.llm import FakeLLM
 from tests.fakes.mattermost import Channel, MattermostEmulator, Post, Team, User
-from tests.harness.gateway import RunningGateway, gateway_in_process, llm_config, write_home
+from tests.harness.gateway import RunningGateway, gateway_in_process, hub_settled, llm_config, write_home
 
 
 @dataclass
@@ -89,10 +89,7 @@ def hub_of(gateway: RunningGateway) -> Hub:
 
 async def settled(gateway: RunningGateway, timeout: float = 10.0) -> None:
     """Until the inbox holds nothing unanswered and no run is in flight."""
-    hub = hub_of(gateway)
-    async with asyncio.timeout(timeout):
-        while await hub.store.inbox.backlog_count() or hub.runs_in_flight:
-            await asyncio.sleep(0.01)
+    await hub_settled(hub_of(gateway), timeout)
 
 
 async def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> None:

@@ -61,12 +61,6 @@ class Rig:
 
 
 @pytest.fixture
-async def llm() -> AsyncIterator[FakeLLM]:
-    async with FakeLLM() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def make_rig(tmp_path: Path, llm: FakeLLM) -> AsyncIterator[Callable[..., Awaitable[Rig]]]:
     made: list[Rig] = []
 

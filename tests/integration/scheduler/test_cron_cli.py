@@ -34,12 +34,6 @@ async def cron(home: Path, *args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-async def llm() -> FakeLLM:
-    async with FakeLLM() as fake:
-        yield fake  # type: ignore[misc]
-
-
-@pytest.fixture
 def home(tmp_path: Path, llm: FakeLLM) -> Path:
     return write_home(
         tmp_path / "home",

@@ -26,7 +26,7 @@ from hermes.platforms.base import AccessList
 from hermes.store import Store
 from hermes.testing import TestPlatform
 from tests.fakes.llm import FakeLLM
-from tests.harness.gateway import llm_config, write_home
+from tests.harness.gateway import hub_settled, llm_config, write_home
 
 KEY = "test:dm:@alice"
 ORIGIN = {"platform": "test", "chat_id": "chat-1", "kind": "dm", "thread_id": None, "user_id": "@alice"}
@@ -66,15 +66,7 @@ class HubRig:
     config: LoadedConfig
 
     async def settled(self, timeout: float = 10.0) -> None:
-        async with asyncio.timeout(timeout):
-            while await self.store.inbox.backlog_count() or self.hub.runs_in_flight:
-                await asyncio.sleep(0.01)
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeLLM]:
-    async with FakeLLM() as fake:
-        yield fake
+        await hub_settled(self.hub, timeout)
 
 
 @pytest.fixture
