@@ -3,7 +3,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -274,6 +273,50 @@ async def test_a_failing_transaction_writes_nothing(store: Store) -> None:
     assert not await store.db.run(lambda conn: conn.in_transaction)
 
 
+async def test_calls_queued_together_each_get_their_own_outcome(store: Store) -> None:
+    gate = threading.Event()
+
+    def hold(conn: sqlite3.Connection) -> str:
+        gate.wait(5)
+        return "held"
+
+    def answer(n: int):
+        def call(conn: sqlite3.Connection) -> int:
+            if n % 3 == 0:
+                conn.execute("SELECT * FROM nowhere")
+            return conn.execute("SELECT ? * 2", (n,)).fetchone()[0]
+
+        return call
+
+    # The thread is kept busy so that the next sixty calls pile up and finish as one batch.
+    first = asyncio.ensure_future(store.db.run(hold))
+    await asyncio.sleep(0.01)
+    calls = [asyncio.ensure_future(store.db.run(answer(n))) for n in range(60)]
+    gate.set()
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    assert await first == "held"
+    for n, outcome in enumerate(outcomes):
+        if n % 3 == 0:
+            assert isinstance(outcome, StoreError) and "no such table" in str(outcome)
+        else:
+            assert outcome == n * 2
+
+
+async def test_a_call_cancelled_before_it_starts_never_runs(store: Store) -> None:
+    gate = threading.Event()
+    ran: list[str] = []
+    busy = asyncio.ensure_future(store.db.run(lambda conn: gate.wait(5)))
+    await asyncio.sleep(0.01)
+    waiting = asyncio.ensure_future(store.db.run(lambda conn: ran.append("ran")))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    gate.set()
+    assert await busy is True
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert await store.db.run(lambda conn: list(ran)) == []
+
+
 async def test_a_closed_database_refuses_work(db_path: Path) -> None:
     db = await Database.open(db_path)
     await db.close()
@@ -287,17 +330,22 @@ def database_threads() -> list[threading.Thread]:
 
 
 async def test_a_cancelled_open_leaves_nothing_open(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    cleanups: list[bool] = []
-    close_opened = database_module._close_opened
+    connecting = threading.Event()
+    opened: list[sqlite3.Connection] = []
+    connect = database_module.connect
 
-    def recording_close_opened(opening: Future[sqlite3.Connection]) -> None:
-        close_opened(opening)
-        cleanups.append(not opening.cancelled() and opening.exception() is None)
+    def slow_connect(*args: object) -> sqlite3.Connection:
+        conn = connect(*args)  # type: ignore[arg-type]
+        opened.append(conn)
+        connecting.set()
+        # The caller is cancelled while the thread is still busy opening.
+        threading.Event().wait(0.2)
+        return conn
 
-    monkeypatch.setattr(database_module, "_close_opened", recording_close_opened)
+    monkeypatch.setattr(database_module, "connect", slow_connect)
     before = set(database_threads())
     opening = asyncio.create_task(Store.open(db_path))
-    await asyncio.sleep(0)
+    assert await asyncio.to_thread(connecting.wait, 5)
     opening.cancel()
     with pytest.raises(asyncio.CancelledError):
         await opening
@@ -305,8 +353,8 @@ async def test_a_cancelled_open_leaves_nothing_open(db_path: Path, monkeypatch: 
     for thread in set(database_threads()) - before:
         await asyncio.to_thread(thread.join, 5)
         assert not thread.is_alive()
-    assert cleanups == [True]
-    # The last connection to close removes the WAL files; a leaked one would keep them.
+    assert len(opened) == 1
+    # The last connection to close removes the WAL files: the one opened after the cancel would keep them.
     assert snapshot(db_path)[2] == ["state.db"]
     store = await Store.open(db_path)
     await store.close()
