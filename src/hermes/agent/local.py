@@ -174,6 +174,7 @@ class LocalAgent:
     ) -> Final | Failed:
         if not self._defaults_written:
             await asyncio.to_thread(self.memory.ensure_defaults)
+            await self.prompt.warm()
             self._defaults_written = True
         stateless = request.history is not None or self.store is None
         if stateless:
@@ -199,7 +200,7 @@ class LocalAgent:
             )
             if part
         )
-        system = await self.prompt.build(
+        system = self.prompt.build(
             PromptInputs(
                 platform=request.platform,
                 chat_kind=request.chat_kind,

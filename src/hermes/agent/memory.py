@@ -68,9 +68,15 @@ def join_entries(entries: list[str]) -> str:
     return _JOIN.join(entries) + "\n" if entries else ""
 
 
+# The files are a few KiB by their limits; a runaway one is read only this far (the prompt reads them on the
+# event loop).
+MAX_READ_BYTES = 64 * 1024
+
+
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        with path.open("rb") as file:
+            return file.read(MAX_READ_BYTES).decode("utf-8", "replace")
     except FileNotFoundError:
         return ""
 
@@ -98,7 +104,7 @@ class MemoryFiles:
             write_atomic(self.soul_path, DEFAULT_SOUL)
 
     def read_snapshot(self) -> MemorySnapshot:
-        """The three files as they are now. Blocking; call from a thread."""
+        """The three files as they are now: three small capped reads, cheap enough for the event loop."""
         soul = _read(self.soul_path).strip()
         if len(soul) > SOUL_LIMIT:
             log.warning(

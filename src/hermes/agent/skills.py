@@ -45,7 +45,8 @@ class SkillIndex:
         self._parsed: dict[Path, tuple[tuple[int, int], Skill | None]] = {}
 
     def scan(self) -> list[Skill]:
-        """Blocking; call from a thread."""
+        """A listing per category and a stat per skill; front matter is parsed only for a new or changed
+        file, so after the first scan (made in a thread) this is cheap enough for the event loop."""
         found: list[Skill] = []
         seen: set[Path] = set()
         for category in _subdirs(self.root):

@@ -6,6 +6,7 @@ import pytest
 
 from hermes.agent.memory import (
     DEFAULT_SOUL,
+    MAX_READ_BYTES,
     MEMORY_LIMIT,
     SOUL_LIMIT,
     USER_LIMIT,
@@ -139,3 +140,11 @@ def test_soul_over_its_limit_is_cut_for_the_prompt(memory: MemoryFiles) -> None:
 def test_missing_files_read_as_empty(tmp_path: Path) -> None:
     snapshot = MemoryFiles(HermesPaths(tmp_path)).read_snapshot()
     assert (snapshot.soul, snapshot.memory, snapshot.user) == ("", [], [])
+
+
+def test_a_runaway_memory_file_is_read_only_to_its_cap(memory: MemoryFiles) -> None:
+    # The prompt reads these files on the event loop at every turn: a 4 MiB file must not be read whole.
+    external_write(memory.path("memory"), "kept entry\n§\n" + "x" * (4 * 1024 * 1024))
+    snapshot = memory.read_snapshot()
+    assert snapshot.memory[0] == "kept entry"
+    assert len(snapshot.memory[1]) < MAX_READ_BYTES

@@ -36,7 +36,7 @@ async def test_stable_part_holds_identity_skills_and_platform_and_the_rest_chang
         "matrix", "group", "Ada", "Answer in French.", ["memory", "todo"], platform_hint="On Matrix."
     )
 
-    system = await prompt.build(inputs)
+    system = prompt.build(inputs)
 
     assert system.stable.startswith("I am the test soul.")
     assert "- dev/git-helper: Safe git workflows" in system.stable
@@ -54,15 +54,15 @@ async def test_files_are_read_again_for_every_prompt(tmp_path: Path) -> None:
     paths = HermesPaths(tmp_path)
     prompt = builder(tmp_path)
     inputs = PromptInputs("api", "api")
-    first = await prompt.build(inputs)
+    first = prompt.build(inputs)
     assert "Memory" not in first.volatile
     (paths.memories / "MEMORY.md").write_text("fresh fact\n")
     write_skill(paths.skills, "ops", "deploy", "---\nname: deploy\ndescription: Ship it\n---\n")
-    second = await prompt.build(inputs)
+    second = prompt.build(inputs)
     assert "fresh fact" in second.volatile
     assert "ops/deploy: Ship it" in second.stable
     (paths.skills / "ops" / "deploy" / "SKILL.md").unlink()
-    assert "ops/deploy" not in (await prompt.build(inputs)).stable
+    assert "ops/deploy" not in (prompt.build(inputs)).stable
 
 
 def test_skill_without_front_matter_uses_its_directory_name(tmp_path: Path) -> None:
@@ -94,5 +94,5 @@ def test_front_matter_parsing() -> None:
 async def test_missing_home_files_still_give_a_prompt(tmp_path: Path) -> None:
     paths = HermesPaths(tmp_path / "nothing-here")
     prompt = PromptBuilder(MemoryFiles(paths), SkillIndex(paths.skills), clock=lambda: NOW)
-    system = await prompt.build(PromptInputs("mattermost", "dm", "Bob", platform_hint="On Mattermost."))
+    system = prompt.build(PromptInputs("mattermost", "dm", "Bob", platform_hint="On Mattermost."))
     assert "On Mattermost." in system.stable and "Bob" in system.stable
