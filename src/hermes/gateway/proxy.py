@@ -36,6 +36,7 @@ from hermes.agent.contract import (
     Usage,
 )
 from hermes.config.settings import Settings
+from hermes.sse import server_sent_events
 
 log = logging.getLogger(__name__)
 
@@ -166,26 +167,10 @@ class ProxyAgent:
         text: list[str] = []
         usage = Usage()
         model = MODEL
-        event_name: str | None = None
-        data: list[str] = []
-        async for raw in response.content:
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            if line:
-                field, _, value = line.partition(":")
-                value = value.removeprefix(" ")
-                if field == "data":
-                    data.append(value)
-                elif field == "event":
-                    event_name = value
-                continue
-            if not data:
-                event_name = None
-                continue
-            payload, name = "\n".join(data), event_name
-            data, event_name = [], None
-            if payload == "[DONE]":
+        async for event in server_sent_events(response.content.iter_any()):
+            if event.data == "[DONE]":
                 return Final("".join(text), model, usage)
-            chunk = _json_object(payload)
+            chunk = _json_object(event.data)
             if chunk is None:
                 continue
             if isinstance(chunk.get("error"), dict):
@@ -195,7 +180,7 @@ class ProxyAgent:
                 return Failed(
                     str(error.get("message") or BROKEN), status=status if isinstance(status, int) else None
                 )
-            if name == TOOL_PROGRESS_EVENT:
+            if event.name == TOOL_PROGRESS_EVENT:
                 progress = _tool_event(chunk.get("hermes"))
                 if progress is not None:
                     emit(progress)
