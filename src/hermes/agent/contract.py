@@ -55,6 +55,9 @@ class RunRequest:
     model_override: str | None = None
     # Stateless runs: the caller's history replaces the transcript, and nothing is stored.
     history: tuple[ChatMessage, ...] | None = None
+    # Stored runs: the session's opening history when it has no transcript yet (an API client that reuses
+    # the id of a stateless exchange sends that exchange again).
+    seed: tuple[ChatMessage, ...] = ()
     # Extra system text layered over the agent's own prompt (an API client's system messages).
     extra_system: str | None = None
     # Opaque to the agent: handed to tools through ToolContext so a tool can address the requester.

@@ -23,7 +23,7 @@ from hermes.agent.prompt import PromptBuilder, PromptInputs
 from hermes.agent.providers import create_provider
 from hermes.agent.providers.base import Provider, ProviderConfigError, redact
 from hermes.agent.providers.retry import RetryPolicy
-from hermes.agent.sessions import Conversation, ConversationStore, with_image_note
+from hermes.agent.sessions import Conversation, ConversationStore, from_chat_message, with_image_note
 from hermes.agent.skills import SkillIndex
 from hermes.agent.tools import load_tool_modules, select_tools
 from hermes.agent.tools.base import Tool, ToolContext, registered_tools, tools_generation
@@ -210,6 +210,8 @@ class LocalAgent:
                 tool_names=[t.name for t in tools],
             )
         )
+        if request.seed and conversation.session_id is not None and not conversation.messages:
+            await self.conversations.append(conversation, [from_chat_message(m) for m in request.seed])
         user: Message | None = None
         event = request.origin.get("event_id")
         event_id = event if isinstance(event, str) and event else None

@@ -85,6 +85,40 @@ async def test_session_header_continues_the_server_side_transcript(server: Serve
     ]
 
 
+async def test_reusing_the_id_of_a_stateless_exchange_carries_that_exchange_on(server: Server) -> None:
+    server.llm.script(Text("Nice to meet you, Ada."), Text("Your name is Ada."), Text("Still Ada."))
+    client = server.client()
+    opening = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "My name is Ada."},
+    ]
+    first = await client.chat.completions.with_raw_response.create(model="hermes-agent", messages=opening)
+    session_id = first.headers[HEADER]
+    reply = first.parse().choices[0].message.content
+    # The client goes on the way OpenAI clients do: the whole conversation, now with the id it was given.
+    await client.chat.completions.create(
+        model="hermes-agent",
+        messages=[*opening, {"role": "assistant", "content": reply}, {"role": "user", "content": "My name?"}],
+        extra_headers={HEADER: session_id},
+    )
+    second = server.llm.chat_requests[-1]
+    assert contents(second.messages, "user") == ["My name is Ada.", "My name?"]
+    assert contents(second.messages, "assistant") == ["Nice to meet you, Ada."]
+    assert "Be brief." in second.system
+    # From now on the server holds the transcript: the body's history is not taken again.
+    await client.chat.completions.create(
+        model="hermes-agent",
+        messages=[{"role": "user", "content": "a rewritten past"}, {"role": "user", "content": "Again?"}],
+        extra_headers={HEADER: session_id},
+    )
+    third = server.llm.chat_requests[-1]
+    assert contents(third.messages, "user") == ["My name is Ada.", "My name?", "Again?"]
+    stored = await server.store.sessions.current(f"api_server:session:{session_id}")
+    assert stored is not None
+    rows = await server.store.sessions.messages(stored.id)
+    assert [r.role for r in rows] == ["user", "assistant", "user", "assistant", "user", "assistant"]
+
+
 async def test_system_messages_apply_to_session_requests_too(server: Server) -> None:
     await server.client().chat.completions.create(
         model="hermes-agent",

@@ -1,12 +1,13 @@
 """`POST /v1/chat/completions`: one agent run per request, answered as one JSON body or as SSE chunks.
 
 Sessions: without `X-Hermes-Session-Id` the request is stateless (its messages are the whole history and
-nothing is stored); the response names a fresh id, whose server-side session starts with the next request
-that sends it. With the header, the server keeps the transcript under the hub session key
-`api_server:session:<id>` and only the body's last message (which must be the user's) is new; the body's
-system messages are layered over the agent's prompt either way. Runs of one session are serialised by the
-hub, never interleaved. An id is 1-256 characters of letters, digits and `._:@!$+=/#~-` (enough for another
-gateway's session keys in proxy mode); anything else is a 400.
+nothing is stored); the response names a fresh id. With the header, the server keeps the transcript under
+the hub session key `api_server:session:<id>` and only the body's last message (which must be the user's) is
+new, except for an id the server holds no transcript for yet: the body's earlier messages open it, so a
+client that reuses the id of a stateless exchange (resending it, as OpenAI clients do) carries that exchange
+on. The body's system messages are layered over the agent's prompt either way. Runs of one session are
+serialised by the hub, never interleaved. An id is 1-256 characters of letters, digits and `._:@!$+=/#~-`
+(enough for another gateway's session keys in proxy mode); anything else is a 400.
 
 A client that goes away cancels its run: aiohttp cancels the handler (`handler_cancellation`), which
 closes the hub's event stream, which stops the agent.
@@ -79,6 +80,7 @@ def run_request(call: ChatCall, session_id: str, stateful: bool) -> RunRequest:
         user_id=PLATFORM,
         images=last.images,
         history=None if stateful else call.messages[:-1],
+        seed=tuple(m for m in call.messages[:-1] if m.role != "system") if stateful else (),
         extra_system=call.system_text if stateful else None,
     )
 
