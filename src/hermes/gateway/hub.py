@@ -136,6 +136,10 @@ class Hub:
         """Stop starting new work; let runs finish within `grace`, then cancel what is left. Cancelled
         events stay pending in the inbox and are answered after the next start."""
         self._processing = False
+        self.requests.refuse_new()
+        await asyncio.gather(self._drain_chat_runs(grace), self.requests.finish(grace))
+
+    async def _drain_chat_runs(self, grace: float) -> None:
         if not self._tasks:
             return
         _, still_running = await asyncio.wait(set(self._tasks), timeout=grace)

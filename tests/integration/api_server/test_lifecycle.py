@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import aiohttp
 import openai
+import pytest
 
 from hermes.platforms.api_server import ApiServerPlatform
 from tests.fakes.llm import FakeLLM, Text
 from tests.harness.gateway import gateway_in_process, llm_config, write_home
 
-from .conftest import KEY
+from .conftest import KEY, Server
 
 
 def home_for(tmp_path: Path, llm: FakeLLM, **api_server: object) -> Path:
@@ -47,3 +49,34 @@ async def test_enabled_by_environment_and_stops_gracefully_with_the_gateway(
                 raise AssertionError(f"the stopped gateway still answered {response.status}")
         except aiohttp.ClientConnectionError:
             pass
+
+
+async def test_a_shutdown_refuses_new_requests_and_cancels_late_runs_after_one_grace_period(
+    server: Server,
+) -> None:
+    server.llm.script(Text("finishes in time", delay=0.2), Text("far too slow", delay=30))
+    client = server.client()
+    prompt = [{"role": "user", "content": "hi"}]
+    # Which of the two gets the slow answer is the fake's choice: it answers in arrival order.
+    in_flight = [
+        asyncio.create_task(client.chat.completions.create(model="hermes-agent", messages=prompt))
+        for _ in range(2)
+    ]
+    await server.llm.wait_for_requests(2)
+    started = time.monotonic()
+    draining = asyncio.create_task(server.hub.drain(1.0))
+    await asyncio.sleep(0)
+
+    with pytest.raises(openai.APIStatusError) as refused:
+        await client.chat.completions.create(model="hermes-agent", messages=prompt)
+    assert refused.value.status_code == 503 and "shutting down" in refused.value.message
+    assert len(server.llm.chat_requests) == 2
+
+    outcomes = await asyncio.gather(*in_flight, return_exceptions=True)
+    answered = [o.choices[0].message.content for o in outcomes if not isinstance(o, BaseException)]
+    cancelled = [o for o in outcomes if isinstance(o, openai.APIStatusError)]
+    assert answered == ["finishes in time"]
+    assert len(cancelled) == 1 and cancelled[0].status_code == 503
+    await draining
+    assert 1.0 <= time.monotonic() - started < 3.0
+    assert server.hub.runs_in_flight == 0
