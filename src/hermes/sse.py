@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
+_BOM = "\ufeff"
+
 
 @dataclass(frozen=True, slots=True)
 class ServerSentEvent:
@@ -18,16 +20,31 @@ class ServerSentEvent:
 
 async def server_sent_events(body: AsyncIterable[bytes]) -> AsyncIterator[ServerSentEvent]:
     """The events of the stream, by the WHATWG rules for `event` and `data` (`id` and `retry` are of no
-    use here). An event cut off by the end of the body is still given: servers that end with
-    `data: [DONE]` and no blank line are common."""
-    pending = b""
+    use here). Lines end in LF or CRLF (a lone CR, which no model server sends, is not a line end). An event
+    cut off by the end of the body is still given: servers that end with `data: [DONE]` and no blank line
+    are common."""
+    # The pieces of a line that spans chunks, joined once its end arrives: a multi-megabyte line in small
+    # chunks costs linear time.
+    pending: list[bytes] = []
     name: str | None = None
     data: list[str] = []
+    first = True
     async for chunk in body:
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
+        if b"\n" not in chunk:
+            pending.append(chunk)
+            continue
+        lines = chunk.split(b"\n")
+        if pending:
+            pending.append(lines[0])
+            lines[0] = b"".join(pending)
+            pending = []
+        tail = lines.pop()
+        if tail:
+            pending.append(tail)
         for raw in lines:
             line = raw.decode("utf-8", "replace").removesuffix("\r")
+            if first:
+                line, first = line.removeprefix(_BOM), False
             if line:
                 field, _, value = line.partition(":")
                 if field == "data":
@@ -39,7 +56,8 @@ async def server_sent_events(body: AsyncIterable[bytes]) -> AsyncIterator[Server
                 yield ServerSentEvent("\n".join(data), name)
             name, data = None, []
     if pending:
-        field, _, value = pending.decode("utf-8", "replace").removesuffix("\r").partition(":")
+        line = b"".join(pending).decode("utf-8", "replace").removesuffix("\r")
+        field, _, value = (line.removeprefix(_BOM) if first else line).partition(":")
         if field == "data":
             data.append(value.removeprefix(" "))
     if data:

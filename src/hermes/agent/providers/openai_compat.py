@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,26 +145,29 @@ class OpenAICompatProvider:
         calls = _CallIndex()
         finish: str | None = None
         try:
-            async for data in self._http.stream("chat/completions", self.body(request)):
-                chunk = json.loads(data)
-                if not isinstance(chunk, dict):
-                    raise TypeError("stream chunk is not a JSON object")
-                error = chunk.get("error")
-                if error:
-                    raise self._chunk_error(error)
-                usage = chunk.get("usage")
-                if usage:
-                    yield UsageUpdate(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
-                for choice in chunk.get("choices") or ():
-                    delta = choice.get("delta")
-                    if delta:
-                        if delta.get("content"):
-                            yield TextChunk(delta["content"])
-                        for call in delta.get("tool_calls") or ():
-                            for event in calls.feed(call):
-                                yield event
-                    if choice.get("finish_reason"):
-                        finish = choice["finish_reason"]
+            # Closed at once when a chunk is refused, so the connection is not held until garbage collection.
+            async with aclosing(self._http.stream("chat/completions", self.body(request))) as stream:
+                async for data in stream:
+                    chunk = json.loads(data)
+                    if not isinstance(chunk, dict):
+                        raise TypeError("stream chunk is not a JSON object")
+                    error = chunk.get("error")
+                    if error:
+                        raise self._chunk_error(error)
+                    usage = chunk.get("usage")
+                    if usage:
+                        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+                        yield UsageUpdate(prompt or 0, completion or 0)
+                    for choice in chunk.get("choices") or ():
+                        delta = choice.get("delta")
+                        if delta:
+                            if delta.get("content"):
+                                yield TextChunk(delta["content"])
+                            for call in delta.get("tool_calls") or ():
+                                for event in calls.feed(call):
+                                    yield event
+                        if choice.get("finish_reason"):
+                            finish = choice["finish_reason"]
         except (json.JSONDecodeError, AttributeError, TypeError) as exc:
             raise ProviderError(
                 f"{self._family.label} sent a malformed stream chunk ({type(exc).__name__})"

@@ -121,7 +121,7 @@ class OpenAIHttp:
         try:
             return json.loads(body)
         except ValueError:
-            raise ProviderError(f"{self.label} answered {path} with something other than JSON") from None
+            raise ProviderError(f"{self.label} answered GET /{path} with something other than JSON") from None
 
     def _status_error(self, status: int, headers: Any, raw: bytes) -> ProviderError:
         text = raw.decode("utf-8", "replace")
