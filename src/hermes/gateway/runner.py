@@ -25,6 +25,10 @@ from hermes.store import ForeignDatabaseError, Store
 
 log = logging.getLogger(__name__)
 
+# How long start-up waits for MCP servers before the platforms come up without the slow ones: long enough
+# for an `npx` server's usual first start, short enough that a hanging one does not keep chats unanswered.
+MCP_START_WAIT_SECONDS = 10.0
+
 
 def load_plugins(modules: list[str]) -> None:
     for module in modules:
@@ -92,7 +96,7 @@ class Gateway:
             log_dir=self.config.paths.logs,
         )
         try:
-            await mcp.start()
+            await mcp.start(wait=MCP_START_WAIT_SECONDS)
             agent = build_agent(self.config, store)
             try:
                 await self._serve(store, agent)

@@ -6,10 +6,13 @@ import asyncio
 import os
 import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from hermes.gateway import runner
 from hermes.testing import TestPlatform
 from tests.fakes.llm import FakeLLM, Stall, Text
 from tests.harness.gateway import (
@@ -178,3 +181,30 @@ async def test_a_fresh_home_without_a_model_key_starts_and_explains(
         sum("the model is not set up" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
         == 1
     )
+
+
+# Starts and never answers MCP's handshake.
+HANGING_SERVER = "import time; time.sleep(99)"
+
+
+async def test_a_hanging_mcp_server_does_not_hold_the_platforms_back(
+    tmp_path: Path, llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "MCP_START_WAIT_SECONDS", 0.3)
+    llm.script(Text("answered meanwhile"))
+    home = write_home(
+        tmp_path / "home",
+        config={
+            "model": llm_config(llm.base_url),
+            "gateway": {"plugins": ["hermes.testing"], "allow_all_users": True},
+            "mcp_servers": {"stuck": {"command": sys.executable, "args": ["-c", HANGING_SERVER]}},
+        },
+    )
+    started = time.monotonic()
+    async with gateway_in_process(home) as running:
+        await running.connected("test", timeout=10)
+        assert time.monotonic() - started < 5
+        platform = running.gateway.supervisors["test"].platform
+        await platform.push("anyone there?")
+        await platform.wait_for(lambda: [m.text for m in platform.messages] == ["answered meanwhile"])
+        await running.stop(timeout=10)

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,15 @@ def mcp_tools() -> list[str]:
     return sorted(name for name in registered_tools() if "__" in name)
 
 
+async def logged(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
+    """The log lines holding `text`, once there is one: a server's tools go before its transport has shut
+    down, and the line saying so comes after."""
+    async with asyncio.timeout(10):
+        while not (lines := [r.getMessage() for r in caplog.records if text in r.getMessage()]):
+            await asyncio.sleep(0.02)
+    return lines
+
+
 async def test_the_model_calls_mcp_tools_through_the_loop(
     make_agent: Callable[..., Awaitable[AgentRig]],
     start_servers: Callable[..., Awaitable[McpServers]],
@@ -183,7 +193,7 @@ async def test_a_server_dying_mid_call_loses_its_tools_and_the_other_keeps_worki
     gone, working = tool_results(llm.chat_requests[-1])[-2:]
     assert "calc" in gone and gone.startswith("Error:")
     assert working == "3"
-    stopped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("MCP server calc stopped")]
+    stopped = await logged(caplog, "MCP server calc stopped")
     assert stopped == [
         "MCP server calc stopped: the connection was lost (MCPError: Connection closed); "
         "its 5 tool(s) are removed"
@@ -201,7 +211,7 @@ async def test_a_silent_death_is_noticed_without_a_call(
         while mcp_tools():
             await asyncio.sleep(0.02)
     assert servers.servers["calc"].state == "failed"
-    assert len([r for r in caplog.records if "MCP server calc stopped" in r.getMessage()]) == 1
+    assert len(await logged(caplog, "MCP server calc stopped")) == 1
 
 
 async def test_a_streamable_http_server(
@@ -231,3 +241,26 @@ async def test_a_streamable_http_server(
     finally:
         process.kill()
         await process.wait()
+
+
+async def test_a_server_slower_than_the_start_wait_joins_later(
+    start_servers: Callable[..., Awaitable[McpServers]],
+    server_script: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    slow = tmp_path / "slow_server.py"
+    slow.write_text(f"import time\ntime.sleep(1.0)\nexec(open({str(server_script)!r}).read())\n")
+    caplog.set_level(logging.WARNING, logger="hermes.agent.tools.mcp")
+    servers = McpServers({"slow": stdio(slow, "slow"), "calc": stdio(server_script, "calc")})
+    try:
+        started = time.monotonic()
+        await servers.start(wait=0.5)
+        assert time.monotonic() - started < 0.9
+        assert servers.servers["slow"].state == "starting"
+        assert any("MCP server slow is still starting" in r.getMessage() for r in caplog.records)
+        await asyncio.wait_for(servers.servers["slow"].ready.wait(), 30)
+        assert servers.servers["slow"].state == "running"
+        assert "slow__add" in mcp_tools() and "calc__add" in mcp_tools()
+    finally:
+        await servers.close()

@@ -343,11 +343,24 @@ class McpServers:
     def from_settings(cls, settings: Settings, paths: HermesPaths) -> McpServers:
         return cls(settings.mcp_servers, log_dir=paths.logs)
 
-    async def start(self) -> None:
-        """Start every server; return once each is running or has failed (bounded by its connect_timeout)."""
+    async def start(self, wait: float | None = None) -> None:
+        """Start every server; return once each is running or has failed (bounded by its connect_timeout),
+        or after `wait` seconds: a server still starting then goes on in the background and its tools are
+        registered when it is up (agents following the registry pick them up on their next run)."""
         for server in self.servers.values():
             server.start()
-        await asyncio.gather(*(server.ready.wait() for server in self.servers.values()))
+        if not self.servers:
+            return
+        waits = {asyncio.ensure_future(server.ready.wait()): name for name, server in self.servers.items()}
+        _, pending = await asyncio.wait(waits, timeout=wait)
+        for waiting in pending:
+            waiting.cancel()
+            log.warning(
+                "MCP server %s is still starting after %.0f s; going on without it, its tools arrive when it "
+                "is up",
+                waits[waiting],
+                wait,
+            )
 
     async def close(self) -> None:
         await asyncio.gather(*(server.stop() for server in self.servers.values()), return_exceptions=True)
