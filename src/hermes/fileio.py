@@ -43,3 +43,13 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None, dura
             os.fsync(directory)
         finally:
             os.close(directory)
+
+
+def reuse_cached(path: Path) -> int | None:
+    """The size of a cached file, or None when it is not there. A hit counts as a use: its mtime is
+    refreshed, so that pruning by age (`hermes.gateway.media_cache`) keeps files still in use."""
+    try:
+        os.utime(path)
+        return path.stat().st_size
+    except FileNotFoundError:
+        return None

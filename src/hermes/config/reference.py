@@ -100,6 +100,7 @@ DESCRIPTIONS = {
     "gateway.max_bot_replies": "With `allow_bots`, the most replies in a row to bots in one chat.",
     "gateway.reconnect_min_seconds": "First wait before reconnecting a platform that failed to start.",
     "gateway.reconnect_max_seconds": "Longest wait between reconnection attempts.",
+    "gateway.media_cache_days": "Days an unused downloaded attachment stays in cache/media (0 keeps them).",
     "gateway.plugins": "Python modules imported at start, e.g. out-of-tree platforms.",
     "group_sessions_per_user": "In group chats, one session per person instead of one per chat.",
     "thread_sessions_per_user": "In threads, one session per person instead of one per thread.",

@@ -135,6 +135,7 @@ class GatewaySettings(Section):
     max_bot_replies: Annotated[int, Field(ge=0)] = 3
     reconnect_min_seconds: Annotated[float, Field(gt=0)] = 1.0
     reconnect_max_seconds: Annotated[float, Field(gt=0)] = 60.0
+    media_cache_days: Annotated[float, Field(ge=0)] = 7.0
     # Modules imported at start so that out-of-tree platforms (and the public test platform) register.
     plugins: list[str] = []
 

@@ -18,6 +18,7 @@ from hermes.backoff import Backoff
 from hermes.config import ConfigError, LoadedConfig
 from hermes.gateway.control import ControlServer, control_socket_path, status_handlers
 from hermes.gateway.hub import Hub, HubOptions
+from hermes.gateway.media_cache import MediaCachePruner
 from hermes.gateway.scheduler import LOCK_FILE, Scheduler
 from hermes.gateway.supervisor import PlatformSupervisor
 from hermes.platforms.base import AccessList, Platform, registered
@@ -123,6 +124,8 @@ class Gateway:
         connected = {name: supervisor.connected for name, supervisor in self.supervisors.items()}
         self.scheduler = Scheduler(hub, lock_path=self.config.paths.home / LOCK_FILE, connected=connected)
         self.scheduler.start()
+        pruner = MediaCachePruner(self.config.paths.media_cache, gateway.media_cache_days)
+        pruner.start()
         control = ControlServer(control_socket_path(self.config.paths), status_handlers(self))
         await control.start()
         self.started.set()
@@ -135,6 +138,7 @@ class Gateway:
             await asyncio.gather(self.scheduler.stop(grace), hub.drain(grace))
             await asyncio.gather(*(s.stop() for s in self.supervisors.values()))
         finally:
+            await pruner.stop()
             await control.stop()
 
     def install_signal_handlers(self) -> None:

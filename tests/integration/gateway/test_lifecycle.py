@@ -208,3 +208,20 @@ async def test_a_hanging_mcp_server_does_not_hold_the_platforms_back(
         await platform.push("anyone there?")
         await platform.wait_for(lambda: [m.text for m in platform.messages] == ["answered meanwhile"])
         await running.stop(timeout=10)
+
+
+async def test_the_media_cache_is_pruned_when_the_gateway_starts(tmp_path: Path, llm: FakeLLM) -> None:
+    home = home_with(tmp_path, llm, "hermes.testing", media_cache_days=7)
+    cache = home / "cache" / "media" / "matrix"
+    cache.mkdir(parents=True)
+    stale, recent = cache / "stale.png", cache / "recent.png"
+    for path, age_days in ((stale, 8), (recent, 1)):
+        path.write_bytes(b"png")
+        when = time.time() - age_days * 86400
+        os.utime(path, (when, when))
+    async with gateway_in_process(home) as running:
+        await running.connected("test")
+        async with asyncio.timeout(5):
+            while stale.exists():
+                await asyncio.sleep(0.02)
+        assert recent.exists()

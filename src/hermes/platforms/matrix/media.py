@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from hermes.fileio import write_atomic
+from hermes.fileio import reuse_cached, write_atomic
 from hermes.platforms.base import Attachment
 from hermes.platforms.matrix.http import MatrixHTTP
 
@@ -71,7 +71,7 @@ class MediaFetcher:
             raise MediaError(self._too_large(name, declared))
         suffix = Path(name).suffix[:16] or mimetypes.guess_extension(mime) or ""
         path = self.cache_dir / (hashlib.sha256(url.encode()).hexdigest()[:32] + suffix)
-        size = await asyncio.to_thread(_cached_size, path)
+        size = await asyncio.to_thread(reuse_cached, path)
         if size is None:
             data = await self._download(url, name)
             if encrypted is not None:
@@ -122,13 +122,6 @@ def _size(count: int) -> str:
     if count < 1024 * 1024:
         return f"{count / 1024:.1f} KiB"
     return f"{count / 1024 / 1024:.1f} MiB"
-
-
-def _cached_size(path: Path) -> int | None:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return None
 
 
 def describe(attachment: Attachment) -> str:

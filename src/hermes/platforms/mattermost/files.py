@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hermes.fileio import write_atomic
+from hermes.fileio import reuse_cached, write_atomic
 from hermes.platforms.base import Attachment
 from hermes.platforms.mattermost.rest import FileTooLarge, MattermostError, RestClient
 
@@ -50,13 +50,6 @@ def _safe_name(name: str, file_id: str) -> str:
     return name if name not in ("", ".", "..") else file_id
 
 
-def _cached_size(path: Path) -> int | None:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return None
-
-
 class FileFetcher:
     def __init__(self, rest: RestClient, cache_dir: Path, max_bytes: int) -> None:
         self.rest = rest
@@ -90,7 +83,7 @@ class FileFetcher:
             limit = _size(self.max_bytes)
             raise _NotReceived(f"{name} is too large ({_size(declared)}): the limit is {limit}")
         path = self.cache_dir / (file_id + Path(name).suffix[:16])
-        size = await asyncio.to_thread(_cached_size, path)
+        size = await asyncio.to_thread(reuse_cached, path)
         if size is None:
             try:
                 data = await self.rest.file(file_id, self.max_bytes)
