@@ -100,8 +100,9 @@ def systemd_unit(service: Service) -> str:
         "[Service]",
         "Type=simple",
         f"ExecStart={exec_start}",
+        # No EnvironmentFile= for .env: the daemon reads it itself, and as process environment its values
+        # would override the operator's .env.d drop-ins.
         f"Environment={_systemd_quote('HERMES_HOME=' + home)}",
-        f"EnvironmentFile=-{_systemd_quote(home + '/.env')}",
         f"WorkingDirectory={_systemd_quote(home)}",
         "Restart=on-failure",
         "RestartSec=5",
