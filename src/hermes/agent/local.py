@@ -212,13 +212,23 @@ class LocalAgent:
         )
         if request.seed and conversation.session_id is not None and not conversation.messages:
             await self.conversations.append(conversation, [from_chat_message(m) for m in request.seed])
-        user: Message | None = None
         event = request.origin.get("event_id")
         event_id = event if isinstance(event, str) and event else None
         asked_before = conversation.question_from(event_id) if event_id else None
+        # Images ride along for this run only: afterwards the context holds the question as a reload would
+        # give it, with a note that there were images.
+        with_images: tuple[Message, Message] | None = None
         if asked_before is None and (request.text or request.images):
             user = Message("user", request.text, images=request.images, event_id=event_id)
             (user,) = await self.conversations.append(conversation, [user])
+            if user.images:
+                note = with_image_note(user.content, len(user.images))
+                with_images = (user, dataclasses.replace(user, content=note, images=()))
+        elif asked_before is not None and request.images:
+            # A run redone after a crash: its question is stored already, its images go along again.
+            user = dataclasses.replace(asked_before, content=request.text, images=request.images)
+            conversation.replace_last(asked_before, user)
+            with_images = (user, asked_before)
         ctx = ToolContext(
             session_key=request.session_key,
             session_id=conversation.session_id,
@@ -237,7 +247,5 @@ class LocalAgent:
         try:
             return await self.loop.run(conversation, system, tools, ctx, model, emit)
         finally:
-            if user is not None and user.images:
-                # Images ride along for this run only; later turns see that there was one (as on reload).
-                content = with_image_note(user.content, len(user.images))
-                conversation.replace_last(user, dataclasses.replace(user, content=content, images=()))
+            if with_images is not None:
+                conversation.replace_last(*with_images)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
+from pathlib import Path
 
 import pytest
 
 from hermes.gateway.delivery import STOPPED_MARK
 from hermes.gateway.hub import INTERRUPT_ACK, Hub
-from hermes.platforms.base import AccessList
+from hermes.platforms.base import AccessList, Attachment
 from hermes.testing import TestPlatform
 from tests.fakes.llm import Echo, Stall, Text
 
@@ -423,3 +425,40 @@ async def test_a_run_redone_after_a_crash_stores_the_question_once(make_rig) -> 
     questions = [m for m in await rig.store.sessions.messages(session.id) if m.role == "user"]
     assert [m.content for m in questions] == ["what is the capital of Peru?"]
     assert user_texts(rig, -1) == ["what is the capital of Peru?"]
+
+
+async def test_a_run_redone_after_a_crash_sends_its_images_again(make_rig, tmp_path: Path) -> None:
+    from hermes.agent.local import LocalAgent
+    from hermes.config import load_config
+
+    picture = tmp_path / "peru.png"
+    picture.write_bytes(b"\x89PNG fake image bytes")
+    attachment = Attachment("peru.png", "image/png", str(picture), picture.stat().st_size)
+    rig: Rig = await make_rig()
+    rig.llm.script(Stall(seconds=60, after=1), Text("That is Machu Picchu."), Text("Yes, in Peru."))
+    await rig.platform.push("where is this?", event_id="q1", attachments=[attachment])
+    await rig.llm.wait_for_requests(1)
+    await rig.hub.drain(0)
+    await rig.hub.agent.close()
+    agent = LocalAgent(load_config({"HERMES_HOME": str(rig.home)}), rig.store)
+    rig.hub = Hub(rig.store, agent, {"test": rig.platform}, rig.hub.options, AccessList())
+    assert await rig.hub.resume_pending("test") == 1
+    await rig.settled()
+
+    def image_urls(request_index: int) -> list[str]:
+        return [
+            part["image_url"]["url"]
+            for m in rig.llm.requests[request_index].body["messages"]
+            if isinstance(m["content"], list)
+            for part in m["content"]
+            if part.get("type") == "image_url"
+        ]
+
+    expected = "data:image/png;base64," + base64.b64encode(picture.read_bytes()).decode()
+    assert image_urls(0) == image_urls(1) == [expected]
+    # Afterwards the image rides no more: the next turn is told there was one.
+    await rig.platform.start(rig.hub)
+    await rig.platform.push("in Peru?", event_id="q2")
+    await rig.settled()
+    assert image_urls(2) == []
+    assert any("[1 image(s) were attached]" in text for text in user_texts(rig, 2))
