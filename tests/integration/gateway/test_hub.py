@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from hermes.agent.local import LocalAgent
+from hermes.config import load_config
 from hermes.gateway.delivery import STOPPED_MARK
 from hermes.gateway.hub import INTERRUPT_ACK, Hub
 from hermes.platforms.base import AccessList, Attachment
@@ -405,21 +407,24 @@ async def test_the_platform_describes_itself_to_the_model(make_rig) -> None:
     assert "You are chatting on a test bench; nothing is rendered." in rig.llm.requests[-1].system
 
 
-async def test_a_run_redone_after_a_crash_stores_the_question_once(make_rig) -> None:
-    from hermes.agent.local import LocalAgent
-    from hermes.config import load_config
-
-    rig: Rig = await make_rig()
-    rig.llm.script(Stall(seconds=60, after=1))
-    await rig.platform.push("what is the capital of Peru?", event_id="q1")
-    await rig.llm.wait_for_requests(1)
-    # The process dies mid-run: the run is cut, its event stays unanswered in the inbox.
+async def restart_after_crash(rig: Rig) -> None:
+    """The process dies mid-run and starts again: the run is cut, its event stays unanswered in the inbox,
+    and a new agent and hub on the same store answer it."""
     await rig.hub.drain(0)
     await rig.hub.agent.close()
     agent = LocalAgent(load_config({"HERMES_HOME": str(rig.home)}), rig.store)
     rig.hub = Hub(rig.store, agent, {"test": rig.platform}, rig.hub.options, AccessList())
+    await rig.platform.start(rig.hub)
     assert await rig.hub.resume_pending("test") == 1
     await rig.settled()
+
+
+async def test_a_run_redone_after_a_crash_stores_the_question_once(make_rig) -> None:
+    rig: Rig = await make_rig()
+    rig.llm.script(Stall(seconds=60, after=1))
+    await rig.platform.push("what is the capital of Peru?", event_id="q1")
+    await rig.llm.wait_for_requests(1)
+    await restart_after_crash(rig)
     session = await rig.store.sessions.current("test:dm:dm-@alice")
     assert session is not None
     questions = [m for m in await rig.store.sessions.messages(session.id) if m.role == "user"]
@@ -428,9 +433,6 @@ async def test_a_run_redone_after_a_crash_stores_the_question_once(make_rig) -> 
 
 
 async def test_a_run_redone_after_a_crash_sends_its_images_again(make_rig, tmp_path: Path) -> None:
-    from hermes.agent.local import LocalAgent
-    from hermes.config import load_config
-
     picture = tmp_path / "peru.png"
     picture.write_bytes(b"\x89PNG fake image bytes")
     attachment = Attachment("peru.png", "image/png", str(picture), picture.stat().st_size)
@@ -438,12 +440,7 @@ async def test_a_run_redone_after_a_crash_sends_its_images_again(make_rig, tmp_p
     rig.llm.script(Stall(seconds=60, after=1), Text("That is Machu Picchu."), Text("Yes, in Peru."))
     await rig.platform.push("where is this?", event_id="q1", attachments=[attachment])
     await rig.llm.wait_for_requests(1)
-    await rig.hub.drain(0)
-    await rig.hub.agent.close()
-    agent = LocalAgent(load_config({"HERMES_HOME": str(rig.home)}), rig.store)
-    rig.hub = Hub(rig.store, agent, {"test": rig.platform}, rig.hub.options, AccessList())
-    assert await rig.hub.resume_pending("test") == 1
-    await rig.settled()
+    await restart_after_crash(rig)
 
     def image_urls(request_index: int) -> list[str]:
         return [
@@ -457,7 +454,6 @@ async def test_a_run_redone_after_a_crash_sends_its_images_again(make_rig, tmp_p
     expected = "data:image/png;base64," + base64.b64encode(picture.read_bytes()).decode()
     assert image_urls(0) == image_urls(1) == [expected]
     # Afterwards the image rides no more: the next turn is told there was one.
-    await rig.platform.start(rig.hub)
     await rig.platform.push("in Peru?", event_id="q2")
     await rig.settled()
     assert image_urls(2) == []
