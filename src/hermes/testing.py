@@ -13,9 +13,10 @@ config names the module as a plugin (`gateway.plugins: [hermes.testing]` in conf
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -130,6 +131,14 @@ class TestPlatform(Platform):
         )
         await self.hub.receive(inbound)
         return inbound
+
+    @contextlib.asynccontextmanager
+    async def backlog(self) -> AsyncIterator[None]:
+        """Messages pushed inside the block arrive together, as a reconnect's catch-up delivers them."""
+        if self.hub is None:
+            raise RuntimeError("TestPlatform.backlog before start(hub)")
+        async with self.hub.catch_up(self.name):
+            yield
 
     async def send(
         self,

@@ -9,6 +9,7 @@ answered exactly once across crashes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -86,6 +87,8 @@ class Hub:
         self._resumed: set[tuple[str, str]] = set()
         # Events being handled now: a restart's resume and a platform's replay may offer the same one.
         self._handling: set[tuple[str, str]] = set()
+        # Per platform inside a catch-up: the events it delivered, handed on together when it ends.
+        self._held: dict[str, list[Inbound]] = {}
         self._processing = True
 
     # -- what platforms call (HubPort) --------------------------------------------------------------
@@ -95,8 +98,25 @@ class Hub:
             inbound.chat.platform, inbound.event_id, to_payload(inbound), cursor=cursor
         )
         if accepted and self._processing:
-            self._spawn(self._handle(inbound))
+            held = self._held.get(inbound.chat.platform)
+            if held is not None:
+                held.append(inbound)
+            else:
+                self._spawn(self._handle(inbound))
         return accepted
+
+    @contextlib.asynccontextmanager
+    async def catch_up(self, platform: str) -> AsyncIterator[None]:
+        if platform in self._held:
+            yield
+            return
+        held = self._held[platform] = []
+        try:
+            yield
+        finally:
+            del self._held[platform]
+            if held and self._processing:
+                self._spawn(self._handle_backlog(held))
 
     async def save_cursor(self, platform: str, cursor: str) -> None:
         await self.store.inbox.save_cursor(platform, cursor)
@@ -127,9 +147,9 @@ class Hub:
         events = await self.store.inbox.pending(platform)
         for event in events:
             self._resumed.add((event.platform, event.event_id))
-            self._spawn(self._handle(from_payload(event.payload)))
         if events:
             log.info("resuming %d unanswered event(s)", len(events))
+            self._spawn(self._handle_backlog([from_payload(event.payload) for event in events]))
         return len(events)
 
     async def drain(self, grace: float) -> None:
@@ -175,13 +195,32 @@ class Hub:
         task.add_done_callback(self._tasks.discard)
 
     async def _handle(self, inbound: Inbound) -> None:
+        key = await self._admit(inbound)
+        if key is not None:
+            # Sent before this start: the person saw no run of ours, so there is nothing to interrupt.
+            self._enqueue(key, [inbound], backlog=inbound.sent_at < self.started_at)
+
+    async def _handle_backlog(self, events: list[Inbound]) -> None:
+        """What piled up while the gateway or a platform was away, taken in as one input per session: no
+        run of ours was visible to those people, so none is interrupted and none is announced as such."""
+        sessions: dict[str, list[Inbound]] = {}
+        for inbound in events:
+            key = await self._admit(inbound)
+            if key is not None:
+                sessions.setdefault(key, []).append(inbound)
+        for key, inputs in sessions.items():
+            self._enqueue(key, inputs, backlog=True)
+
+    async def _admit(self, inbound: Inbound) -> str | None:
+        """Everything before the session lane (checks, commands); the session key when the event goes on
+        to its lane, which then owns it until it is finished."""
         ident = (inbound.chat.platform, inbound.event_id)
         if ident in self._handling:
-            return
+            return None
         self._handling.add(ident)
-        queued = False
+        key: str | None = None
         try:
-            queued = await self._route(inbound)
+            key = await self._route(inbound)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -189,37 +228,37 @@ class Hub:
             log.exception("%s: failed to handle event %s", inbound.chat.platform, inbound.event_id)
             await self._skip(inbound, f"error: {type(exc).__name__}")
         finally:
-            if not queued:
+            if key is None:
                 self._handling.discard(ident)
+        return key
 
     async def _skip(self, inbound: Inbound, reason: str) -> None:
         await self.store.inbox.mark_skipped(inbound.chat.platform, inbound.event_id, reason)
 
-    async def _route(self, inbound: Inbound) -> bool:
-        """True when the event went to its session's lane (and is finished there)."""
+    async def _route(self, inbound: Inbound) -> str | None:
+        """The session key when the event is for its session's lane; None when it was finished here."""
         platform = self.platforms[inbound.chat.platform]
         if self.clock() - inbound.sent_at > self.options.max_message_age:
             await self._skip(inbound, "too old")
-            return False
+            return None
         if not self._bot_allowed(inbound):
             await self._skip(inbound, "from a bot")
-            return False
+            return None
         if not self.authorizer.allowed(platform.access, inbound.sender_id):
             await self._deny(platform, inbound)
-            return False
+            return None
         if self.approvals.answer(inbound):
             await self.store.inbox.mark_done(inbound.chat.platform, inbound.event_id, [])
-            return False
+            return None
         if not inbound.addressed:
             await self._skip(inbound, "not addressed")
-            return False
+            return None
         key = self.session_key_for(inbound)
         command = parse_command(inbound.text, bare=inbound.chat.kind != "dm" and platform.bare_commands)
         if command is not None:
             await self._run_command(platform, inbound, CommandContext(self, inbound, key, *command))
-            return False
-        self._enqueue(key, inbound)
-        return True
+            return None
+        return key
 
     def _bot_allowed(self, inbound: Inbound) -> bool:
         streak_key = (inbound.chat.platform, inbound.chat.chat_id)
@@ -252,14 +291,14 @@ class Hub:
 
     # -- session lanes -----------------------------------------------------------------------------
 
-    def _enqueue(self, key: str, inbound: Inbound) -> None:
+    def _enqueue(self, key: str, inputs: list[Inbound], *, backlog: bool = False) -> None:
         lane = self._lanes.get(key)
         if lane is None:
             lane = self._lanes[key] = Lane(key)
-        lane.waiting.append(inbound)
+        lane.waiting.extend(inputs)
         if lane.busy:
-            if self.options.busy_mode == "interrupt" and lane.interrupt():
-                self._spawn(self._acknowledge_interrupt(inbound))
+            if not backlog and self.options.busy_mode == "interrupt" and lane.interrupt():
+                self._spawn(self._acknowledge_interrupt(inputs[-1]))
             return
         lane.task = asyncio.create_task(self._drain_lane(lane), name=f"lane-{key}")
         self._tasks.add(lane.task)
@@ -267,7 +306,7 @@ class Hub:
 
     def run_again(self, key: str, inbound: Inbound) -> None:
         """Queue an input on a session as if it had just arrived (for /retry)."""
-        self._enqueue(key, inbound)
+        self._enqueue(key, [inbound])
 
     async def _acknowledge_interrupt(self, inbound: Inbound) -> None:
         platform = self.platforms[inbound.chat.platform]
@@ -302,17 +341,15 @@ class Hub:
         last = batch[-1]
         platform = self.platforms[last.chat.platform]
         inbox = self.store.inbox
-        resumed = (platform.name, last.event_id)
-        existing = await inbox.sent_chunks(*resumed) if resumed in self._resumed else {}
-        self._resumed.discard(resumed)
+        anchor, existing = await self._reply_anchor(batch)
 
         async def record_sent(chunk: int, message_id: str) -> None:
-            await inbox.record_sent(platform.name, last.event_id, chunk, message_id)
+            await inbox.record_sent(platform.name, anchor.event_id, chunk, message_id)
 
         stream = ReplyStream(
             platform,
             last.chat,
-            last.event_id,
+            anchor.event_id,
             record_sent,
             existing=existing,
             tool_progress=self.options.tool_progress,
@@ -354,6 +391,20 @@ class Hub:
             self._bot_streaks[streak_key] = self._bot_streaks.get(streak_key, 0) + 1
         for item in batch:
             await inbox.mark_done(platform.name, item.event_id, reply_ids)
+
+    async def _reply_anchor(self, batch: list[Inbound]) -> tuple[Inbound, dict[int, str]]:
+        """The event the reply is sent under, with the chunks already sent for it. Normally the newest
+        input; but a reply cut by a crash is finished in place, so a resumed event with chunks out wins."""
+        anchor, existing = batch[-1], {}
+        for item in batch:
+            ident = (item.chat.platform, item.event_id)
+            if ident not in self._resumed:
+                continue
+            self._resumed.discard(ident)
+            sent = await self.store.inbox.sent_chunks(*ident)
+            if sent and not existing:
+                anchor, existing = item, sent
+        return anchor, existing
 
     async def _keep_typing(self, platform: Platform, chat: ChatRef) -> None:
         while True:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 if TYPE_CHECKING:
     import asyncio
     from collections.abc import AsyncIterator
+    from contextlib import AbstractAsyncContextManager
 
     from hermes.agent.contract import AgentEvent, RunRequest
     from hermes.config import LoadedConfig
@@ -84,6 +85,11 @@ class HubPort(Protocol):
 
     async def save_cursor(self, platform: str, cursor: str) -> None:
         """Advance the platform's cursor when a batch carried no event for the hub."""
+
+    def catch_up(self, platform: str) -> AbstractAsyncContextManager[None]:
+        """Wrap the delivery of what arrived while the platform was away (its first batch after a start
+        or a reconnect). Events received inside the block are a backlog: handed on together when the
+        block ends, as one input per session, and never interrupting a run."""
 
     async def load_cursor(self, platform: str) -> str | None: ...
 

@@ -458,3 +458,81 @@ async def test_a_run_redone_after_a_crash_sends_its_images_again(make_rig, tmp_p
     await rig.settled()
     assert image_urls(2) == []
     assert any("[1 image(s) were attached]" in text for text in user_texts(rig, 2))
+
+
+async def test_a_catch_up_backlog_is_one_input_without_interrupt(make_rig) -> None:
+    rig: Rig = await make_rig()
+    rig.llm.script(Echo(delay=0.3))
+    async with rig.platform.backlog():
+        await rig.platform.push("are you there?")
+        await rig.platform.push("I need the report by noon")
+    await rig.settled()
+    texts = [m.text for m in rig.platform.messages]
+    assert INTERRUPT_ACK not in texts
+    assert len(rig.llm.requests) == 1
+    assert user_texts(rig, 0)[-1] == "are you there?\n\nI need the report by noon"
+    for event_id in ("ev1", "ev2"):
+        event = await rig.store.inbox.get("test", event_id)
+        assert event is not None and event.status == "done"
+
+
+async def test_a_backlog_is_one_input_per_session(make_rig) -> None:
+    rig: Rig = await make_rig()
+    async with rig.platform.backlog():
+        await rig.platform.push("alice one", user="@alice")
+        await rig.platform.push("bob one", user="@bob")
+        await rig.platform.push("alice two", user="@alice")
+    await rig.settled()
+    assert sorted(m.text for m in rig.platform.messages) == ["alice one\n\nalice two", "bob one"]
+
+
+async def test_everything_pending_at_start_is_one_input(make_rig) -> None:
+    first: Rig = await make_rig()
+    first.hub._processing = False
+    await first.platform.push("first question")
+    await first.platform.push("second question")
+    restarted = Hub(first.store, first.hub.agent, {"test": first.platform}, first.hub.options, AccessList())
+    first.hub = restarted
+    first.llm.script(Echo(delay=0.3))
+    assert await restarted.resume_pending("test") == 2
+    await first.settled()
+    assert [m.text for m in first.platform.messages] == ["first question\n\nsecond question"]
+    assert len(first.llm.requests) == 1
+
+
+async def test_messages_sent_before_the_start_never_interrupt_one_another(make_rig) -> None:
+    # A platform that delivers its backlog one event at a time, without a catch-up block.
+    rig: Rig = await make_rig()
+    rig.llm.script(Echo(delay=0.3), Echo())
+    before = rig.hub.started_at - 2
+    await rig.platform.push("sent while you were away", sent_at=before - 8)
+    await rig.llm.wait_for_requests(1)
+    await rig.platform.push("and this too", sent_at=before)
+    await rig.settled()
+    assert [m.text for m in rig.platform.messages] == ["sent while you were away", "and this too"]
+
+
+async def test_a_person_writing_during_a_backlog_run_still_interrupts_it(make_rig) -> None:
+    rig: Rig = await make_rig()
+    rig.llm.script(Stall(seconds=60, after=1, reply=Text("partial answer that never ends")))
+    async with rig.platform.backlog():
+        await rig.platform.push("missed message")
+    await rig.llm.wait_for_requests(1)
+    await rig.platform.push("hello? are you answering?")
+    await rig.settled()
+    texts = [m.text for m in rig.platform.messages]
+    assert INTERRUPT_ACK in texts and texts[-1] == "hello? are you answering?"
+
+
+async def test_a_reply_cut_by_a_crash_is_finished_in_place_when_merged_with_a_later_backlog(make_rig) -> None:
+    rig: Rig = await make_rig()
+    rig.hub._processing = False
+    cut = await rig.platform.push("tell me a story")
+    ref = await rig.platform.send(cut.chat, "Once upon", idempotency_key=f"{cut.event_id}:0")
+    await rig.store.inbox.record_sent("test", cut.event_id, 0, ref.message_id)
+    await rig.platform.push("a short one please")
+    rig.hub._processing = True
+    rig.llm.script(Text("A short story."))
+    await rig.hub.resume_pending("test")
+    await rig.settled()
+    assert [(m.message_id, m.text) for m in rig.platform.messages] == [(ref.message_id, "A short story.")]

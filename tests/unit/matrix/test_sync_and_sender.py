@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -57,6 +58,7 @@ class RecordingHub:
     def __init__(self, known: set[str] = frozenset()) -> None:  # type: ignore[assignment]
         self.known = set(known)
         self.received: list[tuple[str, str | None]] = []
+        self.caught_up: list[list[str]] = []
         self.cursors: list[str] = []
 
     async def receive(self, inbound: Inbound, *, cursor: str | None = None) -> bool:
@@ -67,6 +69,13 @@ class RecordingHub:
         if cursor is not None:
             self.cursors.append(cursor)
         return True
+
+    @contextlib.asynccontextmanager
+    async def catch_up(self, platform: str) -> AsyncIterator[None]:
+        """Records which received events came inside a catch-up."""
+        start = len(self.received)
+        yield
+        self.caught_up.append([event_id for event_id, _ in self.received[start:]])
 
     async def save_cursor(self, platform: str, cursor: str) -> None:
         assert platform == "matrix"
@@ -107,14 +116,17 @@ async def stop(task: asyncio.Task[None]) -> None:
 
 
 async def test_the_cursor_travels_with_the_last_event_of_each_batch() -> None:
-    http = ScriptedHTTP([{"next_batch": "s2"}, {"next_batch": "s3"}])
+    http = ScriptedHTTP([{"next_batch": "s2"}, {"next_batch": "s3"}, {"next_batch": "s4"}])
     hub = RecordingHub()
-    loop = SyncLoop(http, hub, batches({"s2": ["$a", "$b", "$c"], "s3": []}), BOT, on_rejected=pytest.fail)
+    mapping = {"s2": ["$a", "$b", "$c"], "s3": [], "s4": ["$d"]}
+    loop = SyncLoop(http, hub, batches(mapping), BOT, on_rejected=pytest.fail)
     task = await run_until_exhausted(loop, http, "s1")
     await stop(task)
-    assert hub.received == [("$a", None), ("$b", None), ("$c", "s2")]
+    assert hub.received == [("$a", None), ("$b", None), ("$c", "s2"), ("$d", "s4")]
+    # Only the first batch is what the bot missed while away: the hub takes it as one backlog.
+    assert hub.caught_up == [["$a", "$b", "$c"]]
     # The empty batch still moves the cursor on.
-    assert hub.cursors == ["s2", "s3"]
+    assert hub.cursors == ["s2", "s3", "s4"]
     assert [call[3].get("since") for call in http.calls[:2]] == ["s1", "s2"]
     # Catching up does not wait; once caught up the loop long-polls.
     assert http.calls[0][3]["timeout"] == "0" and http.calls[1][3]["timeout"] == "30000"
@@ -175,6 +187,7 @@ async def test_a_failed_batch_is_fetched_again_from_the_same_cursor() -> None:
     await stop(await run_until_exhausted(loop, http, "s1"))
     assert [call[3]["since"] for call in http.calls[:2]] == ["s1", "s1"]
     assert hub.received == [("$a", "s2")]
+    assert hub.caught_up == [["$a"]]
 
 
 async def test_rate_limited_sync_waits_as_asked() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ class FakeHub:
     def __init__(self, known: set[str] = frozenset()) -> None:  # type: ignore[assignment]
         self.known = set(known)
         self.received: list[tuple[str, str | None]] = []
+        self.caught_up: list[list[str]] = []
         self.saved: list[str] = []
 
     async def receive(self, inbound: Inbound, *, cursor: str | None = None) -> bool:
@@ -30,6 +33,13 @@ class FakeHub:
             return False
         self.known.add(inbound.event_id)
         return True
+
+    @contextlib.asynccontextmanager
+    async def catch_up(self, platform: str) -> AsyncIterator[None]:
+        """Records which received events came inside a catch-up."""
+        start = len(self.received)
+        yield
+        self.caught_up.append([event_id for event_id, _ in self.received[start:]])
 
     async def save_cursor(self, platform: str, cursor: str) -> None:
         self.saved.append(cursor)
@@ -111,6 +121,8 @@ async def test_catch_up_hands_posts_over_in_order_and_only_the_last_carries_the_
     mm = listener(rest, hub, T, builder)
     await mm.catch_up()
     assert hub.received == [("h1", None), ("h2", str(T + 4))]
+    # Handed over as one backlog, so the hub answers it as one input per session.
+    assert hub.caught_up == [["h1", "h2"]]
     assert hub.saved == []
     assert mm.cursor == T + 4
     assert builder.threads.own == ["own"]
@@ -149,6 +161,7 @@ async def test_live_posts_move_the_cursor_forward_only() -> None:
     await mm._on_frame({"event": "typing", "data": {}})
     await mm._on_frame({"event": "posted", "data": {"post": "{broken"}})
     assert hub.received == [("new", str(T + 5)), ("late", None), ("dup", str(T + 8))]
+    assert hub.caught_up == []
     assert hub.saved == [str(T + 8)]
     assert mm.cursor == T + 8
 

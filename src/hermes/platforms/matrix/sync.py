@@ -94,7 +94,12 @@ class SyncLoop:
                 sync = await self._fetch(since)
                 inbounds = await self.read_batch(sync, since)
                 next_batch = sync["next_batch"]
-                await self._hand_over(inbounds, next_batch, since)
+                if failing or not self.caught_up.is_set():
+                    # What arrived while the bot was away or cut off.
+                    async with self.hub.catch_up(PLATFORM):
+                        await self._hand_over(inbounds, next_batch, since)
+                else:
+                    await self._hand_over(inbounds, next_batch, since)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

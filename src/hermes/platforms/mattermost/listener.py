@@ -139,11 +139,12 @@ class Listener:
         newest = max((create_at(p) for p in backlog.posts), default=self.cursor)
         handed = [p for p in backlog.posts if not self._skip(p) and p.get("channel_id") in backlog.channels]
         saved = False
-        for index, post in enumerate(handed):
-            channel = backlog.channels[post["channel_id"]]
-            context = PostContext(channel_type=channel.type, channel_name=channel.name)
-            last = index == len(handed) - 1 and newest > self.cursor
-            saved = await self._hand_over(post, context, encode_cursor(newest) if last else None)
+        async with self.hub.catch_up(PLATFORM):
+            for index, post in enumerate(handed):
+                channel = backlog.channels[post["channel_id"]]
+                context = PostContext(channel_type=channel.type, channel_name=channel.name)
+                last = index == len(handed) - 1 and newest > self.cursor
+                saved = await self._hand_over(post, context, encode_cursor(newest) if last else None)
         if newest > self.cursor:
             if not saved:
                 await self.hub.save_cursor(PLATFORM, encode_cursor(newest))
