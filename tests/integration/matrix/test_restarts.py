@@ -9,8 +9,9 @@ import stat
 
 import pytest
 
+from hermes.gateway.hub import INTERRUPT_ACK
 from hermes.platforms.matrix import sync as sync_module
-from tests.fakes.llm import Text
+from tests.fakes.llm import Echo, Text
 from tests.harness.gateway import RunningGateway, gateway_in_process, start_gateway_process, wait_for_log
 from tests.harness.matrix_user import MatrixHumans
 from tests.harness.synapse_server import SynapseServer, http_json
@@ -53,6 +54,29 @@ async def test_messages_sent_while_stopped_are_each_answered_once_after_start(
         await alice.wait_for_message(room, after=sentinel, sender=bot.user_id)
     assert [r.body for r in replies_from(alice, room, bot.user_id)] == ["one", "two", "three", "four"]
     assert [r.last_user_text for r in bot.llm.chat_requests] == ["one", "two", "three", "four"]
+
+
+async def test_two_dms_sent_while_stopped_are_one_input_without_interrupt(
+    synapse: SynapseServer, matrix_humans: MatrixHumans, bot: MatrixBot
+) -> None:
+    alice = await matrix_humans.new(synapse, prefix="alice")
+    bot.configure(allowed=[alice.user_id])
+    async with bot.running():
+        room = await open_dm(alice, bot.user_id)
+    # The timings were 10 s and 2 s before the start; the gaps are shortened, their order kept.
+    await alice.send_text(room, "can you look at the logs?")
+    await asyncio.sleep(0.8)
+    await alice.send_text(room, "the ones from last night")
+    await asyncio.sleep(0.2)
+    bot.llm.script(Echo(delay=0.5))
+    async with bot.running():
+        await alice.wait_for_message(room, sender=bot.user_id)
+        sentinel = await alice.send_text(room, "thanks")
+        await alice.wait_for_message(room, after=sentinel, sender=bot.user_id)
+    bodies = [r.body for r in replies_from(alice, room, bot.user_id)]
+    assert INTERRUPT_ACK not in bodies
+    assert bodies == ["can you look at the logs?\n\nthe ones from last night", "thanks"]
+    assert len(bot.llm.chat_requests) == 2
 
 
 async def test_a_reply_cut_by_sigkill_is_finished_once_after_restart(

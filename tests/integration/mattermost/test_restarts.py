@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from tests.fakes.llm import Text
+import asyncio
+
+from hermes.gateway.hub import INTERRUPT_ACK
+from tests.fakes.llm import Echo, Text
 from tests.harness.gateway import start_gateway_process, wait_for_log
 
-from .conftest import MattermostBot
+from .conftest import MattermostBot, platform_of, settled, wait_until
 
 
 async def test_posts_made_while_the_gateway_was_stopped_are_each_answered_once_after_start(
@@ -61,3 +64,43 @@ async def test_a_reply_cut_by_sigkill_is_finished_once_after_restart(bot: Matter
     finally:
         assert second.terminate() == 0
     assert [p.id for p in bot.replies_in(dm)] == [streamed.id]
+
+
+async def test_two_dms_sent_while_stopped_are_one_input_without_interrupt(bot: MattermostBot) -> None:
+    dm = bot.dm_with(bot.alice)
+    async with bot.running() as gateway:
+        await bot.mm.post_as(bot.alice, dm, "hello")
+        await bot.reply(dm, lambda p: p.message == "hello")
+        await settled(gateway)
+    # The timings were 10 s and 2 s before the start; the gaps are shortened, their order kept.
+    await bot.mm.post_as(bot.alice, dm, "can you look at the logs?")
+    await asyncio.sleep(0.8)
+    await bot.mm.post_as(bot.alice, dm, "the ones from last night")
+    await asyncio.sleep(0.2)
+    bot.llm.script(Echo(delay=0.5))
+    async with bot.running() as gateway:
+        await bot.reply(dm, lambda p: p.message != "hello")
+        await settled(gateway)
+    replies = [p.message for p in bot.replies_in(dm)]
+    assert INTERRUPT_ACK not in replies
+    assert replies == ["hello", "can you look at the logs?\n\nthe ones from last night"]
+    assert len(bot.llm.chat_requests) == 2
+
+
+async def test_posts_caught_up_after_a_reconnect_are_one_input_without_interrupt(bot: MattermostBot) -> None:
+    dm = bot.dm_with(bot.alice)
+    async with bot.running() as gateway:
+        platform = platform_of(gateway)
+        await bot.mm.post_as(bot.alice, dm, "hello")
+        await bot.reply(dm, lambda p: p.message == "hello")
+        await settled(gateway)
+        bot.llm.script(Echo(delay=0.5))
+        restart = asyncio.create_task(bot.mm.restart(downtime=0.5))
+        await wait_until(lambda: platform.problem is not None, timeout=5)
+        await bot.mm.post_as(bot.alice, dm, "are you back?")
+        await bot.mm.post_as(bot.alice, dm, "I have a question")
+        await restart
+        await bot.reply(dm, lambda p: p.message != "hello")
+        await settled(gateway)
+    replies = [p.message for p in bot.replies_in(dm)]
+    assert replies == ["hello", "are you back?\n\nI have a question"]
