@@ -40,7 +40,9 @@ published, with the `mentions` and `followers` sets computed for `posted`),
 `publish_raw(event, data, user=|channel=)` for events a client must tolerate.
 
 Faults: `drop_sockets()` (TCP cut, no close frame), `await restart(downtime=, version=)` (sockets and
-keep-alives cut, port closed for `downtime`, new hello server_version/connection ids, data kept),
+keep-alives cut, port closed for `downtime`, new hello server_version/connection ids, data kept; the
+in-memory `pending_post_id` cache is lost, as on the real server), `restart_during_next(method, path,
+downtime=)` (that request is carried out, then the server restarts before answering it),
 `force_429(n, path_prefix=)`, `rate_limit(per_second, burst)` / `rate_limit(None)`.
 
 Constructor knobs: `auth_timeout` (5 s authentication deadline), `ping_interval` / `pong_wait`

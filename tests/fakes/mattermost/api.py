@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -83,6 +84,9 @@ class Api:
         self.limiter = limiter
         self.version = version
         self.records: list[RequestRecord] = []
+        # A fault: the next request matching (method, path) is carried out, then `crash` runs and the
+        # client never gets the answer.
+        self.crash_after: tuple[str, str, Callable[[], None]] | None = None
 
     def session(self, request: web.Request, *, required: bool) -> User | None:
         parsed = parse_token(request)
@@ -142,6 +146,17 @@ class Api:
                 response = self._not_found(request)
             if verdict is not None and not response.prepared:
                 response.headers.update(verdict.headers)
+            if self.crash_after is not None and self.crash_after[:2] == (request.method, request.path):
+                crash = self.crash_after[2]
+                self.crash_after = None
+                self._record(request, response)
+                crash()
+                # The crash closes this connection before any answer is written.
+                await asyncio.Event().wait()
+        self._record(request, response)
+        return response
+
+    def _record(self, request: web.Request, response: web.StreamResponse) -> None:
         self.records.append(
             RequestRecord(
                 method=request.method,
@@ -152,7 +167,6 @@ class Api:
                 body=request.get(JSON_BODY),
             )
         )
-        return response
 
     @staticmethod
     def _not_found(request: web.Request) -> web.Response:

@@ -62,6 +62,7 @@ class MattermostEmulator:
         self._site: web.TCPSite | None = None
         self.port = 0
         self._channel_counter = 0
+        self._crashes: set[asyncio.Task[None]] = set()
 
     # lifecycle
 
@@ -86,6 +87,7 @@ class MattermostEmulator:
         await self._listen(0)
 
     async def stop(self) -> None:
+        await asyncio.gather(*self._crashes, return_exceptions=True)
         self.hub.drop_all()
         await self.hub.wait_closed()
         if self._runner is not None:
@@ -359,6 +361,17 @@ class MattermostEmulator:
         if downtime:
             await asyncio.sleep(downtime)
         await self._listen(port)
+
+    def restart_during_next(self, method: str, path: str, *, downtime: float = 0.0) -> None:
+        """The next `method path` request is carried out, then the server restarts (see `restart`) before
+        it answers: the client cannot tell whether its change happened, as when a server dies mid-request."""
+
+        def crash() -> None:
+            task = asyncio.get_running_loop().create_task(self.restart(downtime=downtime))
+            self._crashes.add(task)
+            task.add_done_callback(self._crashes.discard)
+
+        self.api.crash_after = (method, path, crash)
 
     def force_429(self, count: int, path_prefix: str = "/") -> None:
         """The next `count` requests under `path_prefix` get the limiter's 429, whatever the quota."""

@@ -59,6 +59,25 @@ async def test_sends_are_idempotent_through_pending_post_id(bot: MattermostBot) 
     assert {b["pending_post_id"] for b in posted} == {f"{bot.bot.id}:event1:0"}
 
 
+async def test_a_server_restart_between_our_create_and_our_retry_leaves_one_post(bot: MattermostBot) -> None:
+    dm = bot.dm_with(bot.alice)
+    async with bot.running() as gateway:
+        # The reply's post is stored, then the server restarts before answering: it forgets the
+        # pending_post_id, so only looking for the post can tell the retry it is there already.
+        bot.mm.restart_during_next("POST", "/api/v4/posts", downtime=0.3)
+        await bot.mm.post_as(bot.alice, dm, "are you there?")
+        await bot.reply(dm, lambda p: p.message == "are you there?")
+        await settled(gateway, timeout=20)
+        await bot.mm.post_as(bot.alice, dm, "and now?")
+        await bot.reply(dm, lambda p: p.message == "and now?", timeout=10)
+        await settled(gateway)
+    assert [p.message for p in bot.replies_in(dm)] == ["are you there?", "and now?"]
+    lookups = [
+        r for r in bot.mm.requests if r.method == "GET" and r.path == f"/api/v4/channels/{dm.id}/posts"
+    ]
+    assert any(r.status == 200 for r in lookups)
+
+
 async def test_sethome_then_a_proactive_message_lands_in_that_channel(bot: MattermostBot) -> None:
     ops = bot.mm.create_channel(bot.team, "O", [bot.alice, bot.bot], name="ops")
     bot.configure(env={"MATTERMOST_HOME_CHANNEL": bot.town.id})

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
-from hermes.platforms.mattermost.rest import FileTooLarge, MattermostError, RateGate, RestClient
+from hermes.platforms.mattermost.rest import (
+    IDEMPOTENCY_PROP,
+    FileTooLarge,
+    MattermostError,
+    RateGate,
+    RestClient,
+)
 from tests.fakes.mattermost import MattermostEmulator, User
 
 
@@ -118,3 +125,34 @@ async def test_downloads_stop_at_the_size_limit(mm: MattermostEmulator, bot: tup
             await rest.file(info.id, 100_000)
     finally:
         await rest.close()
+
+
+async def test_a_create_of_unknown_outcome_finds_its_post_instead_of_sending_it_again(
+    mm: MattermostEmulator, bot: tuple[User, str]
+) -> None:
+    dm = mm.direct_channel(mm.create_user("alice"), bot[0])
+    rest = RestClient(mm.url, bot[1])
+    mm.restart_during_next("POST", "/api/v4/posts", downtime=0.2)
+    try:
+        created = await rest.create_post(dm.id, "only once", pending_post_id=f"{bot[0].id}:ev1:0")
+    finally:
+        await rest.close()
+    assert [(p.id, p.message) for p in mm.posts_in(dm)] == [(created["id"], "only once")]
+    assert mm.posts_in(dm)[0].props[IDEMPOTENCY_PROP] == f"{bot[0].id}:ev1:0"
+    assert [r.method for r in mm.requests if r.status < 400] == ["POST", "GET"]
+
+
+async def test_a_create_that_never_reached_the_server_is_sent_without_looking(
+    mm: MattermostEmulator, bot: tuple[User, str]
+) -> None:
+    dm = mm.direct_channel(mm.create_user("alice"), bot[0])
+    rest = RestClient(mm.url, bot[1])
+    restart = asyncio.create_task(mm.restart(downtime=0.5))
+    await asyncio.sleep(0.05)
+    try:
+        await rest.create_post(dm.id, "after the restart", pending_post_id=f"{bot[0].id}:ev2:0")
+    finally:
+        await rest.close()
+        await restart
+    assert [p.message for p in mm.posts_in(dm)] == ["after the restart"]
+    assert [r.method for r in mm.requests] == ["POST"]

@@ -5,7 +5,10 @@ The limiter counts every request of the bot (per address or per user), so one 42
 shared gate holds each request until the `Retry-After` the server gave has passed, and when a response
 says the quota is spent (`X-Ratelimit-Remaining: 0`) the next request waits for one token to come back.
 Connection failures and gateway errors are retried for a while on requests that are safe to repeat
-(reads, edits, and post creation, which `pending_post_id` deduplicates).
+(reads and edits). Post creation is deduplicated by `pending_post_id`, but only in the server's memory:
+after an attempt whose outcome is unknown (the server may have restarted in between), the post is first
+looked for among the channel's recent posts, by the key it carries in its `props`, and sent again only
+when it is not there.
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ _DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_re
 # The server answers a retry that races the first attempt's insert with this 500; the retry after it
 # gets the post the first attempt created.
 _DEDUPLICATION_PENDING = "api.post.deduplicate_create_post.pending"
+# Where a created post carries its idempotency key, to be found again after an unknown outcome.
+IDEMPOTENCY_PROP = "hermes_idempotency_key"
+# How far back, before the first attempt, a post is looked for: room for the server's clock being
+# behind ours.
+_LOOKBACK_MS = 5 * 60 * 1000
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -46,17 +54,26 @@ class MattermostError(Exception):
         self.message = message
 
 
+class OutcomeUnknown(Exception):
+    """The request reached the server, but whether it was carried out cannot be known (the connection
+    dropped before the answer, or a gateway in front answered for it)."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How one request reacts to trouble. 429s are always waited out, up to `rate_limit_budget` seconds."""
+    """How one request reacts to trouble. 429s are always waited out, up to `rate_limit_budget` seconds.
+    With `repeat_unknown` False, an attempt of unknown outcome raises `OutcomeUnknown` instead of being
+    repeated (for requests the server may not deduplicate)."""
 
     transient_budget: float = 0.0
     rate_limited: bool = True
     rate_limit_budget: float = 300.0
+    repeat_unknown: bool = True
 
 
 READ = RetryPolicy(transient_budget=10.0)
 WRITE = RetryPolicy(transient_budget=60.0)
+CREATE = RetryPolicy(transient_budget=60.0, repeat_unknown=False)
 BEST_EFFORT = RetryPolicy(rate_limited=False)
 # For a first contact (start, doctor): an unreachable server is reported at once, not retried here.
 PROBE = RetryPolicy(rate_limit_budget=5.0)
@@ -204,6 +221,10 @@ class RestClient:
                         return await read(response)
                     error = _error_from(response.status, await response.read(), method, path)
             except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+                # A connection never made carried nothing; any other failure may come after the server
+                # acted on the request.
+                if not policy.repeat_unknown and not isinstance(exc, aiohttp.ClientConnectorError):
+                    raise OutcomeUnknown(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
                 delay = _backoff(attempt)
                 if self._clock() - started + delay > policy.transient_budget:
                     raise
@@ -216,6 +237,8 @@ class RestClient:
             if within_budget and policy.rate_limited:
                 log.info("mattermost: rate limited on %s %s; retrying in %.1f s", method, path, retry_after)
                 continue
+            if error.status in _TRANSIENT_STATUSES and not policy.repeat_unknown:
+                raise OutcomeUnknown(str(error)) from error
             transient = error.status in _TRANSIENT_STATUSES or error.error_id == _DEDUPLICATION_PENDING
             delay = _backoff(attempt)
             if transient and self._clock() - started + delay <= policy.transient_budget:
@@ -259,11 +282,48 @@ class RestClient:
         file_ids: list[str] | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"channel_id": channel_id, "message": message, "root_id": root_id}
-        if pending_post_id:
-            body["pending_post_id"] = pending_post_id
         if file_ids:
             body["file_ids"] = file_ids
-        return await self.request("POST", "/posts", json_body=body, policy=WRITE)
+        if not pending_post_id:
+            return await self.request("POST", "/posts", json_body=body, policy=WRITE)
+        body["pending_post_id"] = pending_post_id
+        body["props"] = {IDEMPOTENCY_PROP: pending_post_id}
+        since_ms = int(time.time() * 1000) - _LOOKBACK_MS
+        started = self._clock()
+        attempt = 0
+        while True:
+            try:
+                return await self.request("POST", "/posts", json_body=body, policy=CREATE)
+            except OutcomeUnknown as doubt:
+                log.info("mattermost: %s; looking for the post before sending it again", doubt)
+                while True:
+                    attempt += 1
+                    delay = _backoff(attempt)
+                    if self._clock() - started + delay > CREATE.transient_budget:
+                        raise
+                    await self._sleep(delay)
+                    try:
+                        found = await self._created_post(channel_id, pending_post_id, since_ms)
+                    except (aiohttp.ClientConnectionError, TimeoutError, MattermostError) as exc:
+                        log.debug("mattermost: could not look for the post yet (%s)", exc)
+                        continue
+                    break
+                if found is not None:
+                    return found
+
+    async def _created_post(
+        self, channel_id: str, pending_post_id: str, since_ms: int
+    ) -> dict[str, Any] | None:
+        """Our post carrying `pending_post_id` in its props, if the channel has it."""
+        answer = await self.request(
+            "GET", f"/channels/{channel_id}/posts", params={"since": str(since_ms)}, policy=BEST_EFFORT
+        )
+        posts = answer.get("posts") if isinstance(answer, dict) else None
+        for post in (posts or {}).values():
+            props = post.get("props") if isinstance(post, dict) else None
+            if isinstance(props, dict) and props.get(IDEMPOTENCY_PROP) == pending_post_id:
+                return post
+        return None
 
     async def patch_post(self, post_id: str, message: str) -> dict[str, Any]:
         body = {"message": message}
