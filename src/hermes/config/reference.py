@@ -101,6 +101,10 @@ DESCRIPTIONS = {
     "gateway.reconnect_min_seconds": "First wait before reconnecting a platform that failed to start.",
     "gateway.reconnect_max_seconds": "Longest wait between reconnection attempts.",
     "gateway.media_cache_days": "Days an unused downloaded attachment stays in cache/media (0 keeps them).",
+    "gateway.inbox_retention_days": (
+        "Days an answered chat event stays in state.db's inbox; never less than `max_message_age_seconds` "
+        "(0 keeps them)."
+    ),
     "gateway.plugins": "Python modules imported at start, e.g. out-of-tree platforms.",
     "group_sessions_per_user": "In group chats, one session per person instead of one per chat.",
     "thread_sessions_per_user": "In threads, one session per person instead of one per thread.",

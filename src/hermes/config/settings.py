@@ -136,6 +136,7 @@ class GatewaySettings(Section):
     reconnect_min_seconds: Annotated[float, Field(gt=0)] = 1.0
     reconnect_max_seconds: Annotated[float, Field(gt=0)] = 60.0
     media_cache_days: Annotated[float, Field(ge=0)] = 7.0
+    inbox_retention_days: Annotated[float, Field(ge=0)] = 7.0
     # Modules imported at start so that out-of-tree platforms (and the public test platform) register.
     plugins: list[str] = []
 

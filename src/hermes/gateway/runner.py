@@ -18,6 +18,7 @@ from hermes.backoff import Backoff
 from hermes.config import ConfigError, LoadedConfig
 from hermes.gateway.control import ControlServer, control_socket_path, status_handlers
 from hermes.gateway.hub import Hub, HubOptions
+from hermes.gateway.inbox_pruning import InboxPruner
 from hermes.gateway.media_cache import MediaCachePruner
 from hermes.gateway.scheduler import LOCK_FILE, Scheduler
 from hermes.gateway.supervisor import PlatformSupervisor
@@ -126,6 +127,8 @@ class Gateway:
         self.scheduler.start()
         pruner = MediaCachePruner(self.config.paths.media_cache, gateway.media_cache_days)
         pruner.start()
+        inbox_pruner = InboxPruner(store.inbox, gateway.inbox_retention_days, gateway.max_message_age_seconds)
+        inbox_pruner.start()
         control = ControlServer(control_socket_path(self.config.paths), status_handlers(self))
         await control.start()
         self.started.set()
@@ -138,7 +141,7 @@ class Gateway:
             await asyncio.gather(self.scheduler.stop(grace), hub.drain(grace))
             await asyncio.gather(*(s.stop() for s in self.supervisors.values()))
         finally:
-            await pruner.stop()
+            await asyncio.gather(pruner.stop(), inbox_pruner.stop())
             await control.stop()
 
     def install_signal_handlers(self) -> None:

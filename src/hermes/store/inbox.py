@@ -173,16 +173,22 @@ class Inbox:
 
         return await self._db.run(read)
 
-    async def prune(self, older_than: float) -> int:
-        """Forget events finished before ``older_than``; returns how many.
+    async def prune(self, older_than: float, *, limit: int | None = None) -> int:
+        """Forget events finished before ``older_than``, oldest first, at most ``limit`` of them in one
+        transaction; returns how many.
 
         A pruned event id is no longer recognised as a duplicate, so keep it longer than a platform can
         redeliver an event (adapters skip events that are too old anyway).
         """
 
         def delete(conn: sqlite3.Connection) -> int:
-            return conn.execute(
-                "DELETE FROM inbox WHERE status <> 'pending' AND finished_at < ?", (older_than,)
-            ).rowcount
+            if limit is None:
+                sql = "DELETE FROM inbox WHERE status <> 'pending' AND finished_at < ?"
+                return conn.execute(sql, (older_than,)).rowcount
+            sql = (
+                "DELETE FROM inbox WHERE seq IN (SELECT seq FROM inbox WHERE status <> 'pending' "
+                "AND finished_at < ? ORDER BY finished_at LIMIT ?)"
+            )
+            return conn.execute(sql, (older_than, limit)).rowcount
 
         return await self._db.run(delete)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from hermes.gateway import runner
+from hermes.store import Store
 from hermes.testing import TestPlatform
 from tests.fakes.llm import FakeLLM, Stall, Text
 from tests.harness.gateway import (
@@ -225,3 +226,23 @@ async def test_the_media_cache_is_pruned_when_the_gateway_starts(tmp_path: Path,
             while stale.exists():
                 await asyncio.sleep(0.02)
         assert recent.exists()
+
+
+async def test_old_finished_inbox_events_are_pruned_when_the_gateway_starts(
+    tmp_path: Path, llm: FakeLLM
+) -> None:
+    home = home_with(tmp_path, llm, "hermes.testing", inbox_retention_days=7)
+    eight_days_ago = time.time() - 8 * 86400
+    store = await Store.open(home / "state.db", clock=lambda: eight_days_ago)
+    try:
+        await store.inbox.accept("test", "old-answered", {"text": "hi"}, cursor=None)
+        await store.inbox.mark_done("test", "old-answered", [])
+    finally:
+        await store.close()
+    async with gateway_in_process(home) as running:
+        await running.connected("test")
+        assert running.gateway.hub is not None
+        inbox = running.gateway.hub.store.inbox
+        async with asyncio.timeout(5):
+            while await inbox.get("test", "old-answered") is not None:
+                await asyncio.sleep(0.02)

@@ -218,3 +218,15 @@ async def test_concurrent_accepts_land_exactly_once(store: Store) -> None:
     assert sorted(e.event_id for e in pending) == sorted(ids)
     assert all(e.payload == {"id": e.event_id} for e in pending)
     assert await store.cursors.get("matrix") in ids
+
+
+async def test_prune_in_batches_takes_the_oldest_first(store: Store, clock: FakeClock) -> None:
+    for i in range(5):
+        await store.inbox.accept("matrix", f"$e{i}", PAYLOAD, cursor=None)
+        await store.inbox.mark_done("matrix", f"$e{i}", [])
+        clock.advance(10)
+    assert await store.inbox.prune(older_than=clock.now, limit=2) == 2
+    assert await store.inbox.get("matrix", "$e0") is None and await store.inbox.get("matrix", "$e1") is None
+    assert await store.inbox.prune(older_than=clock.now, limit=2) == 2
+    assert await store.inbox.prune(older_than=clock.now, limit=2) == 1
+    assert await store.inbox.prune(older_than=clock.now, limit=2) == 0
