@@ -115,7 +115,10 @@ DESCRIPTIONS = {
     "compression.threshold": "Compress when a session fills this share of the context window.",
     "compression.keep_first": "Messages at the start kept as they are.",
     "compression.keep_last": "Messages at the end kept as they are.",
-    "display.busy_input_mode": "A message while a run is going: `interrupt` it, or `queue` it for after.",
+    "display.busy_input_mode": (
+        "A message while a run is going: `interrupt` it, or `queue` it for after. What arrived while the "
+        "gateway or a platform was away never interrupts: it is answered as one input per session."
+    ),
     "display.tool_progress": "`brief`: show one line per tool call in the chat.",
     "tools.enabled": "Tool name patterns to offer (`platform:pattern` for one platform); empty: all.",
     "tools.disabled": "Tool name patterns never offered.",

@@ -163,6 +163,10 @@ class Inbox:
 
         await self._db.run(insert)
 
+    async def size(self) -> int:
+        """Every event held, finished or not."""
+        return await self._db.run(lambda conn: conn.execute("SELECT count(*) FROM inbox").fetchone()[0])
+
     async def sent_chunks(self, platform: str, event_id: str) -> dict[int, str]:
         def read(conn: sqlite3.Connection) -> dict[int, str]:
             rows = conn.execute(
