@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from hermes import __version__
+from hermes.gateway.proxy import ProxyAgent, RemoteUnavailable
 
 if TYPE_CHECKING:
     from hermes.gateway.hub import Hub
@@ -60,6 +61,19 @@ def parse_command(text: str, *, bare: bool = False) -> tuple[Command, str] | Non
         return None
     found = COMMANDS.get(word.lower())
     return (found, args.strip()) if found is not None else None
+
+
+def _remote(ctx: CommandContext) -> ProxyAgent | None:
+    """In proxy mode the remote agent owns the conversation; the local transcript is empty."""
+    agent = ctx.hub.agent
+    return agent if isinstance(agent, ProxyAgent) else None
+
+
+def _not_in_proxy_mode(name: str) -> str:
+    return (
+        f"/{name} is not available here: this gateway relays to a remote agent, which keeps the "
+        "conversation. /new starts a fresh one."
+    )
 
 
 def _uptime(seconds: float) -> str:
@@ -136,11 +150,32 @@ async def _model(ctx: CommandContext) -> str:
     sessions = ctx.hub.store.sessions
     chat = ctx.inbound.chat
     session = await sessions.get_or_create(ctx.session_key, platform=chat.platform, chat_id=chat.chat_id)
+    remote = _remote(ctx)
+    if remote is not None:
+        return await _remote_model(ctx, remote, session.id, session.model_override)
     if not ctx.args:
         return f"Model: {session.model_override or ctx.hub.default_model}"
     chosen = None if ctx.args.lower() == "default" else ctx.args
     await sessions.set_model_override(session.id, chosen)
     return f"Model for this conversation: {chosen or ctx.hub.default_model}"
+
+
+async def _remote_model(ctx: CommandContext, remote: ProxyAgent, session_id: str, current: str | None) -> str:
+    """The remote agent answers to the names its /v1/models lists; an unknown name would be ignored
+    silently over there, so only those are accepted."""
+    try:
+        offered = await remote.models()
+    except RemoteUnavailable:
+        return "The remote agent is unreachable right now, so its models cannot be listed or chosen."
+    listing = ", ".join(offered) or "none"
+    default = offered[0] if offered else "the remote agent's default"
+    if not ctx.args:
+        return f"Model (remote agent): {current or default}. Available: {listing}."
+    chosen = None if ctx.args.lower() == "default" else ctx.args
+    if chosen is not None and chosen not in offered:
+        return f"The remote agent does not offer `{chosen}`. Available: {listing}."
+    await ctx.hub.store.sessions.set_model_override(session_id, chosen)
+    return f"Model for this conversation (remote agent): {chosen or default}"
 
 
 @command("whoami", summary="your id on this platform")
@@ -151,6 +186,8 @@ async def _whoami(ctx: CommandContext) -> str:
 
 @command("undo", summary="forget the last exchange")
 async def _undo(ctx: CommandContext) -> str:
+    if _remote(ctx) is not None:
+        return _not_in_proxy_mode("undo")
     session = await ctx.hub.store.sessions.current(ctx.session_key)
     removed = await ctx.hub.store.sessions.undo_last_turn(session.id) if session else []
     if not removed:
@@ -160,6 +197,8 @@ async def _undo(ctx: CommandContext) -> str:
 
 @command("retry", summary="answer the last message again")
 async def _retry(ctx: CommandContext) -> str | None:
+    if _remote(ctx) is not None:
+        return _not_in_proxy_mode("retry")
     session = await ctx.hub.store.sessions.current(ctx.session_key)
     removed = await ctx.hub.store.sessions.undo_last_turn(session.id) if session else []
     question = next((m.content for m in removed if m.role == "user" and m.content), None)

@@ -1,9 +1,12 @@
 """Proxy mode: the agent is a remote Hermes API server (`GATEWAY_PROXY_URL`, `GATEWAY_PROXY_KEY`).
 
 `ProxyAgent` is an `AgentPort`, so the hub and the platforms work unchanged. Each run is one streamed
-`POST /v1/chat/completions` carrying the local session key as `X-Hermes-Session-Id`: the remote keeps the
-transcript, memory and tools. Tool progress the remote reports (`event: hermes.tool.progress`) comes back as
-ToolStarted/ToolFinished. Approval questions are answered on the remote side; they are not relayed.
+`POST /v1/chat/completions` carrying a remote session id as `X-Hermes-Session-Id`: the remote keeps the
+transcript, memory and tools. The id is the local session key with the local session's id after it, so
+`/new` (which ends the local session) starts a new conversation over there too; the local session row holds
+nothing else but the model chosen with `/model`, sent as the request's `model` (one of the names the
+remote's `GET /v1/models` lists). Tool progress the remote reports (`event: hermes.tool.progress`) comes
+back as ToolStarted/ToolFinished. Approval questions are answered on the remote side; they are not relayed.
 
 When the remote is down or refuses the key, the user gets one short message and the operator one log line.
 """
@@ -37,6 +40,7 @@ from hermes.agent.contract import (
 )
 from hermes.config.settings import Settings
 from hermes.sse import server_sent_events
+from hermes.store.sessions import Sessions
 
 log = logging.getLogger(__name__)
 
@@ -63,18 +67,28 @@ def remote_session_id(session_key: str) -> str:
 
 
 def completions_url(base: str) -> URL:
+    return api_url(base, "chat/completions")
+
+
+def api_url(base: str, endpoint: str) -> URL:
     url = URL(base.rstrip("/"))
     prefix = url.path.rstrip("/")
-    path = f"{prefix}/chat/completions" if prefix.endswith("/v1") else f"{prefix}/v1/chat/completions"
+    path = f"{prefix}/{endpoint}" if prefix.endswith("/v1") else f"{prefix}/v1/{endpoint}"
     return url.with_path(path)
 
 
+class RemoteUnavailable(Exception):
+    """The remote agent could not answer a question about itself (unreachable, or refused us)."""
+
+
 class ProxyAgent:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, sessions: Sessions) -> None:
         gateway = settings.gateway
         if not gateway.proxy_url:
             raise ValueError("ProxyAgent needs gateway.proxy_url")
+        self.sessions = sessions
         self.url = completions_url(gateway.proxy_url)
+        self.models_url = api_url(gateway.proxy_url, "models")
         # For log lines: where the remote is, without any credentials a URL might carry.
         self.where = str(self.url.origin())
         self._headers = {"Authorization": f"Bearer {gateway.proxy_key}"} if gateway.proxy_key else {}
@@ -87,6 +101,26 @@ class ProxyAgent:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    @property
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def models(self) -> list[str]:
+        """The model names the remote agent answers to (its `GET /v1/models`)."""
+        try:
+            async with self._http.get(self.models_url, headers=self._headers) as response:
+                if response.status != 200:
+                    raise RemoteUnavailable(f"HTTP {response.status}")
+                listing = _json_object((await response.read()).decode("utf-8", "replace"))
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("proxy: cannot reach the agent at %s: %s", self.where, _describe(exc))
+            raise RemoteUnavailable(_describe(exc)) from exc
+        data = listing.get("data") if listing is not None else None
+        cards = data if isinstance(data, list) else []
+        return [str(card["id"]) for card in cards if isinstance(card, dict) and card.get("id")]
 
     async def run(
         self, request: RunRequest, cancel: asyncio.Event, services: GatewayServices | None = None
@@ -124,17 +158,20 @@ class ProxyAgent:
 
     async def _exchange(self, request: RunRequest, emit: Callable[[object], None]) -> Final | Failed:
         headers = dict(self._headers)
+        model = request.model_override or MODEL
         if request.history is None:
-            headers[SESSION_HEADER] = remote_session_id(request.session_key)
+            session = await self.sessions.get_or_create(
+                request.session_key, platform=request.platform, chat_id=str(request.origin.get("chat_id", ""))
+            )
+            headers[SESSION_HEADER] = remote_session_id(f"{request.session_key}#{session.id}")
+            model = request.model_override or session.model_override or MODEL
         body = {
-            "model": MODEL,
+            "model": model,
             "messages": to_messages(request),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        async with self._session.post(self.url, json=body, headers=headers) as response:
+        async with self._http.post(self.url, json=body, headers=headers) as response:
             if response.status != 200:
                 return await self._refused(response)
             return await self._read_stream(response, emit)

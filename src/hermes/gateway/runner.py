@@ -66,7 +66,7 @@ def build_agent(config: LoadedConfig, store: Store) -> AgentPort:
     if config.settings.gateway.proxy_url:
         from hermes.gateway.proxy import ProxyAgent
 
-        return ProxyAgent(config.settings)
+        return ProxyAgent(config.settings, store.sessions)
     from hermes.agent.local import LocalAgent
     from hermes.agent.providers import create_provider
     from hermes.agent.providers.base import ProviderConfigError, UnconfiguredProvider

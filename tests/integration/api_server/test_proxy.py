@@ -13,6 +13,7 @@ import pytest
 
 from hermes.gateway import proxy
 from hermes.platforms.api_server import ApiServerPlatform
+from hermes.store import Session
 from hermes.testing import TestPlatform
 from tests.fakes.llm import Call, Error, FakeLLM, Stall, Text, ToolCalls
 from tests.harness.gateway import RunningGateway, gateway_in_process, hub_settled, llm_config, write_home
@@ -23,10 +24,15 @@ PROXY_LOG = "hermes.gateway.proxy"
 
 
 @asynccontextmanager
-async def remote_gateway(tmp_path: Path, llm: FakeLLM) -> AsyncIterator[tuple[RunningGateway, str]]:
+async def remote_gateway(
+    tmp_path: Path, llm: FakeLLM, **api_server: object
+) -> AsyncIterator[tuple[RunningGateway, str]]:
     home = write_home(
         tmp_path / "remote",
-        config={"model": llm_config(llm.base_url, max_retries=0), "api_server": {"enabled": True, "port": 0}},
+        config={
+            "model": llm_config(llm.base_url, max_retries=0),
+            "api_server": {"enabled": True, "port": 0, **api_server},
+        },
         env={"API_SERVER_KEY": KEY},
     )
     async with gateway_in_process(home) as running:
@@ -62,6 +68,18 @@ async def proxy_gateway(
         yield running, platform
 
 
+async def remote_session(remote: RunningGateway, local: RunningGateway, key: str) -> Session | None:
+    """The remote's session holding the conversation of the local session `key`."""
+    assert local.gateway.hub is not None and remote.gateway.hub is not None
+    current = await local.gateway.hub.store.sessions.current(key)
+    assert current is not None
+    return await remote.gateway.hub.store.sessions.current(f"api_server:session:{key}#{current.id}")
+
+
+def user_texts(llm: FakeLLM, index: int = -1) -> list[str]:
+    return [m["content"] for m in llm.chat_requests[index].messages if m["role"] == "user"]
+
+
 async def settled(running: RunningGateway, timeout: float = 5.0) -> None:
     """No event left unanswered and no run in flight."""
     assert running.gateway.hub is not None
@@ -83,12 +101,11 @@ async def test_messages_are_answered_by_the_remote_agent(tmp_path: Path, llm: Fa
         await platform.wait_for(
             lambda: len(platform.messages) == 2 and platform.messages[1].text.endswith("Bo.")
         )
-        # The remote keeps the conversation under the local session key.
+        # The remote keeps the conversation under the local session key and the local session's id.
         last = llm.chat_requests[-1]
         users = [m["content"] for m in last.messages if m["role"] == "user"]
         assert users == ["Hi, I am Bo.", "What is my name?"]
-        assert remote.gateway.hub is not None
-        stored = await remote.gateway.hub.store.sessions.current("api_server:session:test:dm:dm-@alice")
+        stored = await remote_session(remote, local, "test:dm:dm-@alice")
         assert stored is not None and stored.message_count == 4
 
 
@@ -169,3 +186,75 @@ async def test_remote_provider_failure_is_shown_as_the_remote_agent_words_it(
     assert message.text.startswith("⚠️ ") and "HTTP 503" in message.text
     assert "the model is overloaded" in message.text
     assert len([r for r in caplog.records if r.name == PROXY_LOG]) == 1
+
+
+async def reply_to(platform: TestPlatform, local: RunningGateway, text: str) -> str:
+    count = len(platform.messages)
+    await platform.push(text)
+    await platform.wait_for(lambda: len(platform.messages) > count)
+    await settled(local)
+    return platform.messages[-1].text
+
+
+async def test_new_starts_a_new_conversation_on_the_remote(tmp_path: Path, llm: FakeLLM) -> None:
+    async with (
+        remote_gateway(tmp_path, llm) as (remote, url),
+        proxy_gateway(tmp_path, url, KEY) as (local, platform),
+    ):
+        await reply_to(platform, local, "I am Bo.")
+        before = await remote_session(remote, local, "test:dm:dm-@alice")
+        assert await reply_to(platform, local, "/new") == "✨ Started a fresh conversation."
+        await reply_to(platform, local, "Who am I?")
+        after = await remote_session(remote, local, "test:dm:dm-@alice")
+    assert before is not None and after is not None and before.id != after.id
+    assert user_texts(llm, 0) == ["I am Bo."]
+    # The remote agent saw none of the conversation before /new.
+    assert user_texts(llm, -1) == ["Who am I?"]
+    assert len(llm.chat_requests) == 2
+
+
+@pytest.mark.parametrize("name", ["undo", "retry"])
+async def test_undo_and_retry_say_plainly_they_are_not_available(
+    tmp_path: Path, llm: FakeLLM, name: str
+) -> None:
+    async with (
+        remote_gateway(tmp_path, llm) as (remote, url),
+        proxy_gateway(tmp_path, url, KEY) as (local, platform),
+    ):
+        await reply_to(platform, local, "remember this")
+        answer = await reply_to(platform, local, f"/{name}")
+        stored = await remote_session(remote, local, "test:dm:dm-@alice")
+    assert answer.startswith(f"/{name} is not available here") and "remote agent" in answer
+    # Nothing changed over there, and nothing was sent again.
+    assert stored is not None and stored.message_count == 2
+    assert len(llm.chat_requests) == 1
+
+
+async def test_model_lists_and_chooses_among_the_remote_agents_models(tmp_path: Path, llm: FakeLLM) -> None:
+    async with (
+        remote_gateway(tmp_path, llm, model_aliases=["fast"]) as (_, url),
+        proxy_gateway(tmp_path, url, KEY) as (local, platform),
+    ):
+        shown = await reply_to(platform, local, "/model")
+        refused = await reply_to(platform, local, "/model gpt-9")
+        chosen = await reply_to(platform, local, "/model fast")
+        await reply_to(platform, local, "quick question")
+        assert local.gateway.hub is not None
+        session = await local.gateway.hub.store.sessions.current("test:dm:dm-@alice")
+        assert session is not None and session.model_override == "fast"
+        reset = await reply_to(platform, local, "/model default")
+        await reply_to(platform, local, "another one")
+    assert shown == "Model (remote agent): hermes-agent. Available: hermes-agent, fast."
+    assert refused == "The remote agent does not offer `gpt-9`. Available: hermes-agent, fast."
+    assert chosen == "Model for this conversation (remote agent): fast"
+    assert reset == "Model for this conversation (remote agent): hermes-agent"
+    assert len(llm.chat_requests) == 2
+
+
+async def test_model_with_the_remote_down_says_so(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with proxy_gateway(tmp_path, f"http://127.0.0.1:{port}", KEY) as (local, platform):
+        answer = await reply_to(platform, local, "/model fast")
+    assert answer == "The remote agent is unreachable right now, so its models cannot be listed or chosen."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from hermes.agent.contract import AgentEvent, Failed, Final, RunRequest, TextDel
 from hermes.config import Settings
 from hermes.gateway import proxy
 from hermes.gateway.proxy import ProxyAgent
+from hermes.store import Store
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST = RunRequest("test:dm:dm-@alice", "hello", "test", "dm")
@@ -38,8 +40,20 @@ async def remote() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
         await runner.cleanup()
 
 
-def agent_for(url: str) -> ProxyAgent:
-    return ProxyAgent(Settings.model_validate({"gateway": {"proxy_url": url, "proxy_key": "k" * 24}}))
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(tmp_path / "state.db")
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def agent_for(store: Store) -> Callable[[str], ProxyAgent]:
+    def make(url: str) -> ProxyAgent:
+        settings = Settings.model_validate({"gateway": {"proxy_url": url, "proxy_key": "k" * 24}})
+        return ProxyAgent(settings, store.sessions)
+
+    return make
 
 
 async def run(agent: ProxyAgent, cancel: asyncio.Event | None = None) -> list[AgentEvent]:
@@ -63,7 +77,7 @@ def chunk(text: str) -> bytes:
     )
 
 
-async def test_a_normal_stream(remote: Any) -> None:
+async def test_a_normal_stream(remote: Any, agent_for: Any, store: Store) -> None:
     seen: list[web.Request] = []
 
     async def handler(request: web.Request) -> web.StreamResponse:
@@ -79,11 +93,14 @@ async def test_a_normal_stream(remote: Any) -> None:
     final = events[-1]
     assert isinstance(final, Final) and final.text == "Hi there"
     assert (final.usage.prompt_tokens, final.usage.completion_tokens) == (7, 2)
-    assert seen[0].headers["X-Hermes-Session-Id"] == "test:dm:dm-@alice"
+    # The local session key, and the local session's id, which /new changes.
+    session = await store.sessions.current("test:dm:dm-@alice")
+    assert session is not None
+    assert seen[0].headers["X-Hermes-Session-Id"] == f"test:dm:dm-@alice#{session.id}"
     assert seen[0].headers["Authorization"] == "Bearer " + "k" * 24
 
 
-async def test_garbage_events_are_skipped(remote: Any) -> None:
+async def test_garbage_events_are_skipped(remote: Any, agent_for: Any) -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
         return await sse(
             request, b"data: {not json\n\n" + b"data: [1, 2]\n\n" + chunk("ok") + b"data: [DONE]\n\n"
@@ -94,7 +111,7 @@ async def test_garbage_events_are_skipped(remote: Any) -> None:
 
 
 async def test_a_stream_cut_short_fails_with_one_log_line(
-    remote: Any, caplog: pytest.LogCaptureFixture
+    remote: Any, agent_for: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
         return await sse(request, chunk("half an ans"))
@@ -113,7 +130,7 @@ async def test_a_stream_cut_short_fails_with_one_log_line(
         (404, b'{"error": {"message": "Invalid URL"}}', "The agent could not answer (HTTP 404)."),
     ],
 )
-async def test_error_statuses(remote: Any, status: int, body: bytes, message: str) -> None:
+async def test_error_statuses(remote: Any, agent_for: Any, status: int, body: bytes, message: str) -> None:
     async def handler(request: web.Request) -> web.Response:
         return web.Response(status=status, body=body)
 
@@ -121,7 +138,7 @@ async def test_error_statuses(remote: Any, status: int, body: bytes, message: st
     assert isinstance(event, Failed) and event.message == message
 
 
-async def test_cancel_closes_the_connection_quickly(remote: Any) -> None:
+async def test_cancel_closes_the_connection_quickly(remote: Any, agent_for: Any) -> None:
     gone = asyncio.Event()
 
     async def handler(request: web.Request) -> web.StreamResponse:
@@ -156,7 +173,7 @@ async def test_cancel_closes_the_connection_quickly(remote: Any) -> None:
     await asyncio.wait_for(gone.wait(), 2)
 
 
-async def test_history_requests_are_stateless_on_the_remote(remote: Any) -> None:
+async def test_history_requests_are_stateless_on_the_remote(remote: Any, agent_for: Any) -> None:
     seen: list[dict[str, Any]] = []
 
     async def handler(request: web.Request) -> web.StreamResponse:
@@ -173,3 +190,28 @@ async def test_history_requests_are_stateless_on_the_remote(remote: Any) -> None
     assert "X-Hermes-Session-Id" not in seen[0]["headers"]
     assert seen[0]["body"]["messages"] == [{"role": "user", "content": "now"}]
     assert seen[0]["body"]["stream"] is True
+
+
+async def test_the_model_chosen_for_the_session_is_sent_and_new_sessions_get_new_ids(
+    remote: Any, agent_for: Any, store: Store
+) -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        seen.append({"session": request.headers["X-Hermes-Session-Id"], "body": await request.json()})
+        return await sse(request, chunk("fine") + b"data: [DONE]\n\n")
+
+    agent = agent_for(await remote(handler))
+    try:
+        session = await store.sessions.get_or_create(
+            REQUEST.session_key, platform="test", chat_id="dm-@alice"
+        )
+        await store.sessions.set_model_override(session.id, "fast")
+        [_ async for _ in agent.run(REQUEST, asyncio.Event())]
+        await store.sessions.end_current(REQUEST.session_key)
+        [_ async for _ in agent.run(REQUEST, asyncio.Event())]
+    finally:
+        await agent.close()
+    assert [s["body"]["model"] for s in seen] == ["fast", proxy.MODEL]
+    assert seen[0]["session"] == f"{REQUEST.session_key}#{session.id}"
+    assert seen[1]["session"] != seen[0]["session"]
