@@ -2,7 +2,8 @@
 
 The first `keep_first` and last `keep_last` messages stay as they are; the cut points move so that a tool
 call is never separated from its result. The summary is stored on the session and the original messages
-stay in state.db, where session_search finds them.
+stay in state.db, where session_search finds them. The summary is written by `auxiliary.compression`'s model
+when one is set, else by the model of the run.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from hermes.agent.auxiliary import AuxiliaryModel
 from hermes.agent.contract import Usage
 from hermes.agent.messages import Message, SystemPrompt
 from hermes.agent.providers.base import (
-    Provider,
     ProviderError,
     ProviderRequest,
     TextChunk,
@@ -71,13 +72,15 @@ def _cut(text: str, limit: int) -> str:
 class Compressor:
     def __init__(
         self,
-        provider: Provider,
+        summariser: AuxiliaryModel,
         policy: RetryPolicy,
         conversations: ConversationStore,
         settings: CompressionSettings,
         context_length: int,
     ) -> None:
-        self._provider = provider
+        """`context_length` is the window of the model the conversation runs on; the summariser's own
+        window bounds what it is given to read."""
+        self._summariser = summariser
         self._policy = policy
         self._conversations = conversations
         self._settings = settings
@@ -111,7 +114,7 @@ class Compressor:
         if start is None:
             return Usage()
         middle = conversation.messages[conversation.head_len : start]
-        budget = int(self._context_length * CHARS_PER_TOKEN * 0.6)
+        budget = int(min(self._context_length, self._summariser.context_length) * CHARS_PER_TOKEN * 0.6)
         text = render_for_summary(conversation.summary, middle, budget)
         # Whatever happens, do not try again on every turn: wait until the context has grown a little.
         conversation.compress_after_chars = conversation.chars + self._context_length * CHARS_PER_TOKEN // 20
@@ -135,14 +138,14 @@ class Compressor:
 
     async def _summarise(self, text: str, model: str) -> tuple[str, Usage]:
         request = ProviderRequest(
-            model=model,
+            model=self._summariser.model or model,
             system=SystemPrompt(_INSTRUCTIONS),
             messages=[Message("user", text)],
             max_tokens=_MAX_SUMMARY_TOKENS,
         )
         parts: list[str] = []
         prompt = completion = 0
-        async for event in stream_with_retries(self._provider, request, self._policy):
+        async for event in stream_with_retries(self._summariser.provider, request, self._policy):
             if isinstance(event, TextChunk):
                 parts.append(event.text)
             elif isinstance(event, UsageUpdate):

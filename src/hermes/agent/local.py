@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import cast
 
+from hermes.agent.auxiliary import auxiliary_model
 from hermes.agent.compression import Compressor
 from hermes.agent.contract import AgentEvent, Failed, Final, GatewayServices, RunRequest
 from hermes.agent.loop import AgentLoop, LoopSettings
@@ -25,6 +26,7 @@ from hermes.agent.providers.base import Provider, ProviderConfigError, redact
 from hermes.agent.providers.retry import RetryPolicy
 from hermes.agent.sessions import Conversation, ConversationStore, from_chat_message, with_image_note
 from hermes.agent.skills import SkillIndex
+from hermes.agent.titles import TitleWriter
 from hermes.agent.tools import load_tool_modules, select_tools
 from hermes.agent.tools.base import Tool, ToolContext, registered_tools, tools_generation
 from hermes.config.loader import LoadedConfig
@@ -62,9 +64,17 @@ class LocalAgent:
             store, keep_first=settings.compression.keep_first, max_cached=max_cached_sessions
         )
         policy = retry or RetryPolicy.from_settings(settings.model)
+        summariser = auxiliary_model(settings, "compression", self.provider)
         self.compressor = Compressor(
-            self.provider, policy, self.conversations, settings.compression, settings.model.context_length
+            summariser, policy, self.conversations, settings.compression, settings.model.context_length
         )
+        self.titles: TitleWriter | None = None
+        auxiliaries = [summariser]
+        if settings.auxiliary.title_generation.enabled and store is not None:
+            titler = auxiliary_model(settings, "title_generation", self.provider)
+            self.titles = TitleWriter(titler, policy, store.sessions)
+            auxiliaries.append(titler)
+        self._own_providers = [aux.provider for aux in auxiliaries if aux.own]
         self.loop = AgentLoop(
             self.provider,
             policy,
@@ -101,7 +111,10 @@ class LocalAgent:
         return self.conversations.cached(session_key)
 
     async def close(self) -> None:
-        await self.provider.close()
+        if self.titles is not None:
+            await self.titles.close()
+        for provider in (self.provider, *self._own_providers):
+            await provider.close()
 
     async def run(
         self, request: RunRequest, cancel: asyncio.Event, services: GatewayServices | None = None
@@ -182,7 +195,20 @@ class LocalAgent:
         else:
             conversation = await self.conversations.open(request)
         async with conversation.lock:
-            return await self._turn(conversation, request, services, emit)
+            result = await self._turn(conversation, request, services, emit)
+        if isinstance(result, Final):
+            self._ask_for_title(conversation, request.text, result)
+        return result
+
+    def _ask_for_title(self, conversation: Conversation, question: str, answer: Final) -> None:
+        """An untitled stored session gets a title from its first answered exchange (here, its first
+        exchange since it was loaded: a session started before titles existed gets one too)."""
+        if self.titles is None or conversation.session_id is None or conversation.title is not None:
+            return
+        if not answer.text:
+            return
+        conversation.title = ""
+        self.titles.schedule(conversation.session_id, question, answer.text, answer.model)
 
     async def _turn(
         self,

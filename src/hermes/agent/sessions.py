@@ -50,6 +50,8 @@ class Conversation:
     summary_upto: int | None = None
     model_override: str | None = None
     stored_count: int = 0
+    # The session's title; "" once one was asked for in this process, so it is asked for once.
+    title: str | None = None
     # The prompt size the provider last reported; 0 when unknown or stale (after compression).
     last_prompt_tokens: int = 0
     state: dict[str, Any] = field(default_factory=dict)
@@ -219,6 +221,7 @@ class ConversationStore:
             summary_upto=session.summary_upto_message_id,
             model_override=session.model_override,
             stored_count=session.message_count,
+            title=session.title,
         )
 
     async def append(

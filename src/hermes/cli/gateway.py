@@ -38,6 +38,8 @@ def run(
     log = logging.getLogger("hermes.gateway")
     for warning in config.warnings:
         log.warning(warning)
+    for note in config.notes:
+        log.info(note)
     gateway = Gateway(config)
 
     async def main() -> None:

@@ -94,10 +94,11 @@ def list_sessions(
     if not sessions:
         typer.echo("No sessions.")
         return
-    table = Table("id", "key", "messages", "tokens", "last active", "state")
+    table = Table("id", "title", "key", "messages", "tokens", "last active", "state")
     for session in sessions:
         table.add_row(
             session.id,
+            session.title or "",
             session.key,
             str(session.message_count),
             str(session.prompt_tokens + session.completion_tokens),

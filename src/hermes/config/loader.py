@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from hermes.config.errors import ConfigError
 from hermes.config.paths import HermesPaths
-from hermes.config.settings import Env, Secret, Settings
+from hermes.config.settings import NOT_IMPLEMENTED_KEYS, Env, Secret, Settings
 from hermes.config.sources import env_layers, expand_vars, read_yaml
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ class LoadedConfig:
     origins: dict[str, str]
     warnings: list[str] = field(default_factory=list)
     environ: dict[str, str] = field(default_factory=dict)
+    # Worth one info line: keys the compatible system knows that this gateway does not implement.
+    notes: list[str] = field(default_factory=list)
 
     def secret_values(self) -> list[str]:
         """Every secret value in force, for log redaction."""
@@ -152,10 +154,14 @@ def load_config(environ: Mapping[str, str] | None = None) -> LoadedConfig:
 
     missing: set[str] = set()
     tree = expand_vars(read_yaml(paths.config_file), merged_env, missing)
-    warnings = []
+    warnings, notes = [], []
     unknown = _unknown_keys(tree, Settings)
+    unimplemented = [key for key in unknown if key in NOT_IMPLEMENTED_KEYS]
+    unknown = [key for key in unknown if key not in NOT_IMPLEMENTED_KEYS]
     if unknown:
         warnings.append(f"config.yaml: unknown keys ignored: {', '.join(unknown)}")
+    if unimplemented:
+        notes.append(f"config.yaml: not implemented by this gateway, ignored: {', '.join(unimplemented)}")
     if missing:
         warnings.append(f"config.yaml: ${{VAR}} left as written, not set: {', '.join(sorted(missing))}")
 
@@ -175,7 +181,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> LoadedConfig:
         settings = Settings.model_validate(values)
     except ValidationError as exc:
         raise ConfigError(_problems(exc, values, origins, env_names)) from None
-    return LoadedConfig(settings, paths, origins, warnings, merged_env)
+    return LoadedConfig(settings, paths, origins, warnings, merged_env, notes)
 
 
 def _problems(

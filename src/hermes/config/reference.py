@@ -30,6 +30,11 @@ SECTIONS = {
     "gateway": "Behaviour shared by every platform.",
     "agent": "The tool-calling loop.",
     "compression": "Summarising long sessions so they fit the model's context.",
+    "auxiliary": (
+        "Models for side tasks: session titles and compression summaries. Whatever a role leaves unset "
+        "comes from `model:`. Other roles of the compatible system (`vision`, `web_extract`, ...) and "
+        "`plugins:` are noted once at start and ignored."
+    ),
     "display": "How replies appear in chats.",
     "tools": "Which tools the agent may use, and their limits.",
     "logging": "`HERMES_HOME/logs/` (secrets are redacted).",
@@ -115,6 +120,31 @@ DESCRIPTIONS = {
     "compression.threshold": "Compress when a session fills this share of the context window.",
     "compression.keep_first": "Messages at the start kept as they are.",
     "compression.keep_last": "Messages at the end kept as they are.",
+    "auxiliary.title_generation.provider": (
+        "`auto`: the main provider (`custom` with a `base_url`); or a provider name."
+    ),
+    "auxiliary.title_generation.model": "The title model's id (empty: `model.default`).",
+    "auxiliary.title_generation.base_url": (
+        "Endpoint of the title model, e.g. a LiteLLM proxy (empty: the main one)."
+    ),
+    "auxiliary.title_generation.api_key": "Key for that endpoint.",
+    "auxiliary.title_generation.context_length": (
+        "The title model's context window in tokens (empty: the main one)."
+    ),
+    "auxiliary.compression.provider": (
+        "`auto`: the main provider (`custom` with a `base_url`); or a provider name."
+    ),
+    "auxiliary.compression.model": "The compression model's id (empty: `model.default`).",
+    "auxiliary.compression.base_url": (
+        "Endpoint of the compression model, e.g. a LiteLLM proxy (empty: the main one)."
+    ),
+    "auxiliary.compression.api_key": "Key for that endpoint.",
+    "auxiliary.compression.context_length": (
+        "The compression model's context window in tokens (empty: the main one)."
+    ),
+    "auxiliary.title_generation.enabled": (
+        "Give new sessions a short title (`hermes sessions list` shows it)."
+    ),
     "display.busy_input_mode": (
         "A message while a run is going: `interrupt` it, or `queue` it for after. What arrived while the "
         "gateway or a platform was away never interrupts: it is answered as one input per session."

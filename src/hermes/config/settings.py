@@ -154,6 +154,45 @@ class CompressionSettings(Section):
     keep_last: Annotated[int, Field(ge=1)] = 20
 
 
+class AuxiliaryModelSettings(Section):
+    """A model for one side task (the fleet manager writes these as LiteLLM slots). Unset fields fall back
+    to the main `model:` block; `provider` "auto" (or unset) means the main provider, or `custom` when a
+    `base_url` is given."""
+
+    provider: str = "auto"
+    model: str | None = None
+    base_url: str | None = None
+    api_key: Annotated[str | None, Secret] = None
+    context_length: Annotated[int | None, Field(ge=1024)] = None
+
+
+class TitleGenerationSettings(AuxiliaryModelSettings):
+    enabled: bool = True
+
+
+class AuxiliarySettings(Section):
+    title_generation: TitleGenerationSettings = TitleGenerationSettings()
+    compression: AuxiliaryModelSettings = AuxiliaryModelSettings()
+
+
+# config.yaml keys of the system we are compatible with that this gateway knows but does not implement:
+# one info line at start instead of the unknown-key warning.
+NOT_IMPLEMENTED_KEYS = frozenset(
+    {
+        "plugins",
+        *(
+            f"auxiliary.{role}"
+            for role in (
+                "transient_retries", "vision", "web_extract", "skills_hub", "approval", "mcp",
+                "memory_query_rewrite", "tts_audio_tags", "triage_specifier", "kanban_decomposer",
+                "profile_describer", "goal_judge", "curator", "monitor", "background_review",
+                "moa_reference", "moa_aggregator",
+            )
+        ),
+    }
+)  # fmt: skip
+
+
 class DisplaySettings(Section):
     busy_input_mode: Literal["interrupt", "queue"] = "interrupt"
     tool_progress: Literal["off", "brief"] = "off"
@@ -199,6 +238,7 @@ class Settings(Section):
     thread_sessions_per_user: bool = False
     agent: AgentSettings = AgentSettings()
     compression: CompressionSettings = CompressionSettings()
+    auxiliary: AuxiliarySettings = AuxiliarySettings()
     display: DisplaySettings = DisplaySettings()
     tools: ToolsSettings = ToolsSettings()
     mcp_servers: dict[str, dict[str, Any]] = {}

@@ -38,6 +38,7 @@ class Session:
     message_count: int
     summary: str | None
     summary_upto_message_id: int | None
+    title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,7 @@ class SearchHit:
 
 _SESSION_COLUMNS = (
     "id, key, platform, chat_id, created_at, updated_at, ended_at, model_override, prompt_tokens, "
-    "completion_tokens, message_count, summary, summary_upto_message_id"
+    "completion_tokens, message_count, summary, summary_upto_message_id, title"
 )
 _MESSAGE_COLUMNS = (
     "id, session_id, role, content, tool_calls, tool_call_id, name, model, prompt_tokens, "
@@ -209,6 +210,14 @@ class Sessions:
             raise ValueError("summary and upto_message_id are set together or cleared together")
         return await self._update(
             session_id, "summary = ?, summary_upto_message_id = ?", (summary, upto_message_id)
+        )
+
+    async def set_title(self, session_id: str, title: str | None) -> bool:
+        """Name the session; not activity, so `updated_at` stays. False when the session is gone."""
+        return await self._db.run(
+            lambda conn: (
+                conn.execute("UPDATE sessions SET title = ? WHERE id = ?", (title, session_id)).rowcount > 0
+            )
         )
 
     async def _update(self, session_id: str, assignments: str, params: tuple[Any, ...]) -> Session:

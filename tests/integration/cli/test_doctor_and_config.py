@@ -78,7 +78,10 @@ async def test_doctor_with_a_bad_config_value(tmp_path: Path) -> None:
 async def test_config_show_redacts_secrets_and_names_origins(tmp_path: Path) -> None:
     home = write_home(
         tmp_path / "home",
-        config={"matrix": {"homeserver": "https://hs.example"}},
+        config={
+            "matrix": {"homeserver": "https://hs.example"},
+            "auxiliary": {"compression": {"api_key": "sk-aux-secret-value", "model": "summary-model"}},
+        },
         env={"MATRIX_ACCESS_TOKEN": "syt_secret_token_value"},
     )
     (home / ".env.d").mkdir()
@@ -92,6 +95,8 @@ async def test_config_show_redacts_secrets_and_names_origins(tmp_path: Path) -> 
     assert rows["matrix.require_mention"].endswith("false  [environment]")
     assert rows["matrix.auto_thread"].endswith("true  [default]")
     assert "syt_secret_token_value" not in out
+    assert rows["auxiliary.compression.api_key"].endswith("********  [config.yaml]")
+    assert "sk-aux-secret-value" not in out
 
 
 async def test_foreign_state_db_is_moved_aside_and_kept(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ async def _populate(db: Path) -> dict[str, str]:
                 NewMessage("assistant", "Paris.", completion_tokens=3),
             ],
         )
+        await store.sessions.set_title(dm.id, "Capital of France")
         key = "mattermost:channel:c1"
         channel = await store.sessions.get_or_create(key, platform="mattermost", chat_id="c1")
         await store.sessions.append(channel.id, [NewMessage("user", "hello")])
@@ -57,6 +58,7 @@ def test_list(home: Path, ids: dict[str, str]) -> None:
     code, out = run(home, "list")
     assert code == 0, out
     assert ids["dm"] in out and "matrix:dm:!room" in out and ids["channel"] in out
+    assert "Capital of France" in out
     code, out = run(home, "list", "--open")
     assert ids["dm"] in out and ids["channel"] not in out
     code, out = run(home, "list", "--platform", "mattermost")

@@ -280,3 +280,60 @@ def test_commands_get_the_environment_without_secrets() -> None:
         }
     )
     assert env == {"PATH": "/usr/bin", "HOME": "/home/bot", "LANG": "C.UTF-8"}
+
+
+FLEET_MANAGER_YAML = """\
+model:
+  provider: custom
+  base_url: http://litellm.internal:4000/v1
+  default: main-model
+auxiliary:
+  title_generation:
+    model: small-model
+  compression:
+    provider: litellm
+    base_url: http://litellm.internal:4000/v1
+    api_key: sk-litellm-compression-0123
+    model: summary-model
+    context_length: 32000
+  vision:
+    provider: auto
+    model: ""
+plugins:
+  enabled: [something]
+"""
+
+
+def test_the_fleet_managers_auxiliary_block_is_read(tmp_path: Path) -> None:
+    write(tmp_path / "config.yaml", FLEET_MANAGER_YAML)
+    loaded = load_config(env_for(tmp_path))
+    auxiliary = loaded.settings.auxiliary
+    assert auxiliary.title_generation.model == "small-model" and auxiliary.title_generation.enabled
+    assert auxiliary.compression.provider == "litellm"
+    assert auxiliary.compression.base_url == "http://litellm.internal:4000/v1"
+    assert auxiliary.compression.model == "summary-model"
+    assert auxiliary.compression.context_length == 32000
+    # Known keys of the compatible system that are not implemented: one note, no warning.
+    assert loaded.warnings == []
+    assert loaded.notes == [
+        "config.yaml: not implemented by this gateway, ignored: auxiliary.vision, plugins"
+    ]
+
+
+def test_an_auxiliary_api_key_is_a_secret(tmp_path: Path) -> None:
+    write(tmp_path / "config.yaml", FLEET_MANAGER_YAML)
+    assert "sk-litellm-compression-0123" in load_config(env_for(tmp_path)).secret_values()
+
+
+def test_a_typo_under_auxiliary_is_still_warned_about(tmp_path: Path) -> None:
+    write(tmp_path / "config.yaml", "auxiliary:\n  compresion:\n    model: x\n")
+    loaded = load_config(env_for(tmp_path))
+    assert loaded.warnings == ["config.yaml: unknown keys ignored: auxiliary.compresion"]
+    assert loaded.notes == []
+
+
+def test_a_bad_auxiliary_context_length_names_the_key(tmp_path: Path) -> None:
+    write(tmp_path / "config.yaml", "auxiliary:\n  compression:\n    context_length: 10\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(env_for(tmp_path))
+    assert "auxiliary.compression.context_length = 10" in error.value.problems[0]
