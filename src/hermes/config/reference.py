@@ -147,7 +147,7 @@ DESCRIPTIONS = {
     ),
     "display.busy_input_mode": (
         "A message while a run is going: `interrupt` it, or `queue` it for after. What arrived while the "
-        "gateway or a platform was away never interrupts: it is answered as one input per session."
+        "gateway or a platform was away never interrupts; with `interrupt` it is one input per session."
     ),
     "display.tool_progress": "`brief`: show one line per tool call in the chat.",
     "tools.enabled": "Tool name patterns to offer (`platform:pattern` for one platform); empty: all.",
