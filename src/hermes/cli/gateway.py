@@ -42,6 +42,8 @@ def run(
     log = logging.getLogger("hermes.gateway")
     for warning in config.warnings:
         log.warning(warning)
+    for path, mode in config.paths.readable_env_files():
+        log.warning("%s has mode %o and holds secrets that others may read: chmod 600 %s", path, mode, path)
     gateway = Gateway(config)
 
     async def main() -> None:

@@ -53,6 +53,19 @@ class HermesPaths:
             )
         return None
 
+    def readable_env_files(self) -> list[tuple[Path, int]]:
+        """`.env` and `.env.d/*.env` files others may read, with their modes: they hold secrets."""
+        found = []
+        dropins = sorted(self.env_dropins.glob("*.env")) if self.env_dropins.is_dir() else []
+        for path in (self.env_file, *dropins):
+            try:
+                mode = path.stat().st_mode & 0o777
+            except OSError:
+                continue
+            if mode & 0o077:
+                found.append((path, mode))
+        return found
+
     @property
     def env_file(self) -> Path:
         return self.home / ".env"

@@ -13,6 +13,7 @@ from dotenv import dotenv_values
 
 from hermes.config.errors import ConfigError
 
+ENVIRONMENT = "environment"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -55,7 +56,7 @@ def env_layers(env_file: Path, dropins: Path, process_env: Mapping[str, str]) ->
         raise ConfigError([f"cannot read {dropins}: {exc.strerror}"]) from None
     for path in dropin_files:
         layers.append(read_env_file(path, f".env.d/{path.name}"))
-    layers.append(EnvLayer("environment", process_env))
+    layers.append(EnvLayer(ENVIRONMENT, process_env))
     return layers
 
 
@@ -78,13 +79,18 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return loaded
 
 
-def expand_vars(value: Any, environ: Mapping[str, str], missing: set[str]) -> Any:
+def expand_vars(
+    value: Any, environ: Mapping[str, str], missing: set[str], used: set[str] | None = None
+) -> Any:
     """`${VAR}` and `${VAR:-default}` in every string of a YAML tree. An unset VAR without a default is
-    left as written and reported through `missing`, so a typo shows up instead of becoming empty."""
+    left as written and reported through `missing`, so a typo shows up instead of becoming empty; every
+    name referred to goes into `used`."""
     if isinstance(value, str):
 
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
+            if used is not None:
+                used.add(name)
             if name in environ and environ[name] != "":
                 return environ[name]
             if default is not None:
@@ -94,7 +100,7 @@ def expand_vars(value: Any, environ: Mapping[str, str], missing: set[str]) -> An
 
         return _VAR.sub(substitute, value)
     if isinstance(value, dict):
-        return {key: expand_vars(item, environ, missing) for key, item in value.items()}
+        return {key: expand_vars(item, environ, missing, used) for key, item in value.items()}
     if isinstance(value, list):
-        return [expand_vars(item, environ, missing) for item in value]
+        return [expand_vars(item, environ, missing, used) for item in value]
     return value

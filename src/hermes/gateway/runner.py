@@ -40,6 +40,10 @@ def load_plugins(modules: list[str]) -> None:
             raise ConfigError([problem]) from None
 
 
+def no_platform_fix(env_file: Path) -> str:
+    return f"run `hermes gateway setup`, or set API_SERVER_ENABLED=true in {env_file}"
+
+
 def enabled_platforms(config: LoadedConfig) -> dict[str, Platform]:
     load_plugins(config.settings.gateway.plugins)
     return {name: cls.create(config) for name, cls in registered().items() if cls.enabled(config)}
@@ -90,6 +94,11 @@ class Gateway:
     scheduler: Scheduler | None = None
 
     async def run(self) -> None:
+        platforms = enabled_platforms(self.config)
+        if not platforms:
+            # Idling would look like a working gateway that nobody can reach.
+            fix = no_platform_fix(self.config.paths.env_file)
+            raise ConfigError([f"no platform is enabled, so there is nothing to serve: {fix}"])
         store = await open_store(self.config.paths.state_db)
         # Before the agent is built: it reads the tool registry, where MCP servers put their tools.
         mcp = McpServers(
@@ -100,7 +109,7 @@ class Gateway:
             await mcp.start(wait=MCP_START_WAIT_SECONDS)
             agent = build_agent(self.config, store)
             try:
-                await self._serve(store, agent)
+                await self._serve(store, agent, platforms)
             finally:
                 await agent.close()
         finally:
@@ -108,12 +117,9 @@ class Gateway:
             await store.close()
         log.info("gateway stopped")
 
-    async def _serve(self, store: Store, agent: AgentPort) -> None:
+    async def _serve(self, store: Store, agent: AgentPort, platforms: dict[str, Platform]) -> None:
         settings = self.config.settings
         gateway = settings.gateway
-        platforms = enabled_platforms(self.config)
-        if not platforms:
-            log.warning("no platform is enabled: configure Matrix, Mattermost or the API server (see README)")
         access = AccessList(frozenset(gateway.allowed_users), gateway.allow_all_users)
         self.hub = hub = Hub(store, agent, platforms, HubOptions.from_settings(settings), access)
         for name, platform in platforms.items():
@@ -129,7 +135,7 @@ class Gateway:
         control = ControlServer(control_socket_path(self.config.paths), status_handlers(self))
         await control.start()
         self.started.set()
-        log.info("gateway running with %s", ", ".join(platforms) or "no platforms")
+        log.info("gateway running with %s", ", ".join(platforms))
         try:
             await self.stop_requested.wait()
             grace = gateway.shutdown_grace_seconds

@@ -98,7 +98,11 @@ async def test_foreign_state_db_is_moved_aside_and_kept(tmp_path: Path) -> None:
     import sqlite3
 
     home = write_home(
-        tmp_path / "home", config={"model": {"provider": "custom", "base_url": "http://127.0.0.1:9"}}
+        tmp_path / "home",
+        config={
+            "model": {"provider": "custom", "base_url": "http://127.0.0.1:9"},
+            "gateway": {"plugins": ["hermes.testing"]},
+        },
     )
     conn = sqlite3.connect(home / "state.db")
     conn.execute("CREATE TABLE sessions (id TEXT, data TEXT)")
