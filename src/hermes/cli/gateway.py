@@ -20,7 +20,7 @@ def run(
 ) -> None:
     """Run the gateway in the foreground until SIGINT or SIGTERM."""
     from hermes.config import ConfigError
-    from hermes.gateway.runner import Gateway
+    from hermes.gateway.runner import Gateway, HomeInUse
     from hermes.observability.logging import Redactor, setup_logging
     from hermes.store.errors import StoreError
 
@@ -56,7 +56,7 @@ def run(
         for problem in exc.problems:
             log.error(problem)
         raise typer.Exit(EXIT_CONFIG) from None
-    except StoreError as exc:
+    except (StoreError, HomeInUse) as exc:
         log.error("%s", exc)
         raise typer.Exit(EXIT_FAILURE) from None
 

@@ -19,12 +19,26 @@ from hermes.config import ConfigError, LoadedConfig
 from hermes.gateway.control import ControlServer, control_socket_path, status_handlers
 from hermes.gateway.hub import Hub, HubOptions
 from hermes.gateway.media_cache import MediaCachePruner
+from hermes.gateway.pid_lock import PidLock
 from hermes.gateway.scheduler import LOCK_FILE, Scheduler
 from hermes.gateway.supervisor import PlatformSupervisor
 from hermes.platforms.base import AccessList, Platform, registered
 from hermes.store import ForeignDatabaseError, Store
 
 log = logging.getLogger(__name__)
+
+HOME_LOCK_FILE = "gateway.lock"
+
+
+class HomeInUse(Exception):
+    """Another gateway holds this HERMES_HOME: two would answer every message twice."""
+
+    def __init__(self, home: Path, pid: int | None) -> None:
+        holder = f"the gateway with PID {pid}" if pid is not None else "another gateway"
+        super().__init__(
+            f"HERMES_HOME {home} is in use by {holder}; stop it first, or give this one its own HERMES_HOME"
+        )
+
 
 # How long start-up waits for MCP servers before the platforms come up without the slow ones: long enough
 # for an `npx` server's usual first start, short enough that a hanging one does not keep chats unanswered.
@@ -99,6 +113,15 @@ class Gateway:
             # Idling would look like a working gateway that nobody can reach.
             fix = no_platform_fix(self.config.paths.env_file)
             raise ConfigError([f"no platform is enabled, so there is nothing to serve: {fix}"])
+        lock = PidLock(self.config.paths.home / HOME_LOCK_FILE)
+        if not await asyncio.to_thread(lock.acquire):
+            raise HomeInUse(self.config.paths.home, lock.holder())
+        try:
+            await self._run_locked(platforms)
+        finally:
+            await asyncio.to_thread(lock.release)
+
+    async def _run_locked(self, platforms: dict[str, Platform]) -> None:
         store = await open_store(self.config.paths.state_db)
         # Before the agent is built: it reads the tool registry, where MCP servers put their tools.
         mcp = McpServers(
