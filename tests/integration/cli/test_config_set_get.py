@@ -73,7 +73,7 @@ def test_bad_values_and_names_are_refused_with_one_line_and_nothing_written(tmp_
     cases = [
         (("model.context_length", "12"), "config error: model.context_length = '12': "),
         (("MATRIX_REQUIRE_MENTION", "sometimes"), "matrix.require_mention = 'sometimes'"),
-        (("API_SERVER_KEY", "short"), "api_server.key = (redacted)"),
+        (("API_SERVER_KEY", "tiny-key"), "api_server.key = (redacted)"),
         (
             ("MATRIX_ALOWED_USERS", "@a:b"),
             "MATRIX_ALOWED_USERS is not a setting; did you mean MATRIX_ALLOWED_USERS?",
@@ -84,7 +84,7 @@ def test_bad_values_and_names_are_refused_with_one_line_and_nothing_written(tmp_
         result = hermes(home, "config", "set", *args)
         assert result.returncode == 78, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, result.stderr
-        assert "short" not in result.stderr or args[0] != "API_SERVER_KEY"
+        assert "tiny-key" not in result.stderr
     assert (home / ".env").read_text() == env_text
     assert (home / "config.yaml").read_text() == YAML_TEXT
 
