@@ -105,7 +105,11 @@ async def test_rejected_credentials_are_reported_once_and_not_retried(
 
 def test_gateway_process_exits_zero_on_sigterm(tmp_path: Path) -> None:
     home = write_home(
-        tmp_path / "home", config={"model": {"provider": "custom", "base_url": "http://127.0.0.1:9"}}
+        tmp_path / "home",
+        config={
+            "model": {"provider": "custom", "base_url": "http://127.0.0.1:9"},
+            "gateway": {"plugins": ["hermes.testing"]},
+        },
     )
     process = start_gateway_process(home)
     asyncio.run(wait_for_log(process, "gateway running"))
