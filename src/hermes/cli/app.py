@@ -22,6 +22,7 @@ from hermes.cli import (
     version_line,
 )
 
+
 def _flags_take_no_value() -> None:
     """Typer 0.29's help prints a type beside every option, flags included (`--dry-run <bool>`), which
     reads as if the flag wanted a value. A flag or a counter (`-vv`) gets no type column."""
