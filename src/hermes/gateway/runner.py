@@ -34,10 +34,11 @@ class HomeInUse(Exception):
     """Another gateway holds this HERMES_HOME: two would answer every message twice."""
 
     def __init__(self, home: Path, pid: int | None) -> None:
-        holder = f"the gateway with PID {pid}" if pid is not None else "another gateway"
-        super().__init__(
-            f"HERMES_HOME {home} is in use by {holder}; stop it first, or give this one its own HERMES_HOME"
-        )
+        advice = "stop it first, or give this one its own HERMES_HOME"
+        if pid is None:
+            super().__init__(f"HERMES_HOME {home} is in use by another gateway; {advice}")
+        else:
+            super().__init__(f"HERMES_HOME {home} is in use by the gateway with PID {pid}; {advice}")
 
 
 # How long start-up waits for MCP servers before the platforms come up without the slow ones: long enough
