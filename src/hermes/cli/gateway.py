@@ -61,6 +61,39 @@ def run(
         raise typer.Exit(EXIT_FAILURE) from None
 
 
+@app.command("reload")
+def reload(
+    timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Seconds to wait for the answer."),
+) -> None:
+    """Make the running gateway re-read its settings, as SIGHUP does: allowlists and limits apply at once,
+    a platform whose settings changed reconnects, runs in flight go on. A bad configuration is refused."""
+    from hermes.config.writer import home_paths
+    from hermes.gateway.control import ask, control_socket_path
+
+    path = control_socket_path(home_paths())
+    try:
+        answer = ask(path, {"request": "reload"}, timeout)
+    except TimeoutError:
+        print(f"The gateway did not answer within {timeout:g} s (socket {path}).", file=sys.stderr)
+        raise typer.Exit(EXIT_FAILURE) from None
+    except (OSError, ValueError):
+        print(f"The gateway is not running (nothing answers at {path}); nothing to reload.", file=sys.stderr)
+        raise typer.Exit(EXIT_FAILURE) from None
+    if not answer.get("ok"):
+        print(f"The gateway answered with an error: {answer.get('error')}", file=sys.stderr)
+        raise typer.Exit(EXIT_FAILURE)
+    result = answer["reload"]
+    if result["refused"]:
+        print(f"reload refused, the settings in force stay: {'; '.join(result['refused'])}", file=sys.stderr)
+        raise typer.Exit(EXIT_CONFIG)
+    lines = [f"Reloaded: {', '.join(result['applied']) or 'nothing changed'}"]
+    if result["restarted"]:
+        lines.append(f"  reconnected: {', '.join(result['restarted'])}")
+    if result["needs_restart"]:
+        lines.append(f"  needs `hermes gateway restart`: {', '.join(result['needs_restart'])}")
+    typer.echo("\n".join(lines))
+
+
 def reexec_as_run(argv: list[str]) -> None:
     """`hermes gateway [options]` becomes `hermes gateway run [options]` in a new process image, so the
     process command line says `hermes gateway run`, which process managers look for."""

@@ -272,8 +272,12 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
     }
 
 
+async def gateway_reload(gateway: Gateway) -> dict[str, Any]:
+    return (await gateway.reload()).as_dict()
+
+
 def status_handlers(gateway: Gateway) -> dict[str, Handler]:
-    return {"status": lambda: gateway_status(gateway)}
+    return {"status": lambda: gateway_status(gateway), "reload": lambda: gateway_reload(gateway)}
 
 
 def ask(path: Path, request: Mapping[str, Any], timeout: float) -> dict[str, Any]:
