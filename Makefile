@@ -25,12 +25,13 @@ run: | $(UV)
 	.venv/bin/hermes config set --if-unset API_SERVER_ENABLED true
 	.venv/bin/hermes gateway run
 
-# Lint, format check and the whole suite, real Synapse included.
+# Lint, format check, strict type check of src/, and the whole suite, real Synapse included.
 test: | $(UV)
 	@echo "==> installing Hermes with every extra and the test tools into .venv/ from uv.lock"
 	$(UV) sync --frozen --all-extras
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 	.venv/bin/pytest
 
 format: | $(UV)

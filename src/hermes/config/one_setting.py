@@ -32,12 +32,15 @@ def parse_value(leaf: Leaf, raw: str) -> SettingValue:
     `ValueError` with one line naming the key, the value and what is allowed."""
     text: Any = [item.strip() for item in raw.split(",") if item.strip()] if leaf.is_list else raw.strip()
     try:
-        value = TypeAdapter(leaf.annotation).validate_python(text)
+        value: object = TypeAdapter(leaf.annotation).validate_python(text)
     except ValidationError as exc:
         error = exc.errors()[0]
         allowed = "allowed: true or false" if error["type"].startswith("bool") else error["msg"]
         shown = "(redacted)" if leaf.secret else repr(raw)
         raise ValueError(f"config error: {leaf.key} = {shown}: {allowed}") from None
-    if value is None or isinstance(value, (str, bool, int, float, list)):
+    if value is None or isinstance(value, str | bool | int | float):
         return value
-    return text
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    # A type no single value on a command line spells (a mapping): written as given, checked on loading.
+    return raw.strip()

@@ -59,7 +59,8 @@ def platform_section(settings: Settings, platform: str) -> Any:
 def sort_changes(keys: Iterable[str], platforms: Iterable[str]) -> tuple[list[str], list[str]]:
     """Changed keys the running gateway takes (at once, or by restarting a platform), and the others."""
     sections = tuple(f"{name}." for name in platforms)
-    taken, others = [], []
+    taken: list[str] = []
+    others: list[str] = []
     for key in keys:
         (taken if key in APPLIED_AT_ONCE or key.startswith(sections) else others).append(key)
     return taken, others
