@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.harness.synapse_server import free_port
@@ -102,6 +103,15 @@ async def test_make_run_shows_progress_and_leaves_a_home_every_command_agrees_wi
 
         got = hermes(clone, home, "config", "get", "api_server.enabled")
         assert got.stdout.splitlines() == ["true", "# api_server.enabled [.env]"]
+        # The README's way to the key opens the API.
+        key = hermes(clone, home, "config", "get", "API_SERVER_KEY", "--reveal").stdout.splitlines()[0]
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                f"http://127.0.0.1:{port}/v1/models", headers={"Authorization": f"Bearer {key}"}
+            ) as response,
+        ):
+            assert response.status == 200
         doctor = hermes(clone, home, "doctor", API_SERVER_PORT=str(port))
         assert "no platform is enabled" not in doctor.stdout
         assert f"✓ api_server: 127.0.0.1:{port}, key set" in doctor.stdout
