@@ -94,7 +94,6 @@ async def main() -> dict[str, object]:
         with tempfile.TemporaryDirectory() as home:
             (Path(home) / "config.yaml").write_text(
                 f"model:\n  provider: custom\n  default: fake-model\n  base_url: {llm.url}\n"
-                "auxiliary:\n  title_generation:\n    enabled: false\n"
             )
             config = load_config(environ={"HERMES_HOME": home})
             store = await Store.open(config.paths.state_db)

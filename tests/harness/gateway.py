@@ -22,20 +22,13 @@ from hermes.gateway.runner import Gateway
 HERMES = str(Path(sys.executable).with_name("hermes"))
 
 
-NO_TITLES = {"auxiliary": {"title_generation": {"enabled": False}}}
-
-
 def write_home(
     home: Path, *, config: Mapping[str, object] | None = None, env: Mapping[str, str] | None = None
 ) -> Path:
-    """A HERMES_HOME with the given config.yaml tree and .env entries (mode 0600, as the daemon expects).
-
-    Session titles are off unless the tree has an `auxiliary:` block: a title is one more model call after
-    a session's first answer, which would take a turn scripted for something else."""
+    """A HERMES_HOME with the given config.yaml tree and .env entries (mode 0600, as the daemon expects)."""
     home.mkdir(parents=True, exist_ok=True)
     if config is not None:
-        tree = {**NO_TITLES, **config}
-        (home / "config.yaml").write_text(yaml.safe_dump(tree))
+        (home / "config.yaml").write_text(yaml.safe_dump(dict(config)))
     if env is not None:
         env_file = home / ".env"
         env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))

@@ -70,7 +70,9 @@ class LocalAgent:
         )
         self.titles: TitleWriter | None = None
         auxiliaries = [summariser]
-        if settings.auxiliary.title_generation.enabled and store is not None:
+        titles = settings.auxiliary.title_generation
+        # Titles cost a model call per session: only when the operator named a title model for them.
+        if titles.enabled and (titles.model or titles.base_url) and store is not None:
             titler = auxiliary_model(settings, "title_generation", self.provider)
             self.titles = TitleWriter(titler, policy, store.sessions)
             auxiliaries.append(titler)

@@ -1,5 +1,6 @@
-"""Session titles: after a session's first exchange, the title model (`auxiliary.title_generation`, else the
-model of the run) names it in a few words, shown by `hermes sessions list`.
+"""Session titles: after a session's first exchange, the title model (`auxiliary.title_generation`) names
+it in a few words, shown by `hermes sessions list`. Without a title model there are no titles: the
+compatible system would spend a call of the main model on each session, which nobody asked for here.
 
 The title is written in the background once the reply is out, so it never delays an answer; a failure is
 one log line and the session stays untitled (it is asked for again when the session is next loaded).

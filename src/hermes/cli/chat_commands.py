@@ -49,6 +49,9 @@ class TerminalHub:
     started_at: float = field(default_factory=time.time)
     # Set by `/retry`: the question the chat loop asks again.
     retry: Inbound | None = None
+    # What commands ask to learn whether the conversation lives on a remote agent (proxy mode): never
+    # here, since `hermes chat` runs the local agent.
+    agent: None = None
 
     def clock(self) -> float:
         return time.time()

@@ -123,7 +123,9 @@ DESCRIPTIONS = {
     "auxiliary.title_generation.provider": (
         "`auto`: the main provider (`custom` with a `base_url`); or a provider name."
     ),
-    "auxiliary.title_generation.model": "The title model's id (empty: `model.default`).",
+    "auxiliary.title_generation.model": (
+        "The title model's id; new sessions are titled only when it (or `base_url`) is set."
+    ),
     "auxiliary.title_generation.base_url": (
         "Endpoint of the title model, e.g. a LiteLLM proxy (empty: the main one)."
     ),
@@ -143,7 +145,7 @@ DESCRIPTIONS = {
         "The compression model's context window in tokens (empty: the main one)."
     ),
     "auxiliary.title_generation.enabled": (
-        "Give new sessions a short title (`hermes sessions list` shows it)."
+        "Title new sessions with the title model (`hermes sessions list` shows the title)."
     ),
     "display.busy_input_mode": (
         "A message while a run is going: `interrupt` it, or `queue` it for after. What arrived while the "

@@ -167,6 +167,8 @@ class AuxiliaryModelSettings(Section):
 
 
 class TitleGenerationSettings(AuxiliaryModelSettings):
+    """New sessions get titles only when a title model (`model` or `base_url`) is named."""
+
     enabled: bool = True
 
 

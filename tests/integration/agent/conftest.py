@@ -19,7 +19,6 @@ from hermes.config import LoadedConfig, load_config
 from hermes.store import Store
 from tests.fakes.llm import FakeLLM, RecordedRequest
 from tests.fakes.llm.recording import content_text
-from tests.harness.gateway import NO_TITLES
 
 SECRET = "sk-test-SECRET-0123456789abcdef"
 # The families served by the fake over HTTP; Bedrock is tested through its client in test_bedrock.py.
@@ -89,8 +88,7 @@ async def make_rig(tmp_path: Path, llm: FakeLLM) -> AsyncIterator[MakeRig]:
         home.mkdir()
         base_url = {"anthropic": llm.anthropic_base_url, "custom": llm.url}.get(provider, llm.base_url)
         data = deep_merge(
-            {"model": {"provider": provider, "default": "fake-model", "base_url": base_url}, **NO_TITLES},
-            config or {},
+            {"model": {"provider": provider, "default": "fake-model", "base_url": base_url}}, config or {}
         )
         (home / "config.yaml").write_text(yaml.safe_dump(data))
         environ = {"HERMES_HOME": str(home)}

@@ -32,7 +32,7 @@ def titles_and_answers(request: RecordedRequest) -> Text:
 
 
 def with_titles(**title_generation: Any) -> dict[str, Any]:
-    return {"auxiliary": {"title_generation": {"enabled": True, **title_generation}}}
+    return {"auxiliary": {"title_generation": title_generation}}
 
 
 async def long_session(rig: Any) -> None:
@@ -61,20 +61,33 @@ async def test_a_new_session_is_titled_by_the_title_model(make_rig: MakeRig) -> 
     assert again is not None and again.title == "Planning A Trip To Lisbon"
 
 
-async def test_without_a_title_model_the_main_model_titles(make_rig: MakeRig) -> None:
-    rig = await make_rig(config=with_titles())
+async def test_without_a_title_model_no_title_is_asked_for(make_rig: MakeRig) -> None:
+    rig = await make_rig(config=with_titles(enabled=True))
     rig.llm.fallback = titles_and_answers
     await rig.run("I want to plan a trip to Lisbon in May")
-    assert rig.agent.titles is not None
-    await rig.agent.titles.idle()
-    [asked] = [r for r in rig.llm.chat_requests if is_title_request(r)]
-    assert asked.body["model"] == "fake-model"
+    assert rig.agent.titles is None
+    assert len(rig.llm.chat_requests) == 1
+    session = await rig.store.sessions.current(KEY)
+    assert session is not None and session.title is None
+
+
+async def test_a_title_model_on_its_own_endpoint(make_rig: MakeRig) -> None:
+    async with FakeLLM() as small:
+        small.fallback = titles_and_answers
+        rig = await make_rig(config=with_titles(base_url=small.base_url, api_key=LITELLM_KEY, model="small"))
+        rig.llm.fallback = titles_and_answers
+        await rig.run("I want to plan a trip to Lisbon in May")
+        assert rig.agent.titles is not None
+        await rig.agent.titles.idle()
+        [asked] = small.chat_requests
+    assert is_title_request(asked) and asked.body["model"] == "small" and asked.api_key == LITELLM_KEY
+    assert not any(is_title_request(r) for r in rig.llm.chat_requests)
 
 
 async def test_a_failed_title_leaves_the_session_untitled_and_the_reply_whole(
     make_rig: MakeRig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    rig = await make_rig(config=with_titles())
+    rig = await make_rig(config=with_titles(model="small-model"))
 
     def no_titles(request: RecordedRequest) -> Text | Error:
         if is_title_request(request):
@@ -93,7 +106,7 @@ async def test_a_failed_title_leaves_the_session_untitled_and_the_reply_whole(
 
 
 async def test_titles_can_be_turned_off(make_rig: MakeRig) -> None:
-    rig = await make_rig(config=with_titles(enabled=False))
+    rig = await make_rig(config=with_titles(model="small-model", enabled=False))
     await rig.run("hello")
     assert rig.agent.titles is None
     assert not any(is_title_request(r) for r in rig.llm.chat_requests)

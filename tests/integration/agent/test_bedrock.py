@@ -125,10 +125,7 @@ class FakeBedrock:
 
 @pytest.fixture
 async def bedrock(tmp_path: Path) -> AsyncIterator[tuple[LocalAgent, FakeBedrock]]:
-    (tmp_path / "config.yaml").write_text(
-        f"model:\n  provider: bedrock\n  default: {MODEL}\n"
-        "auxiliary:\n  title_generation:\n    enabled: false\n"
-    )
+    (tmp_path / "config.yaml").write_text(f"model:\n  provider: bedrock\n  default: {MODEL}\n")
     config = load_config(
         environ={
             "HERMES_HOME": str(tmp_path),

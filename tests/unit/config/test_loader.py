@@ -328,7 +328,9 @@ def test_an_auxiliary_api_key_is_a_secret(tmp_path: Path) -> None:
 def test_a_typo_under_auxiliary_is_still_warned_about(tmp_path: Path) -> None:
     write(tmp_path / "config.yaml", "auxiliary:\n  compresion:\n    model: x\n")
     loaded = load_config(env_for(tmp_path))
-    assert loaded.warnings == ["config.yaml: unknown keys ignored: auxiliary.compresion"]
+    assert loaded.warnings == [
+        "config.yaml: unknown keys ignored: auxiliary.compresion (did you mean auxiliary.compression?)"
+    ]
     assert loaded.notes == []
 
 
