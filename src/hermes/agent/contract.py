@@ -62,6 +62,9 @@ class RunRequest:
     extra_system: str | None = None
     # Opaque to the agent: handed to tools through ToolContext so a tool can address the requester.
     origin: dict[str, Any] = field(default_factory=dict)
+    # A scheduled run: nobody is there, and tools that create standing work (`attended_only`) are not
+    # offered, so a job cannot create jobs.
+    unattended: bool = False
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,8 @@ class LocalAgent:
         emit: Callable[[object], None],
     ) -> Final | Failed:
         tools = self.tools_for(request.platform)
+        if request.unattended:
+            tools = [t for t in tools if not getattr(t, "attended_only", False)]
         extra_system = "\n\n".join(
             part
             for part in (

@@ -65,6 +65,7 @@ def job_request(job: Job, platform: str, chat_kind: str = "channel") -> RunReque
         user_id=session_key(job),
         # No chat_id: nobody can be asked for approval, and the job's own jobs cannot target "this chat".
         origin={"platform": platform, "cron_job": job.id},
+        unattended=True,
     )
 
 

@@ -82,6 +82,8 @@ def int_arg(args: dict[str, Any], name: str, default: int, *, low: int, high: in
 
 
 class Tool(Protocol):
+    """A tool may also set `attended_only = True`: then scheduled (unattended) runs are not offered it."""
+
     name: str
     description: str
     parameters: dict[str, Any]

@@ -58,6 +58,8 @@ def _target(ctx: ToolContext, deliver: str) -> JobTarget:
 
 class CronJobTool:
     name = "cronjob"
+    # Scheduled runs do not get this tool: jobs creating jobs would grow without bound, unseen by the owner.
+    attended_only = True
     description = (
         "Schedule tasks that run later on their own: reminders, daily summaries, periodic checks. "
         "Actions: create (name, schedule, prompt; deliver), list, update (job_id; schedule/prompt/name), "
