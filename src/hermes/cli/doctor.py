@@ -96,7 +96,6 @@ async def _provider_check(config: LoadedConfig) -> Check:
 
 def doctor() -> None:
     """Check the installation: home, .env permissions, configuration, state.db, provider and platforms."""
-    from hermes.cli.common import EXIT_CONFIG
     from hermes.config import ConfigError, load_config
 
     try:
@@ -104,7 +103,7 @@ def doctor() -> None:
     except ConfigError as exc:
         for problem in exc.problems:
             typer.echo(f"✗ {problem}")
-        raise typer.Exit(EXIT_CONFIG) from None
+        raise typer.Exit(1) from None
 
     async def gather() -> list[Check]:
         remote = await asyncio.gather(_provider_check(config), _platform_checks(config))

@@ -25,11 +25,7 @@ def run(
     from hermes.store.errors import StoreError
 
     config = load_or_exit()
-    try:
-        config.paths.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError as exc:
-        print(f"HERMES_HOME {config.paths.home}: cannot create it: {exc.strerror}", file=sys.stderr)
-        raise typer.Exit(EXIT_CONFIG) from None
+    config.paths.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     logging_settings = config.settings.logging
     setup_logging(
         config.paths.logs,

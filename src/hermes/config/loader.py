@@ -145,8 +145,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> LoadedConfig:
     """Read HERMES_HOME's files and the environment; raise `ConfigError` naming every bad value."""
     process_env = dict(os.environ if environ is None else environ)
     paths = HermesPaths.resolve(process_env)
-    if (problem := paths.problem()) is not None:
-        raise ConfigError([problem])
     layers = env_layers(paths.env_file, paths.env_dropins, process_env)
     merged_env: dict[str, str] = {}
     for layer in layers:

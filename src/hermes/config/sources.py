@@ -24,22 +24,13 @@ class EnvLayer:
     values: Mapping[str, str]
 
 
-def _read_text(path: Path) -> str | None:
-    """The file's text, or None when there is no such file."""
+def read_env_file(path: Path, origin: str) -> EnvLayer:
     try:
-        return path.read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return None
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([f"cannot read {path}: {exc.strerror}"]) from None
     except UnicodeDecodeError:
         raise ConfigError([f"{path} is not UTF-8 text"]) from None
-
-
-def read_env_file(path: Path, origin: str) -> EnvLayer:
-    text = _read_text(path)
-    if text is None:
-        return EnvLayer(origin, {})
     from io import StringIO
 
     parsed = dotenv_values(stream=StringIO(text), interpolate=False)
@@ -48,28 +39,28 @@ def read_env_file(path: Path, origin: str) -> EnvLayer:
 
 def env_layers(env_file: Path, dropins: Path, process_env: Mapping[str, str]) -> list[EnvLayer]:
     """Lowest priority first: .env, then .env.d/*.env in name order, then the process environment."""
-    layers: list[EnvLayer] = [read_env_file(env_file, ".env")]
-    try:
-        dropin_files = sorted(dropins.glob("*.env")) if dropins.is_dir() else []
-    except OSError as exc:
-        raise ConfigError([f"cannot read {dropins}: {exc.strerror}"]) from None
-    for path in dropin_files:
-        layers.append(read_env_file(path, f".env.d/{path.name}"))
+    layers: list[EnvLayer] = []
+    if env_file.is_file():
+        layers.append(read_env_file(env_file, ".env"))
+    if dropins.is_dir():
+        for path in sorted(dropins.glob("*.env")):
+            layers.append(read_env_file(path, f".env.d/{path.name}"))
     layers.append(EnvLayer("environment", process_env))
     return layers
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    text = _read_text(path)
-    if text is None:
+    if not path.is_file():
         return {}
     try:
-        loaded = yaml.safe_load(text)
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError([f"cannot read {path}: {exc.strerror}"]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError([f"{path}{where}: not valid YAML ({exc.problem})"]) from None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: not valid YAML ({exc})"]) from None
     if loaded is None:
         return {}

@@ -44,6 +44,8 @@ class HubOptions:
     default_model: str = ""
     min_edit_interval: float = 1.0
     max_edits: int = 100
+    owners: frozenset[str] = frozenset()
+    user_messages_per_minute: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HubOptions:
@@ -55,6 +57,8 @@ class HubOptions:
             tool_progress=settings.display.tool_progress == "brief",
             routing=RoutingPolicy(settings.group_sessions_per_user, settings.thread_sessions_per_user),
             default_model=settings.model.default,
+            owners=frozenset(settings.gateway.owners),
+            user_messages_per_minute=settings.gateway.user_messages_per_minute,
         )
 
 
@@ -103,6 +107,18 @@ class Hub:
 
     async def load_cursor(self, platform: str) -> str | None:
         return await self.store.cursors.get(platform)
+
+    async def home_chat(self, platform: str) -> ChatRef | None:
+        home = await self.store.homes.get(platform)
+        return None if home is None else ChatRef(platform, home.chat_id, "channel", home.thread_id)
+
+    def is_owner(self, platform: str, user_id: str) -> bool:
+        """The owner: named in `gateway.owners`, or else the one person a platform's allowlists admit."""
+        if self.options.owners:
+            return user_id in self.options.owners or f"{platform}:{user_id}" in self.options.owners
+        adapter = self.platforms.get(platform)
+        access = adapter.access if adapter is not None else AccessList()
+        return self.authorizer.only_user(access) == user_id
 
     def is_allowed(self, platform: str, user_id: str) -> bool:
         adapter = self.platforms.get(platform)
@@ -327,6 +343,7 @@ class Hub:
             user_id=last.sender_id,
             user_name=last.sender_name,
             images=await _images(batch),
+            memory_scope=self._memory_scope(last),
             origin={
                 "platform": platform.name,
                 "chat_id": last.chat.chat_id,
@@ -354,6 +371,13 @@ class Hub:
             self._bot_streaks[streak_key] = self._bot_streaks.get(streak_key, 0) + 1
         for item in batch:
             await inbox.mark_done(platform.name, item.event_id, reply_ids)
+
+    def _memory_scope(self, inbound: Inbound) -> str | None:
+        """None (the owner's memory) for the owner; everyone else's memory is kept apart under their id."""
+        platform = inbound.chat.platform
+        if not inbound.sender_is_bot and self.is_owner(platform, inbound.sender_id):
+            return None
+        return f"{platform}:{inbound.sender_id}"
 
     async def _keep_typing(self, platform: Platform, chat: ChatRef) -> None:
         while True:

@@ -65,8 +65,14 @@ def job_request(job: Job, platform: str, chat_kind: str = "channel") -> RunReque
         user_id=session_key(job),
         # No chat_id: nobody can be asked for approval, and the job's own jobs cannot target "this chat".
         origin={"platform": platform, "cron_job": job.id},
+        memory_scope=_memory_scope(job),
         unattended=True,
     )
+
+
+def _memory_scope(job: Job) -> str | None:
+    scope = job.target.get("memory_scope") if isinstance(job.target, dict) else None
+    return scope if isinstance(scope, str) else None
 
 
 async def collect(events: AsyncIterator[AgentEvent]) -> Final | Failed:

@@ -97,7 +97,7 @@ async def test_request_driven_runs_refuse_unlisted_commands(make_hub: MakeHub, l
 async def test_one_yes_answers_only_the_question_on_screen(make_hub: MakeHub, llm: FakeLLM) -> None:
     # The attack: two commands in one turn; the user approves the benign one they see. Before questions had
     # ids, the second question replaced the first and that single yes ran the other command.
-    rig = await make_hub(terminal_config(approval_timeout_seconds=1))
+    rig = await make_hub(terminal_config(approval_timeout_seconds=10))
     llm.script(
         ToolCalls(
             [
@@ -109,15 +109,16 @@ async def test_one_yes_answers_only_the_question_on_screen(make_hub: MakeHub, ll
     )
     await rig.platform.push("tidy up", user="@alice")
     await rig.platform.wait_for(lambda: any("Reply **yes**" in m.text for m in rig.platform.messages))
-    await asyncio.sleep(0.1)  # the second call had time to ask too: it must wait its turn
+    await asyncio.sleep(0.2)  # the second call had time to ask too: it must wait its turn
     [question] = rig.platform.messages
     await rig.platform.push("yes", user="@alice")
+    await rig.platform.wait_for(lambda: len(rig.platform.messages) == 2)
+    second = rig.platform.messages[-1]
+    assert "Reply **yes**" in second.text and second.text != question.text
+    await rig.platform.push("no", user="@alice")
     await rig.platform.wait_for(lambda: any(m.text == "Done." for m in rig.platform.messages))
     await rig.settled()
-    shown = [m.text for m in rig.platform.messages if "Reply **yes**" in m.text]
-    approved = "a.txt" if "BENIGN" in question.text else "b.txt"
-    refused = "b.txt" if approved == "a.txt" else "a.txt"
-    assert len(shown) == 2 and shown[0] == question.text
+    approved, refused = ("a.txt", "b.txt") if "BENIGN" in question.text else ("b.txt", "a.txt")
     assert (rig.config.paths.workspace / approved).exists()
     assert not (rig.config.paths.workspace / refused).exists()
 

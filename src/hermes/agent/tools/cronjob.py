@@ -31,7 +31,10 @@ MAX_JOBS_PER_OWNER = 50
 
 
 def _target(ctx: ToolContext, deliver: str) -> JobTarget:
-    owner = {"owner": ctx.session_key}
+    owner: dict[str, str] = {"owner": ctx.session_key}
+    if ctx.memory_scope is not None:
+        # The job's runs see its creator's memory, not the owner's.
+        owner["memory_scope"] = ctx.memory_scope
     if deliver in ("", "origin"):
         chat_id = ctx.origin.get("chat_id")
         if not chat_id:

@@ -105,6 +105,7 @@ def _file_arg(ctx: ToolContext, args: dict[str, Any], name: str = "path") -> tup
 
 class ReadFileTool:
     name = "read_file"
+    reads_untrusted = True
     description = (
         "Read a text file in your workspace. Lines come numbered (`   12|text`); use offset and limit to "
         f"page through long files (at most {MAX_READ_CHARS} characters per call). Paths are relative to "
@@ -288,6 +289,7 @@ def _walk(root: Path, start: Path) -> Iterator[Path]:
 
 class SearchFilesTool:
     name = "search_files"
+    reads_untrusted = True
     description = (
         "Search your workspace. target 'content' (default): lines matching a regular expression (RE2 "
         "syntax: no backreferences or lookaround; lines over 10000 characters are not searched), "

@@ -161,6 +161,7 @@ def _sniff_charset(head: bytes) -> str | None:
 
 class WebExtractTool:
     name = "web_extract"
+    reads_untrusted = True
     description = (
         "Fetch a web page (http or https) and return its readable text: HTML becomes Markdown-like text "
         "with headings, lists and links. Plain text and JSON come back as they are. Pages on private or "
