@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from hermes.config.errors import ConfigError
+from hermes.config.mcp_secrets import mcp_secret_values
 from hermes.config.paths import HermesPaths
 from hermes.config.settings import Env, Secret, Settings
 from hermes.config.sources import env_layers, expand_vars, read_yaml
@@ -54,6 +55,7 @@ class LoadedConfig:
                 value = lookup(self.settings, leaf.key)
                 if isinstance(value, str) and value:
                     found.append(value)
+        found.extend(mcp_secret_values(self.settings.mcp_servers))
         return found
 
 

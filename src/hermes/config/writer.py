@@ -28,6 +28,7 @@ from typing import Any
 from hermes.config.env_edit import EnvFile
 from hermes.config.errors import ConfigError
 from hermes.config.loader import CONFIG_YAML, Leaf, leaves, load_config
+from hermes.config.mcp_secrets import mcp_secret_values
 from hermes.config.paths import HermesPaths
 from hermes.config.yaml_edit import REMOVE, YamlEditError, edit_yaml
 from hermes.fileio import write_atomic
@@ -191,6 +192,9 @@ def _secret_values(env: EnvFile, yaml_text: str) -> list[str]:
             node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, str):
             found.append(node)
+    servers = tree.get("mcp_servers") if isinstance(tree, dict) else None
+    if isinstance(servers, dict):
+        found.extend(mcp_secret_values(servers))
     return found
 
 

@@ -115,3 +115,27 @@ async def test_foreign_state_db_is_moved_aside_and_kept(tmp_path: Path) -> None:
     kept = sqlite3.connect(moved[0]).execute("SELECT data FROM sessions").fetchall()
     assert kept == [("from hermes-agent",)]
     assert "moved it to" in process.log()
+
+
+async def test_mcp_server_secrets_are_not_shown_or_logged(tmp_path: Path) -> None:
+    servers = {
+        "files": {"command": "mcp-files", "env": {"FILES_TOKEN": "ghp_files_token_1234"}},
+        "remote": {
+            "url": "https://bot:url-password-5678@mcp.example/mcp",
+            "headers": {"Authorization": "Bearer remote-header-token-9012"},
+        },
+    }
+    home = write_home(tmp_path / "home", config={"mcp_servers": servers})
+    code, out = await hermes(home, "config", "show")
+    assert code == 0, out
+    for secret in ("ghp_files_token_1234", "url-password-5678", "remote-header-token-9012"):
+        assert secret not in out
+    row = next(line for line in out.splitlines() if line.startswith("mcp_servers "))
+    assert '"FILES_TOKEN": "********"' in row and "https://bot:********@mcp.example/mcp" in row
+
+    from hermes.config import load_config
+    from hermes.observability.logging import REDACTED, Redactor
+
+    redact = Redactor(load_config({"HERMES_HOME": str(home)}).secret_values())
+    line = redact("MCP remote said: 401 for token remote-header-token-9012 (env ghp_files_token_1234)")
+    assert line == f"MCP remote said: 401 for token {REDACTED} (env {REDACTED})"
