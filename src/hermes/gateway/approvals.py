@@ -72,6 +72,11 @@ class Approvals:
             return True
         return False
 
+    def awaits(self, inbound: Inbound) -> bool:
+        """Whether the sender has a question on screen in this chat, which the message might answer."""
+        chat = inbound.chat
+        return (chat.platform, chat.chat_id, chat.thread_id, inbound.sender_id) in self._on_screen
+
     def resolve(self, question_id: str, approved: bool) -> bool:
         """Answer a pending question by its id; False when there is no such question waiting."""
         question = self._questions.get(question_id)

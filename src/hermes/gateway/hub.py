@@ -95,8 +95,9 @@ class Hub:
     # -- what platforms call (HubPort) --------------------------------------------------------------
 
     async def receive(self, inbound: Inbound, *, cursor: str | None = None) -> bool:
+        payload = to_payload(inbound, content=self._may_answer(inbound))
         accepted = await self.store.inbox.accept(
-            inbound.chat.platform, inbound.event_id, to_payload(inbound), cursor=cursor
+            inbound.chat.platform, inbound.event_id, payload, cursor=cursor
         )
         if accepted and self._processing:
             self._spawn(self._handle(inbound))
@@ -236,6 +237,18 @@ class Hub:
             return False
         self._enqueue(key, inbound)
         return True
+
+    def _may_answer(self, inbound: Inbound) -> bool:
+        """Whether handling this event (again, after a crash) may need its content: the checks of `_route`
+        that need no I/O. Everything else is stored without text."""
+        platform = self.platforms.get(inbound.chat.platform)
+        return (
+            platform is not None
+            and self.clock() - inbound.sent_at <= self.options.max_message_age
+            and (not inbound.sender_is_bot or self.options.allow_bots)
+            and self.authorizer.allowed(platform.access, inbound.sender_id)
+            and (inbound.addressed or self.approvals.awaits(inbound))
+        )
 
     def _bot_allowed(self, inbound: Inbound) -> bool:
         streak_key = (inbound.chat.platform, inbound.chat.chat_id)
