@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from hermes.gateway.image_links import images_as_links
 from hermes.platforms.base import ChatRef, Inbound, Platform
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ async def send_to_target(directory: ChatDirectory, target: str, text: str) -> st
         if not rest:
             raise LookupError(f"target {target!r} names no chat: use home:<platform> or <platform>:<chat id>")
         chat = ChatRef(scope, rest, "channel")
-    ref = await platform.send(chat, text, idempotency_key=f"send:{uuid.uuid4().hex}")
+    ref = await platform.send(chat, images_as_links(text), idempotency_key=f"send:{uuid.uuid4().hex}")
     return ref.message_id
 
 

@@ -22,6 +22,7 @@ from hermes.gateway.auth import Authorizer, DenialNotices, denial_text
 from hermes.gateway.codec import from_payload, to_payload
 from hermes.gateway.commands import CommandContext, parse_command
 from hermes.gateway.delivery import EditThrottle, ReplyStream
+from hermes.gateway.image_links import images_as_links
 from hermes.gateway.lanes import Lane
 from hermes.gateway.requests import RequestRuns
 from hermes.gateway.routing import RoutingPolicy, session_key
@@ -275,7 +276,9 @@ class Hub:
         reply = await ctx.command.handler(ctx)
         reply_ids: list[str] = []
         if reply:
-            ref = await platform.send(inbound.chat, reply, idempotency_key=f"{inbound.event_id}:0")
+            ref = await platform.send(
+                inbound.chat, images_as_links(reply), idempotency_key=f"{inbound.event_id}:0"
+            )
             reply_ids.append(ref.message_id)
         await self.store.inbox.mark_done(inbound.chat.platform, inbound.event_id, reply_ids)
 

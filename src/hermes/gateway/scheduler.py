@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, RunRequest
 from hermes.agent.tools.cronspec import describe_schedule, describe_target, next_run, target_platform
+from hermes.gateway.image_links import images_as_links
 from hermes.gateway.splitting import split_message
 from hermes.platforms.base import ChatRef, Platform
 from hermes.store import Job, Store
@@ -323,7 +324,7 @@ class Scheduler:
 
     async def _deliver(self, platform: Platform, chat: ChatRef, text: str, key: str) -> list[str]:
         ids = []
-        for index, chunk in enumerate(split_message(text, platform.max_message_chars)):
+        for index, chunk in enumerate(split_message(images_as_links(text), platform.max_message_chars)):
             ref = await platform.send(chat, chunk, idempotency_key=f"{key}:{index}")
             ids.append(ref.message_id)
         return ids
