@@ -31,7 +31,24 @@ def _home_checks(config: LoadedConfig) -> list[Check]:
             checks.append(
                 Check(False, f".env has mode {env_mode:o}; it holds secrets", f"chmod 600 {env_file}")
             )
+    checks.extend(_dropin_checks(config))
     return checks
+
+
+def _dropin_checks(config: LoadedConfig) -> list[Check]:
+    """`.env.d/*.env` hold secrets as much as `.env` does: only the owner may read them."""
+    dropins = config.paths.env_dropins
+    files = sorted(dropins.glob("*.env")) if dropins.is_dir() else []
+    if not files:
+        return []
+    modes = {path: stat.S_IMODE(path.stat().st_mode) for path in files}
+    exposed = [(path, mode) for path, mode in modes.items() if mode & 0o077]
+    if not exposed:
+        return [Check(True, f".env.d: {len(files)} drop-in(s), all private")]
+    return [
+        Check(False, f".env.d/{path.name} has mode {mode:o}; it may hold secrets", f"chmod 600 {path}")
+        for path, mode in exposed
+    ]
 
 
 def _config_checks(config: LoadedConfig) -> list[Check]:

@@ -44,9 +44,17 @@ async def test_doctor_names_each_problem_with_its_fix(tmp_path: Path) -> None:
         env={"OPENAI_API_KEY": "sk-should-not-leak-123"},
     )
     (home / ".env").chmod(0o644)
+    (home / ".env.d").mkdir()
+    (home / ".env.d" / "10-private.env").write_text("MATRIX_HOME_ROOM=!a:hs\n")
+    (home / ".env.d" / "10-private.env").chmod(0o600)
+    (home / ".env.d" / "50-ops.env").write_text("MATTERMOST_TOKEN=mm-should-not-leak\n")
+    (home / ".env.d" / "50-ops.env").chmod(0o640)
     code, out = await hermes(home, "doctor")
     assert code == 1
     assert f"✗ .env has mode 644; it holds secrets — fix: chmod 600 {home / '.env'}" in out
+    ops = home / ".env.d" / "50-ops.env"
+    assert f"✗ .env.d/50-ops.env has mode 640; it may hold secrets — fix: chmod 600 {ops}" in out
+    assert "10-private.env" not in out and "mm-should-not-leak" not in out
     assert "✗ config.yaml: unknown keys ignored: colour" in out
     assert "✗ provider custom:" in out
     assert "✗ no platform is enabled" in out
