@@ -24,6 +24,7 @@ from hermes.gateway.commands import CommandContext, parse_command
 from hermes.gateway.delivery import EditThrottle, ReplyStream
 from hermes.gateway.image_links import images_as_links
 from hermes.gateway.lanes import Lane
+from hermes.gateway.rate_limit import RateLimiter
 from hermes.gateway.requests import RequestRuns
 from hermes.gateway.routing import RoutingPolicy, session_key
 from hermes.platforms.base import AccessList, ChatRef, Inbound, Platform
@@ -32,6 +33,7 @@ from hermes.store import Store
 log = logging.getLogger(__name__)
 
 INTERRUPT_ACK = "⏹ Interrupted — taking your new message into account."
+SLOW_DOWN = "⏳ You are sending messages faster than {limit} a minute; I am not answering the extra ones."
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class Hub:
         self.authorizer = Authorizer(gateway_access)
         self.denials = DenialNotices()
         self.approvals = Approvals(self)
+        self.rate_limiter = RateLimiter(options.user_messages_per_minute)
         self.clock = clock
         self.started_at = clock()
         self._lanes: dict[str, Lane] = {}
@@ -113,6 +116,13 @@ class Hub:
     async def home_chat(self, platform: str) -> ChatRef | None:
         home = await self.store.homes.get(platform)
         return None if home is None else ChatRef(platform, home.chat_id, "channel", home.thread_id)
+
+    def has_owner(self, platform: str) -> bool:
+        """Whether anyone is the owner on `platform` (see `is_owner`)."""
+        if self.options.owners:
+            return True
+        adapter = self.platforms.get(platform)
+        return self.authorizer.only_user(adapter.access if adapter is not None else AccessList()) is not None
 
     def is_owner(self, platform: str, user_id: str) -> bool:
         """The owner: named in `gateway.owners`, or else the one person a platform's allowlists admit."""
@@ -231,6 +241,9 @@ class Hub:
         if not inbound.addressed:
             await self._skip(inbound, "not addressed")
             return False
+        if not self.rate_limiter.allow(platform.name, inbound.sender_id, inbound.sent_at):
+            await self._slow_down(platform, inbound)
+            return False
         key = self.session_key_for(inbound)
         command = parse_command(inbound.text, bare=inbound.chat.kind != "dm" and platform.bare_commands)
         if command is not None:
@@ -250,6 +263,13 @@ class Hub:
             and self.authorizer.allowed(platform.access, inbound.sender_id)
             and (inbound.addressed or self.approvals.awaits(inbound))
         )
+
+    async def _slow_down(self, platform: Platform, inbound: Inbound) -> None:
+        log.warning("%s: %s is over the message rate limit; not answered", platform.name, inbound.sender_id)
+        if self.rate_limiter.should_tell(platform.name, inbound.sender_id, inbound.sent_at):
+            text = SLOW_DOWN.format(limit=self.rate_limiter.per_minute)
+            await platform.send(inbound.chat, text, idempotency_key=f"{inbound.event_id}:slow")
+        await self._skip(inbound, "rate limited")
 
     def _bot_allowed(self, inbound: Inbound) -> bool:
         streak_key = (inbound.chat.platform, inbound.chat.chat_id)
