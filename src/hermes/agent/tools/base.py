@@ -90,10 +90,16 @@ class Tool(Protocol):
     and `reads_untrusted = True` when its output comes from outside (a web page, a file, a server): memory
     saved later in that conversation is marked as possibly injected."""
 
-    name: str
-    description: str
-    parameters: dict[str, Any]
-    """JSON schema of the arguments object."""
+    # Read-only members, so that a tool may declare them as class attributes.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """JSON schema of the arguments object."""
 
     async def __call__(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult: ...
 

@@ -57,7 +57,7 @@ class MediaFetcher:
         self.max_bytes = max_bytes
 
     async def fetch(self, content: dict[str, Any]) -> Attachment:
-        info = content.get("info") if isinstance(content.get("info"), dict) else {}
+        info = found if isinstance(found := content.get("info"), dict) else {}
         mime = str(info.get("mimetype") or "application/octet-stream")
         name = _filename(content, mime)
         encrypted = content.get("file") if isinstance(content.get("file"), dict) else None
@@ -111,8 +111,8 @@ def _cache_key(url: str, encrypted: dict[str, Any] | None) -> str:
     event that names the same URL with another key, or none, does not get it."""
     parts = [url]
     if encrypted is not None:
-        key = encrypted.get("key") if isinstance(encrypted.get("key"), dict) else {}
-        hashes = encrypted.get("hashes") if isinstance(encrypted.get("hashes"), dict) else {}
+        key = found if isinstance(found := encrypted.get("key"), dict) else {}
+        hashes = found if isinstance(found := encrypted.get("hashes"), dict) else {}
         parts += [str(hashes.get("sha256")), str(key.get("k")), str(encrypted.get("iv"))]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 

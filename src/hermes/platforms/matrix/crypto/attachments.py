@@ -28,12 +28,22 @@ def file_url(file: dict[str, Any]) -> str | None:
     return url if isinstance(url, str) else None
 
 
-def decrypt_file(ciphertext: bytes, file: dict[str, Any]) -> bytes:
-    key = file.get("key") if isinstance(file.get("key"), dict) else {}
-    hashes = file.get("hashes") if isinstance(file.get("hashes"), dict) else {}
+def encryption_details(file: dict[str, Any]) -> tuple[str, str, str] | None:
+    """The key, the ciphertext's SHA-256 and the iv of a `file` object; None when one is missing."""
+    key = found if isinstance(found := file.get("key"), dict) else {}
+    hashes = found if isinstance(found := file.get("hashes"), dict) else {}
     secret, digest, iv = key.get("k"), hashes.get("sha256"), file.get("iv")
     if not (isinstance(secret, str) and isinstance(digest, str) and isinstance(iv, str)):
+        return None
+    return secret, digest, iv
+
+
+def decrypt_file(ciphertext: bytes, file: dict[str, Any]) -> bytes:
+    details = encryption_details(file)
+    if details is None:
         raise BadAttachment("its encryption details are incomplete")
+    secret, digest, iv = details
+    key = file["key"]
     if key.get("alg", "A256CTR") != "A256CTR" or file.get("v", "v2") not in ("v1", "v2"):
         raise BadAttachment("it uses an unknown encryption scheme")
     try:
@@ -47,11 +57,10 @@ def decrypt_file(ciphertext: bytes, file: dict[str, Any]) -> bytes:
 def describes(plaintext: bytes, file: dict[str, Any]) -> bool:
     """Whether `plaintext` is what this `file` object's key, iv and hash stand for: AES-CTR is its own
     inverse, so the plaintext is encrypted again and the result's SHA-256 compared with the declared one."""
-    key = file.get("key") if isinstance(file.get("key"), dict) else {}
-    hashes = file.get("hashes") if isinstance(file.get("hashes"), dict) else {}
-    secret, digest, iv = key.get("k"), hashes.get("sha256"), file.get("iv")
-    if not (isinstance(secret, str) and isinstance(digest, str) and isinstance(iv, str)):
+    details = encryption_details(file)
+    if details is None:
         return False
+    secret, digest, iv = details
     # decrypt_attachment checks its input's hash first; here the input is the plaintext, so its own.
     own = base64.b64encode(hashlib.sha256(plaintext).digest()).decode().rstrip("=")
     try:
