@@ -11,10 +11,11 @@ callers that have no chat (the API).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -66,7 +67,7 @@ class Approvals:
         if inbound.reaction_to is not None and inbound.reaction_to != question.message_id:
             return False
         word, _, named = inbound.text.strip().strip(".!").lower().partition(" ")
-        if named.strip() and named.strip().strip("#") != question.id:
+        if named.strip() and named.strip().strip("#`") != question.id:
             return False
         if word in YES or word in NO:
             question.future.set_result(word in YES)
@@ -102,7 +103,7 @@ class Approvals:
             log.warning("%s: an approval question is too long to show whole; refused", platform.name)
             return False
         try:
-            async with _Turn(self, asker):
+            async with self._turn(asker):
                 self._questions[question.id] = question
                 self._on_screen[asker] = question
                 ref = await platform.send(
@@ -119,37 +120,21 @@ class Approvals:
             if self._on_screen.get(asker) is question:
                 del self._on_screen[asker]
 
+    @contextlib.asynccontextmanager
+    async def _turn(self, asker: _Asker) -> AsyncIterator[None]:
+        """One question at a time per asker, first come first served; the lock goes when nobody waits."""
+        lock = self._turns.setdefault(asker, asyncio.Lock())
+        self._queued[asker] = self._queued.get(asker, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._queued[asker] -= 1
+            if not self._queued[asker]:
+                del self._queued[asker], self._turns[asker]
+
     def services_for(self, platform: Platform) -> HubServices:
         return HubServices(self, platform)
-
-
-class _Turn:
-    """One question at a time per asker; the lock is dropped when nobody waits for it."""
-
-    def __init__(self, approvals: Approvals, asker: _Asker) -> None:
-        self.approvals = approvals
-        self.asker = asker
-
-    async def __aenter__(self) -> None:
-        approvals = self.approvals
-        lock = approvals._turns.setdefault(self.asker, asyncio.Lock())
-        approvals._queued[self.asker] = approvals._queued.get(self.asker, 0) + 1
-        try:
-            await lock.acquire()
-        except BaseException:
-            self._leave()
-            raise
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.approvals._turns[self.asker].release()
-        self._leave()
-
-    def _leave(self) -> None:
-        approvals = self.approvals
-        approvals._queued[self.asker] -= 1
-        if approvals._queued[self.asker] == 0:
-            del approvals._queued[self.asker]
-            del approvals._turns[self.asker]
 
 
 class HubServices:
