@@ -53,7 +53,7 @@ async def test_doctor_names_each_problem_with_its_fix(tmp_path: Path) -> None:
     assert code == 1
     assert f"✗ .env has mode 644; it holds secrets — fix: chmod 600 {home / '.env'}" in out
     ops = home / ".env.d" / "50-ops.env"
-    assert f"✗ .env.d/50-ops.env has mode 640; it may hold secrets — fix: chmod 600 {ops}" in out
+    assert f"✗ .env.d/50-ops.env has mode 640; it holds secrets — fix: chmod 600 {ops}" in out
     assert "10-private.env" not in out and "mm-should-not-leak" not in out
     assert "✗ config.yaml: unknown keys ignored: colour" in out
     assert "✗ provider custom:" in out
@@ -76,7 +76,7 @@ async def test_doctor_reports_a_corrupt_state_db_and_leaves_it(tmp_path: Path) -
 async def test_doctor_with_a_bad_config_value(tmp_path: Path) -> None:
     home = write_home(tmp_path / "home", env={"MATRIX_REQUIRE_MENTION": "sometimes"})
     code, out = await hermes(home, "doctor")
-    assert code == 1
+    assert code == 78
     assert out.strip() == (
         "✗ config error: matrix.require_mention = 'sometimes' (from .env as MATRIX_REQUIRE_MENTION): "
         "allowed: true or false"
@@ -106,7 +106,11 @@ async def test_foreign_state_db_is_moved_aside_and_kept(tmp_path: Path) -> None:
     import sqlite3
 
     home = write_home(
-        tmp_path / "home", config={"model": {"provider": "custom", "base_url": "http://127.0.0.1:9"}}
+        tmp_path / "home",
+        config={
+            "model": {"provider": "custom", "base_url": "http://127.0.0.1:9"},
+            "gateway": {"plugins": ["hermes.testing"]},
+        },
     )
     conn = sqlite3.connect(home / "state.db")
     conn.execute("CREATE TABLE sessions (id TEXT, data TEXT)")
