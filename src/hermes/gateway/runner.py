@@ -17,6 +17,7 @@ from hermes.agent.tools.mcp import McpServers
 from hermes.backoff import Backoff
 from hermes.config import ConfigError, LoadedConfig
 from hermes.gateway.control import ControlServer, control_socket_path, status_handlers
+from hermes.gateway.dashboard_chat import DashboardChat
 from hermes.gateway.hub import Hub, HubOptions
 from hermes.gateway.media_cache import MediaCachePruner
 from hermes.gateway.scheduler import LOCK_FILE, Scheduler
@@ -126,7 +127,9 @@ class Gateway:
         self.scheduler.start()
         pruner = MediaCachePruner(self.config.paths.media_cache, gateway.media_cache_days)
         pruner.start()
-        control = ControlServer(control_socket_path(self.config.paths), status_handlers(self))
+        control = ControlServer(
+            control_socket_path(self.config.paths), status_handlers(self), DashboardChat(self).streams()
+        )
         await control.start()
         self.started.set()
         log.info("gateway running with %s", ", ".join(platforms) or "no platforms")
