@@ -101,7 +101,10 @@ class Guard:
     async def on_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         """Every response, streamed ones included, leaves with the cookie and the hardening headers."""
         if request.get("fresh_sid"):
-            response.set_cookie(SID_COOKIE, request["sid"], httponly=True, samesite="Strict", path="/")
+            # Added as a header: by the time this hook runs, cookies set on the response are already written.
+            response.headers.add(
+                "Set-Cookie", f"{SID_COOKIE}={request['sid']}; HttpOnly; Path=/; SameSite=Strict"
+            )
         headers = response.headers
         headers["Content-Security-Policy"] = CSP
         headers["X-Content-Type-Options"] = "nosniff"

@@ -59,8 +59,12 @@ async def test_every_page_with_a_mattermost_dm_in_sessions(bot: MattermostBot, t
         await settled(gateway)
         store = hub_of(gateway).store
         await store.jobs.create(
-            name="standup digest", schedule_kind="cron", schedule_value="0 9 * * 1-5",
-            prompt="Summarise yesterday.", target="home:mattermost", next_run_at=4102444800.0,
+            name="standup digest",
+            schedule_kind="cron",
+            schedule_value="0 9 * * 1-5",
+            prompt="Summarise yesterday.",
+            target="home:mattermost",
+            next_run_at=4102444800.0,
         )
         async with running_dashboard(bot.home) as dashboard, page_on(dashboard) as page:
             await page.goto("/")
@@ -69,8 +73,11 @@ async def test_every_page_with_a_mattermost_dm_in_sessions(bot: MattermostBot, t
             await expect(page.locator("#platforms")).to_contain_text("connected")
             for label, path, name in PAGES:
                 await page.get_by_role("link", name=label, exact=True).click()
-                await expect(page).to_have_url(f"{dashboard.url}{path}" if name != "chat" else
-                                               f"{dashboard.url}/chat?session=" + page.url.rsplit("=", 1)[-1])
+                await expect(page).to_have_url(
+                    f"{dashboard.url}{path}"
+                    if name != "chat"
+                    else f"{dashboard.url}/chat?session=" + page.url.rsplit("=", 1)[-1]
+                )
                 await expect(page.locator("nav a.current")).to_have_text(label)
                 await shoot(page, name, shots)
 
