@@ -35,7 +35,7 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1280, "height": 860}
-_PROVOKED = re.compile(r"^Failed to load resource: the server responded with a status of (400|403|409) ")
+_PROVOKED = re.compile(r"^Failed to load resource: the server responded with a status of (400|401|403|409) ")
 
 
 @dataclass
@@ -69,19 +69,25 @@ def fleet_environment(home: Path, extra: Mapping[str, str] | None = None) -> dic
     return env
 
 
+def _spawn(
+    home: Path, port: int, log_path: Path, env: Mapping[str, str], args: tuple[str, ...]
+) -> subprocess.Popen[bytes]:
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [HERMES, "dashboard", "--host", "127.0.0.1", "--port", str(port), "--no-open", *args],
+            cwd=home,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
 async def start_dashboard(
     home: Path, *, extra_env: Mapping[str, str] | None = None, args: tuple[str, ...] = ("--tui",)
 ) -> DashboardProcess:
     port = free_port()
     log_path = home / "dashboard.log"
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            [HERMES, "dashboard", "--host", "127.0.0.1", "--port", str(port), "--no-open", *args],
-            cwd=home,
-            env=fleet_environment(home, extra_env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    proc = _spawn(home, port, log_path, fleet_environment(home, extra_env), args)
     process = DashboardProcess(proc, home, port, log_path)
     async with asyncio.timeout(20):
         while "Hermes dashboard at" not in process.log():
@@ -120,7 +126,7 @@ async def page_on(dashboard: DashboardProcess) -> AsyncIterator[Page]:
         page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        # A CSP violation or a missing asset shows as a console error; the 400s and 409s the tests provoke
+        # A CSP violation or a missing asset shows as a console error; the 4xx the tests provoke
         # on purpose are pages that say what went wrong.
         page.on(
             "console",

@@ -29,7 +29,9 @@ CSP = (
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-_OPEN_PATHS = frozenset({"/login", "/static/dashboard.css"})
+# The sign-in page and its assets (our own CSS and JS, nothing in them is secret).
+_OPEN_PATHS = frozenset({"/login"})
+_OPEN_PREFIX = "/static/"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -88,7 +90,7 @@ class Guard:
             sid = secrets.token_hex(16)
         request["sid"] = sid
         request["csrf"] = self.csrf_token(sid)
-        if request.path not in _OPEN_PATHS and not self.authenticated(request):
+        if not _open(request.path) and not self.authenticated(request):
             if request.method in SAFE_METHODS and "text/html" in request.headers.get("Accept", ""):
                 raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs)}")
             return _plain(401, "The dashboard token is required.")
@@ -122,6 +124,10 @@ class Guard:
         ):
             offered = str((await request.post()).get(CSRF_FIELD, ""))
         return offered is not None and hmac.compare_digest(offered.encode(), request["csrf"].encode())
+
+
+def _open(path: str) -> bool:
+    return path in _OPEN_PATHS or path.startswith(_OPEN_PREFIX)
 
 
 def _plain(status: int, text: str) -> web.Response:

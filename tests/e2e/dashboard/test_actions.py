@@ -170,15 +170,15 @@ async def test_state_changes_without_the_csrf_token_are_refused(bot: MattermostB
         await page.goto("/cron")  # the browser has its session cookie: only the token is missing
         refused = await page.evaluate(
             """async (id) => {
+                const form = {"Content-Type": "application/x-www-form-urlencoded"};
+                const json = {"Content-Type": "application/json", "X-CSRF-Token": "forged"};
+                const chat = JSON.stringify({session: "0123456789abcdef", text: "hi"});
                 const answers = [];
                 for (const [url, init] of [
                     [`/cron/${id}/delete`, {method: "POST"}],
-                    [`/cron/${id}/pause`, {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"},
-                                           body: "_csrf=forged"}],
-                    ["/memory/MEMORY.md", {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"},
-                                           body: "text=pwned&base=x"}],
-                    ["/chat/send", {method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": "no"},
-                                    body: JSON.stringify({session: "0123456789abcdef", text: "hi"})}],
+                    [`/cron/${id}/pause`, {method: "POST", headers: form, body: "_csrf=forged"}],
+                    ["/memory/MEMORY.md", {method: "POST", headers: form, body: "text=pwned&base=x"}],
+                    ["/chat/send", {method: "POST", headers: json, body: chat}],
                 ]) {
                     const response = await fetch(url, init);
                     answers.push([response.status, await response.text()]);

@@ -31,7 +31,8 @@ def furnish(home: Path) -> None:
     skill = home / "skills" / "research" / "arxiv"
     skill.mkdir(parents=True)
     (skill / "SKILL.md").write_text(
-        "---\nname: arxiv\ndescription: Find and summarise papers on arXiv.\n---\n\n# arXiv\n\nSearch first.\n"
+        "---\nname: arxiv\ndescription: Find and summarise papers on arXiv.\n---\n\n"
+        "# arXiv\n\nSearch first.\n"
     )
     (home / "memories").mkdir(exist_ok=True)
     (home / "memories" / "MEMORY.md").write_text("The team ships on Thursdays.\n")

@@ -50,13 +50,15 @@ async def stream(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
     await response.prepare(request)
     await response.write(b": following\n\n")
-    while True:
+    # A closed tab is noticed here: with nothing new to write, a write would never fail.
+    while request.transport is not None and not request.transport.is_closing():
         lines, inode, offset = await asyncio.to_thread(logfile.read_new, path, inode, offset)
         for record in logfile.parse(lines):
             if logfile.keep(record, level, platform):
                 data = json.dumps({"text": state.redactor(record.text)}, ensure_ascii=False)
                 await response.write(f"data: {data}\n\n".encode())
         await asyncio.sleep(POLL_SECONDS)
+    return response
 
 
 def routes(router: web.UrlDispatcher) -> None:
