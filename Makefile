@@ -16,8 +16,15 @@ run: | $(UV)
 	$(UV) sync --quiet --frozen --inexact --extra matrix
 	API_SERVER_ENABLED=$${API_SERVER_ENABLED:-true} .venv/bin/hermes gateway run
 
-# Lint, format check and the whole suite, real Synapse included.
-test: | $(UV)
+# Debian's chromium for the dashboard's browser tests (Playwright drives it; it never downloads a browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+# Lint, format check and the whole suite, real Synapse and a real browser included.
+test: | $(UV) $(CHROMIUM)
 	$(UV) sync --quiet --frozen --all-extras
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .

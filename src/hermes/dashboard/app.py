@@ -12,7 +12,7 @@ import jinja2
 from aiohttp import web
 
 from hermes.dashboard.context import Dashboard
-from hermes.dashboard.security import CSRF_FIELD, Guard
+from hermes.dashboard.security import CSRF, CSRF_FIELD, Guard
 
 PACKAGE = Path(__file__).parent
 # One module per page under dashboard/pages, each with `routes(router)` and its entry in the menu.
@@ -62,7 +62,7 @@ def render(request: web.Request, template: str, *, http_status: int = 200, **val
         request.app[TEMPLATES]
         .get_template(template)
         .render(
-            csrf=request["csrf"],
+            csrf=request[CSRF],
             csrf_field=CSRF_FIELD,
             tui=state.tui,
             path=request.path,

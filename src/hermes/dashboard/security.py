@@ -33,6 +33,10 @@ _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 _OPEN_PATHS = frozenset({"/login"})
 _OPEN_PREFIX = "/static/"
 
+SID: web.RequestKey[str] = web.RequestKey("sid", str)
+CSRF: web.RequestKey[str] = web.RequestKey("csrf", str)
+FRESH_SID: web.RequestKey[bool] = web.RequestKey("fresh_sid", bool)
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -85,11 +89,11 @@ class Guard:
         if not self._host_allowed(request):
             return _plain(421, "This dashboard answers only on localhost.")
         sid = request.cookies.get(SID_COOKIE, "")
-        request["fresh_sid"] = fresh = len(sid) != 32
+        request[FRESH_SID] = fresh = len(sid) != 32
         if fresh:
             sid = secrets.token_hex(16)
-        request["sid"] = sid
-        request["csrf"] = self.csrf_token(sid)
+        request[SID] = sid
+        request[CSRF] = self.csrf_token(sid)
         if not _open(request.path) and not self.authenticated(request):
             if request.method in SAFE_METHODS and "text/html" in request.headers.get("Accept", ""):
                 raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs)}")
@@ -102,10 +106,10 @@ class Guard:
 
     async def on_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         """Every response, streamed ones included, leaves with the cookie and the hardening headers."""
-        if request.get("fresh_sid"):
+        if request.get(FRESH_SID):
             # Added as a header: by the time this hook runs, cookies set on the response are already written.
             response.headers.add(
-                "Set-Cookie", f"{SID_COOKIE}={request['sid']}; HttpOnly; Path=/; SameSite=Strict"
+                "Set-Cookie", f"{SID_COOKIE}={request[SID]}; HttpOnly; Path=/; SameSite=Strict"
             )
         headers = response.headers
         headers["Content-Security-Policy"] = CSP
@@ -123,7 +127,7 @@ class Guard:
             "multipart/form-data",
         ):
             offered = str((await request.post()).get(CSRF_FIELD, ""))
-        return offered is not None and hmac.compare_digest(offered.encode(), request["csrf"].encode())
+        return offered is not None and hmac.compare_digest(offered.encode(), request[CSRF].encode())
 
 
 def _open(path: str) -> bool:
