@@ -6,8 +6,10 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from hermes.agent.skills import SkillIndex
 from hermes.config import LoadedConfig
 from hermes.dashboard.gateway_link import GatewayLink
+from hermes.dashboard.history import HistoryCache
 from hermes.observability.logging import Redactor
 from hermes.store import Store
 
@@ -18,6 +20,9 @@ class Dashboard:
     tui: bool
     link: GatewayLink
     redactor: Redactor
+    # Kept, so a skill's front matter is parsed again only when its file changes.
+    skills: SkillIndex
+    history: HistoryCache = field(default_factory=HistoryCache)
     started_at: float = field(default_factory=time.time)
     _store: Store | None = None
     _opening: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -31,6 +36,7 @@ class Dashboard:
             tui=tui,
             link=GatewayLink(control_socket_path(config.paths)),
             redactor=Redactor(config.secret_values()),
+            skills=SkillIndex(config.paths.skills),
         )
 
     async def store(self, *, create: bool = False) -> Store | None:

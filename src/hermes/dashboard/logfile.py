@@ -20,18 +20,23 @@ TAIL_BYTES = 512 * 1024
 
 @dataclass(frozen=True)
 class LogRecord:
-    at: float | None
+    stamp: str
     level: str
     logger: str
     text: str
+    platform: str | None
 
     @property
-    def platform(self) -> str | None:
-        """The platform a record came from: its logger is `hermes.platforms.<name>...`."""
-        parts = self.logger.split(".")
-        if len(parts) >= 3 and parts[:2] == ["hermes", "platforms"]:
-            return parts[2]
-        return None
+    def at(self) -> float:
+        """Parsed only when asked: strptime costs more than the rest of reading a line."""
+        return datetime.strptime(self.stamp, "%Y-%m-%d %H:%M:%S").timestamp()
+
+
+def _platform(logger: str) -> str | None:
+    """The platform a record came from: its logger is `hermes.platforms.<name>...`."""
+    if logger.startswith("hermes.platforms."):
+        return logger.split(".", 3)[2]
+    return None
 
 
 def parse(lines: list[str]) -> list[LogRecord]:
@@ -41,10 +46,12 @@ def parse(lines: list[str]) -> list[LogRecord]:
         if match is None:
             if records:
                 last = records[-1]
-                records[-1] = LogRecord(last.at, last.level, last.logger, f"{last.text}\n{line}")
+                records[-1] = LogRecord(
+                    last.stamp, last.level, last.logger, f"{last.text}\n{line}", last.platform
+                )
             continue
-        at = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").timestamp()
-        records.append(LogRecord(at, match.group(2), match.group(3), line))
+        logger = match.group(3)
+        records.append(LogRecord(match.group(1), match.group(2), logger, line, _platform(logger)))
     return records
 
 

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from hermes.dashboard import logfile
-from hermes.dashboard.history import read_history
+from hermes.dashboard.history import HistoryCache, read_history
 from hermes.dashboard.svg import Series, chart
 from hermes.store import NewMessage, Store
 
@@ -54,6 +54,13 @@ async def test_history_counts_requests_runs_tokens_and_latency_per_slot(tmp_path
         clock.now = now - 30 * 86400  # outside every range
         await store.sessions.append(session.id, [NewMessage("user", "old")])
         history = await store.db.run(lambda conn: read_history(conn, now, "24h"))
+        cache = HistoryCache()
+        for _ in range(2):  # filled, then read from the cache: the same figures
+            assert await store.db.run(lambda conn: read_history(conn, now, "24h", cache)) == history
+        assert cache.slots
+        await store.sessions.delete(session.id)
+        emptied = await store.db.run(lambda conn: read_history(conn, now, "24h", cache))
+    assert sum(emptied.requests) == 0 and sum(emptied.prompt_tokens) == 0
     assert len(history.requests) == 24
     assert sum(history.requests) == 2 and sum(history.runs) == 2
     assert history.requests[-3:] == [1, 0, 1]

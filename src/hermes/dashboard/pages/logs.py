@@ -30,7 +30,7 @@ async def page(request: web.Request) -> web.StreamResponse:
     lines, _, _ = await asyncio.to_thread(logfile.tail, state.config.paths.logs / LOG_NAME)
     records = logfile.parse(lines)
     platforms = sorted({r.platform for r in records if r.platform})
-    kept = [state.redactor(r.text) for r in records if logfile.keep(r, level, platform)][-SHOWN:]
+    kept = [state.redactor(r.text) for r in [r for r in records if logfile.keep(r, level, platform)][-SHOWN:]]
     return render(
         request,
         "logs.html",

@@ -15,12 +15,13 @@ async def page(request: web.Request) -> web.StreamResponse:
     span = request.query.get("range", "24h")
     if span not in RANGES:
         raise web.HTTPBadRequest(text=f"range must be one of {', '.join(RANGES)}\n")
-    store = await dashboard(request).store()
+    state = dashboard(request)
+    store = await state.store()
     charts = []
     totals = {}
     if store is not None:
         now = time.time()
-        history = await store.db.run(lambda conn: read_history(conn, now, span))
+        history = await store.db.run(lambda conn: read_history(conn, now, span, state.history))
         times = history.times
         charts = [
             chart(

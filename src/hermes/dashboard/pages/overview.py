@@ -38,7 +38,7 @@ def _stored_figures(conn: sqlite3.Connection) -> dict[str, Any]:
 def errors_last_hour(logs_dir: Path) -> tuple[int, list[logfile.LogRecord]]:
     lines, _, _ = logfile.tail(logs_dir / "errors.log", 256 * 1024)
     since = time.time() - HOUR
-    recent = [r for r in logfile.parse(lines) if r.level in ("ERROR", "CRITICAL") and (r.at or 0) >= since]
+    recent = [r for r in logfile.parse(lines) if r.level in ("ERROR", "CRITICAL") and r.at >= since]
     return len(recent), recent[-5:]
 
 

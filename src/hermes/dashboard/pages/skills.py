@@ -6,12 +6,12 @@ import asyncio
 
 from aiohttp import web
 
-from hermes.agent.skills import Skill, SkillIndex
+from hermes.agent.skills import Skill
 from hermes.dashboard.app import dashboard, render
 
 
 async def _skills(request: web.Request) -> list[Skill]:
-    return await asyncio.to_thread(SkillIndex(dashboard(request).config.paths.skills).scan)
+    return await asyncio.to_thread(dashboard(request).skills.scan)
 
 
 async def page(request: web.Request) -> web.StreamResponse:
