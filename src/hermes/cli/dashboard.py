@@ -23,9 +23,13 @@ def dashboard(
 ) -> None:
     """Serve the dashboard: overview, sessions, memory, cron, skills, config, logs, metrics and chat."""
     from hermes.dashboard.server import RefusedBind, serve
+    from hermes.observability.logging import CONSOLE_FORMAT, RedactingFormatter, Redactor
 
     config = load_or_exit()
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # To stderr (the journal, under systemd), redacted like the gateway's logs; gateway.log is the gateway's.
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter(Redactor(config.secret_values()), CONSOLE_FORMAT))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     try:
         asyncio.run(
             serve(

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 from playwright.async_api import expect
 
 from tests.fakes.llm import Call, FakeLLM, Text, ToolCalls
 from tests.harness.dashboard import page_on, running_dashboard
 from tests.integration.mattermost.conftest import MattermostBot, hub_of, settled
+
+from .conftest import shoot
 
 
 async def test_memory_edited_on_the_page_is_in_the_agents_next_prompt(bot: MattermostBot) -> None:
@@ -92,7 +95,9 @@ async def test_a_job_paused_on_the_page_does_not_fire_and_fires_once_resumed(bot
     assert reply.message.startswith("⏰ **tick**") and reply.message.endswith("Say tick.")
 
 
-async def test_chat_on_the_page_streams_the_reply_and_shows_tool_progress(bot: MattermostBot) -> None:
+async def test_chat_on_the_page_streams_the_reply_and_shows_tool_progress(
+    bot: MattermostBot, shots: Path
+) -> None:
     answer_text = "Noted: deploys happen on Fridays, and I will remember it."
     async with FakeLLM() as llm:  # not instant: the answer arrives word by word
         llm.script(
@@ -115,6 +120,7 @@ async def test_chat_on_the_page_streams_the_reply_and_shows_tool_progress(bot: M
             await expect(page.locator("li.tool.ok")).to_contain_text("memory: add memory")
             await expect(page.locator("li.msg.role-assistant.done")).to_have_text(answer_text)
             seen = await page.evaluate("window.answerSeen")
+            await shoot(page, "chat", shots)
             session = page.url.rsplit("=", 1)[-1]
             await page.reload()
             await expect(page.locator("#chat")).to_contain_text("remember that we deploy on Fridays")

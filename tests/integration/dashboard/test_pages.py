@@ -186,3 +186,22 @@ async def test_every_response_carries_the_content_security_policy(client: Client
         response, _ = await client.get(path)
         assert "script-src 'self'" in response.headers["Content-Security-Policy"], path
         assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+
+
+async def test_config_flags_unknown_keys_and_says_where_values_came_from(tmp_path: Path) -> None:
+    home = write_home(
+        tmp_path / "home",
+        config={
+            "model": {"provider": "custom", "base_url": "http://127.0.0.1:9"},
+            "matrix": {"requre_mention": 1},
+        },
+        env={"MATTERMOST_URL": "http://mm.example", "MATTERMOST_TOKEN": "mm-secret-token-123"},
+    )
+    async for client in open_client(home):
+        _, html = await client.get("/config")
+    assert "unknown keys ignored: matrix.requre_mention" in html and 'class="warn flagged"' in html
+    assert re.search(r"<code>model.provider</code></td><td>&#34;custom&#34;</td><td[^>]*>config.yaml<", html)
+    assert re.search(
+        r"<code>mattermost.url</code></td><td>&#34;http://mm.example&#34;</td><td[^>]*>\.env<", html
+    )
+    assert "mm-secret-token-123" not in html
