@@ -188,8 +188,13 @@ class ControlServer:
                 writer.write(encode({"ok": True, "event": dict(event)}))
                 await writer.drain()
             writer.write(encode({"ok": True, "done": True}))
+        except ConnectionError:
+            raise
         except (ValueError, KeyError, TypeError) as exc:
             writer.write(encode({"ok": False, "error": str(exc)}))
+        except Exception as exc:
+            log.exception("control socket: a streamed request failed")
+            writer.write(encode({"ok": False, "error": f"{type(exc).__name__}: {exc}"}))
         finally:
             await stream.aclose()
         await writer.drain()
