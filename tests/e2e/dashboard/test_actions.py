@@ -156,6 +156,7 @@ async def test_a_command_needing_approval_is_approved_on_the_chat_page(bot: Matt
         approval = page.locator("li.approval")
         await expect(approval).to_contain_text("echo approved-and-ran")
         await approval.get_by_role("button", name="Approve").click()
+        await expect(approval).to_contain_text("Approved.")
         await expect(page.locator("li.msg.role-assistant.done")).to_have_text("Done.")
         await expect(page.locator("li.tool.ok")).to_contain_text("terminal")
     [_, second] = bot.llm.chat_requests
@@ -199,3 +200,16 @@ async def test_state_changes_without_the_csrf_token_are_refused(bot: MattermostB
     assert kept is not None and kept.enabled
     assert not (bot.home / "memories" / "MEMORY.md").exists()
     assert bot.llm.chat_requests == []
+
+
+async def test_the_overview_follows_the_gateway_live(bot: MattermostBot) -> None:
+    dm = bot.dm_with(bot.bob)
+    async with bot.running() as gateway, running_dashboard(bot.home) as dashboard, page_on(dashboard) as page:
+        await page.goto("/")
+        await expect(page.locator("#sessions-total")).to_have_text("0")
+        await bot.mm.post_as(bot.bob, dm, "anyone there?")
+        await bot.reply(dm)
+        await settled(gateway)
+        # No reload: the page fetches itself again every 5 s.
+        await expect(page.locator("#sessions-total")).to_have_text("1", timeout=12_000)
+        await expect(page.locator("#platforms")).to_contain_text("s ago")

@@ -3,11 +3,23 @@
 
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
 
-// Forms that destroy something ask first.
-for (const form of document.querySelectorAll("form[data-confirm]")) {
-  form.addEventListener("submit", (event) => {
-    if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-  });
+// Forms that destroy something ask first (delegated: live pages replace their forms).
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+});
+
+// Pages with live figures (Overview, Cron jobs) fetch themselves again and swap in the new content,
+// unless the operator is typing in a form there.
+const live = document.querySelector("main[data-refresh]");
+if (live) {
+  window.setInterval(async () => {
+    if (live.contains(document.activeElement) && document.activeElement.matches("input, textarea, select")) return;
+    const response = await fetch(window.location.href, { headers: { Accept: "text/html" } });
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("main");
+    if (fresh) live.replaceChildren(...fresh.childNodes);
+  }, Number(live.dataset.refresh) * 1000);
 }
 
 // Memory editors: a live count against the file's limit, as the server will count it.
@@ -87,12 +99,17 @@ function approvalButtons(list, event) {
     button.className = answer ? "approve" : "danger";
     button.addEventListener("click", async () => {
       for (const b of item.querySelectorAll("button")) b.disabled = true;
-      await fetch("/chat/approve", {
+      const response = await fetch("/chat/approve", {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
         body: JSON.stringify({ id: event.id, approve: answer }),
       });
-      item.classList.add(answer ? "approved" : "refused");
+      const note = document.createElement("p");
+      note.textContent = response.ok
+        ? (answer ? "Approved." : "Refused.")
+        : "Too late: the question is no longer waiting for an answer (no answer counts as a refusal).";
+      item.append(note);
+      item.classList.add(response.ok ? (answer ? "approved" : "refused") : "expired");
     });
     item.append(button);
   }
