@@ -9,6 +9,7 @@ from pathlib import Path
 from playwright.async_api import expect
 
 from hermes.store import NewMessage, Store
+from tests.fakes.llm import Call, Text, ToolCalls
 from tests.harness.dashboard import page_on, running_dashboard
 from tests.integration.mattermost.conftest import MattermostBot, hub_of, settled
 
@@ -88,7 +89,11 @@ async def test_every_page_with_a_mattermost_dm_in_sessions(bot: MattermostBot, s
     await lived_in(bot.home)
     dm = bot.dm_with(bot.alice)
     async with bot.running() as gateway:
-        await bot.mm.post_as(bot.alice, dm, "hello from mattermost")
+        bot.llm.script(
+            ToolCalls([Call("session_search", {"query": "release"})]),
+            Text("Yes: the release came up in earlier conversations; the last one asked about its date."),
+        )
+        await bot.mm.post_as(bot.alice, dm, "hello from mattermost, did we talk about the release?")
         await bot.reply(dm)
         await settled(gateway)
         store = hub_of(gateway).store
@@ -121,6 +126,10 @@ async def test_every_page_with_a_mattermost_dm_in_sessions(bot: MattermostBot, s
             await expect(session_link).to_be_visible()
             await session_link.click()
             await expect(page.locator(".transcript")).to_contain_text("hello from mattermost")
+            await expect(page.locator(".transcript .tool-call")).to_contain_text(
+                'session_search {"query": "release"}'
+            )
+            await expect(page.locator(".transcript .role-tool")).to_contain_text("release")
             await shoot(page, "transcript", shots)
 
             await page.goto("/sessions?q=mattermost")
