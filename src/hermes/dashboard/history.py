@@ -84,7 +84,8 @@ class HistoryCache:
     def check(self, conn: sqlite3.Connection, now: float) -> None:
         count, top = conn.execute("SELECT count(*), coalesce(max(id), 0) FROM messages").fetchone()
         old_count, old_top = self._stamp
-        if count - old_count != top - old_top:
+        # Without removals, the count grows exactly as the highest id does (ids are never reused).
+        if count < old_count or count - old_count != top - old_top:
             self.slots.clear()
         self._stamp = (count, top)
         oldest = now - max(seconds for seconds, _ in RANGES.values()) - SETTLED_SECONDS
