@@ -41,7 +41,7 @@ class RetryPolicy:
 
     def backoff(self, retry: int) -> float:
         """Delay before retry number `retry` (0-based): half fixed, half random, doubling each time."""
-        cap = min(self.max_delay, self.base_delay * (2**retry))
+        cap = min(self.max_delay, self.base_delay * (2.0**retry))
         return cap / 2 + random.uniform(0, cap / 2)
 
 
@@ -82,6 +82,8 @@ async def stream_with_retries(
                 delay,
                 retry + 1,
                 policy.max_retries,
+                # For a front end that shows retries its own way (`hermes chat`: one short line).
+                extra={"retry": retry + 1, "retries": policy.max_retries, "status": error.status},
             )
             await asyncio.sleep(delay)
             retry += 1
