@@ -38,6 +38,8 @@ GROUP BY bucket
 def first_id_since(conn: sqlite3.Connection, since: float) -> int:
     """The first message at or after `since`, by bisecting the ids: messages are stored in time order
     (ids only grow, times come from the clock at insert), and there is no index on the time."""
+    low: int
+    high: int
     low, high = conn.execute("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM messages").fetchone()
     while low < high:
         middle = (low + high) // 2
@@ -114,7 +116,7 @@ def read_history(
         ):
             start = first + step * bucket
             if start in missing:
-                slots[start] = tuple(figures)  # type: ignore[assignment]
+                slots[start] = tuple(figures)
         for start in missing:
             slots.setdefault(start, _EMPTY)
             if cache is not None and start + step <= now - SETTLED_SECONDS:
