@@ -18,6 +18,7 @@ from typing import Annotated, Any, cast
 from pydantic import BaseModel, ValidationError
 
 from hermes.config.errors import ConfigError
+from hermes.config.mcp_secrets import mcp_secret_values
 from hermes.config.names import OTHER_NAMES, closest, did_you_mean, setting_prefixes
 from hermes.config.paths import HermesPaths
 from hermes.config.settings import Env, Secret, Settings
@@ -57,6 +58,7 @@ class LoadedConfig:
                 value = lookup(self.settings, leaf.key)
                 if isinstance(value, str) and value:
                     found.append(value)
+        found.extend(mcp_secret_values(self.settings.mcp_servers))
         return found
 
 
