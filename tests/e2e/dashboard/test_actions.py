@@ -17,6 +17,7 @@ from .conftest import shoot
 
 
 async def test_memory_edited_on_the_page_is_in_the_agents_next_prompt(bot: MattermostBot) -> None:
+    bot.configure(allowed=[bot.alice])  # the one allowed user is the owner: memories/ is hers
     dm = bot.dm_with(bot.alice)
     async with bot.running() as gateway, running_dashboard(bot.home) as dashboard, page_on(dashboard) as page:
         await page.goto("/memory")
