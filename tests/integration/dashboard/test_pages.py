@@ -205,3 +205,29 @@ async def test_config_flags_unknown_keys_and_says_where_values_came_from(tmp_pat
         r"<code>mattermost.url</code></td><td>&#34;http://mm.example&#34;</td><td[^>]*>\.env<", html
     )
     assert "mm-secret-token-123" not in html
+
+
+async def test_each_persons_memory_is_one_click_away_and_saved_in_their_folder(home: Path) -> None:
+    person = home / "memories" / "users" / "mattermost_bob-0123456789"
+    person.mkdir(parents=True)
+    (person / "MEMORY.md").write_text("Bob prefers metric units.\n")
+    async for client in open_client(home):
+        _, html = await client.get("/memory")
+        assert 'href="/memory?person=mattermost_bob-0123456789"' in html
+        _, html = await client.get("/memory?person=mattermost_bob-0123456789")
+        assert "Bob prefers metric units." in html and "SOUL.md" not in html
+        base = re.search(r'name="base" value="([0-9a-f]+)"', html)
+        assert base is not None
+        response, html = await client.post(
+            "/memory/MEMORY.md?person=mattermost_bob-0123456789",
+            {"text": "Bob prefers imperial units now.", "base": base.group(1)},
+        )
+        assert response.status == 200 and "Saved MEMORY.md." in html
+        assert response.url.query["person"] == "mattermost_bob-0123456789"
+        for wanted in ("nobody", "..", "../.."):
+            response, text = await client.get(f"/memory?person={wanted}")
+            assert response.status == 404 and "No memory of a person" in text
+        response, _ = await client.post("/memory/MEMORY.md?person=..", {"text": "x", "base": ""})
+        assert response.status == 404
+    assert (person / "MEMORY.md").read_text() == "Bob prefers imperial units now.\n"
+    assert not (home / "memories" / "MEMORY.md").exists()

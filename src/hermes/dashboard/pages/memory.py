@@ -1,4 +1,5 @@
-"""`/memory`: MEMORY.md, USER.md and SOUL.md in editors with a live count against their limits.
+"""`/memory`: MEMORY.md, USER.md and SOUL.md in editors with a live count against their limits; the
+memory the agent keeps for each other person (`memories/users/<who>/`) one click away.
 
 A save is atomic (temp + fsync + rename, as the agent's own writes) and is refused when the file changed
 since the page was loaded (the agent saves memories while it runs, an operator may edit by hand): the page
@@ -10,10 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
+from hermes.agent.memory import MEMORY_LIMIT, USER_LIMIT
 from hermes.cli.memory_cmd import MemoryFile, memory_files
+from hermes.config import HermesPaths
 from hermes.dashboard.app import dashboard, redirect, render
 from hermes.fileio import write_atomic
 
@@ -22,8 +27,32 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _people(paths: HermesPaths) -> list[str]:
+    """The people with memory of their own (`memories/users/<who>/`, made when the agent first saves one)."""
+    try:
+        return sorted(entry.name for entry in (paths.memories / "users").iterdir() if entry.is_dir())
+    except FileNotFoundError:
+        return []
+
+
+def _person(request: web.Request) -> str | None:
+    person = request.query.get("person") or None
+    if person is not None and person not in _people(dashboard(request).config.paths):
+        raise web.HTTPNotFound(text=f"No memory of a person {person!r} under memories/users/.\n")
+    return person
+
+
 def _files(request: web.Request) -> dict[str, MemoryFile]:
-    return memory_files(dashboard(request).config.paths)
+    """The owner's three files, or a person's MEMORY.md and USER.md (SOUL.md is the agent's, for everyone)."""
+    paths = dashboard(request).config.paths
+    person = _person(request)
+    if person is None:
+        return memory_files(paths)
+    folder = paths.memories / "users" / person
+    return {
+        "MEMORY.md": MemoryFile("MEMORY.md", folder / "MEMORY.md", MEMORY_LIMIT, True),
+        "USER.md": MemoryFile("USER.md", folder / "USER.md", USER_LIMIT, True),
+    }
 
 
 async def _editors(request: web.Request, drafts: dict[str, str] | None = None) -> list[dict[str, object]]:
@@ -44,12 +73,17 @@ async def _editors(request: web.Request, drafts: dict[str, str] | None = None) -
     return editors
 
 
+def _whose(request: web.Request) -> dict[str, Any]:
+    return {"people": _people(dashboard(request).config.paths), "person": _person(request) or ""}
+
+
 async def page(request: web.Request) -> web.StreamResponse:
     saved = request.query.get("saved")
     notice = f"Saved {saved}." if saved in _files(request) else None
     return render(
         request,
         "memory.html",
+        **_whose(request),
         editors=await _editors(request),
         notice=notice,
         problem=None,
@@ -91,6 +125,7 @@ async def save(request: web.Request) -> web.StreamResponse:
         return render(
             request,
             "memory.html",
+            **_whose(request),
             http_status=status,
             editors=editors,
             notice=None,
@@ -98,7 +133,8 @@ async def save(request: web.Request) -> web.StreamResponse:
             problem_file=name,
         )
     await asyncio.to_thread(write_atomic, file.path, text)
-    return redirect(f"/memory?saved={name}")
+    person = _person(request)
+    return redirect(f"/memory?saved={name}" + (f"&person={quote(person)}" if person else ""))
 
 
 def routes(router: web.UrlDispatcher) -> None:
