@@ -25,8 +25,16 @@ run: | $(UV)
 	.venv/bin/hermes config set --if-unset API_SERVER_ENABLED true
 	.venv/bin/hermes gateway run
 
-# Lint, format check, strict type check of src/, and the whole suite, real Synapse included.
-test: | $(UV)
+# Debian's chromium for the dashboard's browser tests (Playwright drives it; it never downloads a browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMIUM):
+	@echo "==> installing Debian's chromium for the dashboard's browser tests (once)"
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+# Lint, format check, strict type check of src/, and the whole suite, real Synapse and a real browser included.
+test: | $(UV) $(CHROMIUM)
 	@echo "==> installing Hermes with every extra and the test tools into .venv/ from uv.lock"
 	$(UV) sync --frozen --all-extras
 	.venv/bin/ruff check .

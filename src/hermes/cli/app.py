@@ -10,6 +10,7 @@ from hermes.cli import (
     chat,
     config_cmd,
     cron,
+    dashboard,
     doctor,
     gateway,
     matrix_cmd,
@@ -53,6 +54,7 @@ app.add_typer(sessions_cmd.app, name="sessions")
 app.add_typer(skills_cmd.app, name="skills")
 app.command("doctor")(doctor.doctor)
 app.command("chat")(chat.chat)
+app.command("dashboard")(dashboard.dashboard)
 gateway.app.command("setup")(setup.setup)
 gateway.app.command("status")(status.status)
 for _action in (service.install, service.uninstall, service.start, service.stop, service.restart):

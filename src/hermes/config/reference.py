@@ -38,6 +38,7 @@ SECTIONS = {
     "display": "How replies appear in chats.",
     "tools": "Which tools the agent may use, and their limits.",
     "logging": "`HERMES_HOME/logs/` (secrets are redacted).",
+    "dashboard": "`hermes dashboard`, the operator's web page.",
 }
 
 DESCRIPTIONS = {
@@ -171,6 +172,8 @@ DESCRIPTIONS = {
     "logging.level": "The log file's level.",
     "logging.max_bytes": "Size at which a log file is rotated.",
     "logging.backup_count": "Rotated log files kept.",
+    "dashboard.token": "Token the dashboard asks for on every page; required to bind it off loopback.",
+    "dashboard.tui": "Enable the dashboard's Chat page (as `hermes dashboard --tui` does).",
 }
 
 _PREAMBLE = """\

@@ -234,6 +234,11 @@ class LoggingSettings(Section):
     backup_count: Annotated[int, Field(ge=0)] = 5
 
 
+class DashboardSettings(Section):
+    token: Annotated[str | None, Env("HERMES_DASHBOARD_TOKEN"), Secret] = None
+    tui: Annotated[bool, Env("HERMES_DASHBOARD_TUI")] = False
+
+
 class Settings(Section):
     model: ModelSettings = ModelSettings()
     provider_keys: ProviderKeys = ProviderKeys()
@@ -251,3 +256,4 @@ class Settings(Section):
     tools: ToolsSettings = ToolsSettings()
     mcp_servers: dict[str, dict[str, Any]] = {}
     logging: LoggingSettings = LoggingSettings()
+    dashboard: DashboardSettings = DashboardSettings()

@@ -20,6 +20,7 @@ from hermes.backoff import Backoff
 from hermes.config import ConfigError, LoadedConfig, load_config
 from hermes.gateway.auth import Authorizer
 from hermes.gateway.control import ControlServer, control_socket_path, status_handlers
+from hermes.gateway.dashboard_chat import DashboardChat
 from hermes.gateway.hub import Hub, HubOptions
 from hermes.gateway.inbox_pruning import InboxPruner
 from hermes.gateway.media_cache import MediaCachePruner
@@ -165,7 +166,9 @@ class Gateway:
         pruner.start()
         inbox_pruner = InboxPruner(store.inbox, gateway.inbox_retention_days, gateway.max_message_age_seconds)
         inbox_pruner.start()
-        control = ControlServer(control_socket_path(self.config.paths), status_handlers(self))
+        control = ControlServer(
+            control_socket_path(self.config.paths), status_handlers(self), DashboardChat(self).streams()
+        )
         await control.start()
         self.started.set()
         log.info("gateway running with %s", ", ".join(platforms))

@@ -311,15 +311,26 @@ class Sessions:
         return await self._db.transaction(undo)
 
     async def list_sessions(
-        self, *, limit: int = 50, offset: int = 0, platform: str | None = None, include_ended: bool = True
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        platform: str | None = None,
+        include_ended: bool = True,
+        key_contains: str | None = None,
     ) -> list[Session]:
-        """Sessions, most recently active first."""
+        """Sessions, most recently active first; `key_contains` finds a user's or a chat's (their id is in
+        the routing key)."""
 
         def read(conn: sqlite3.Connection) -> list[Session]:
-            clauses, params = [], []
+            clauses: list[str] = []
+            params: list[Any] = []
             if platform is not None:
                 clauses.append("platform = ?")
                 params.append(platform)
+            if key_contains:
+                clauses.append("instr(key, ?) > 0")
+                params.append(key_contains)
             if not include_ended:
                 clauses.append("ended_at IS NULL")
             where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
@@ -331,6 +342,12 @@ class Sessions:
             return [_session(row) for row in rows]
 
         return await self._db.run(read)
+
+    async def platforms(self) -> list[str]:
+        """Every platform that has a session."""
+        return await self._db.run(
+            lambda conn: [row[0] for row in conn.execute("SELECT DISTINCT platform FROM sessions ORDER BY 1")]
+        )
 
     async def delete(self, session_id: str) -> bool:
         """Delete a session and its transcript; False when there was no such session."""
