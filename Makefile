@@ -5,7 +5,7 @@ UV := .tools/bin/uv
 export UV_PYTHON := $(PY)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint format bench
+.PHONY: run test lint format bench postgresql
 
 $(UV):
 	$(PY) -m venv .tools
@@ -16,8 +16,14 @@ run: | $(UV)
 	$(UV) sync --quiet --frozen --inexact --extra matrix
 	API_SERVER_ENABLED=$${API_SERVER_ENABLED:-true} .venv/bin/hermes gateway run
 
-# Lint, format check, strict type check of src/, and the whole suite, real Synapse included.
-test: | $(UV)
+# PostgreSQL's server binaries, for the tests that run the store on PostgreSQL too (Debian's package).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "Installing PostgreSQL (apt-get) for the tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+# Lint, format check, strict type check of src/, and the whole suite, real Synapse and PostgreSQL included.
+test: postgresql | $(UV)
 	$(UV) sync --quiet --frozen --all-extras
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .

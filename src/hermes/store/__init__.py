@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from types import TracebackType
 
 from hermes.store.cursors import Cursors
 from hermes.store.database import Database
+from hermes.store.dialect import POSTGRESQL, is_postgres_url
 from hermes.store.errors import (
     CorruptDatabaseError,
     ForeignDatabaseError,
@@ -49,6 +51,29 @@ __all__ = [
 ]
 
 
+async def open_database(target: str | Path, *, pool_size: int = 4) -> Database:
+    """The store at ``target``: a SQLite file, or a ``postgresql://`` URL served by ``pool_size``
+    connections."""
+    url = str(target)
+    if not is_postgres_url(url):
+        return await Database.open(target)
+    import psycopg
+
+    from hermes.store import postgres
+
+    # Every connection checks the schema (a no-op after the first migration), so a worker that reconnects
+    # after the server restarted finds it as it expects.
+    opener = functools.partial(postgres.connect_and_migrate, url)
+    return await Database.start(
+        postgres.redacted(url),
+        POSTGRESQL,
+        opener,
+        (psycopg.Error,),
+        (psycopg.IntegrityError,),
+        size=pool_size,
+    )
+
+
 class Store:
     """The repositories over one open state.db."""
 
@@ -61,8 +86,11 @@ class Store:
         self.homes = HomeChannels(db, clock=clock)
 
     @classmethod
-    async def open(cls, path: str | Path, *, clock: Callable[[], float] = time.time) -> Store:
-        return cls(await Database.open(path), clock=clock)
+    async def open(
+        cls, target: str | Path, *, clock: Callable[[], float] = time.time, pool_size: int = 4
+    ) -> Store:
+        """``target`` is a SQLite file, or a ``postgresql://`` URL served by a pool of ``pool_size``."""
+        return cls(await open_database(target, pool_size=pool_size), clock=clock)
 
     async def close(self) -> None:
         await self.db.close()
