@@ -10,7 +10,6 @@ import logging
 import signal
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from hermes.agent.contract import AgentPort
 from hermes.agent.tools.mcp import McpServers
@@ -45,12 +44,13 @@ def enabled_platforms(config: LoadedConfig) -> dict[str, Platform]:
     return {name: cls.create(config) for name, cls in registered().items() if cls.enabled(config)}
 
 
-async def open_store(path: Path) -> Store:
-    """Open state.db. A database some other program wrote under that name (the original hermes-agent
-    keeps a state.db of its own shape there) is renamed aside, kept whole, so an existing installation
-    starts; a corrupt or newer database still stops start-up."""
+async def open_store(config: LoadedConfig) -> Store:
+    """Open the configured store. A state.db some other program wrote under that name (the original
+    hermes-agent keeps a state.db of its own shape there) is renamed aside, kept whole, so an existing
+    installation starts; a corrupt or newer database still stops start-up."""
+    path = config.paths.state_db
     try:
-        return await Store.open(path)
+        return await Store.configured(config.settings.store, path)
     except ForeignDatabaseError:
         aside = path.with_name(f"{path.name}.foreign-{time.strftime('%Y%m%d-%H%M%S')}")
         for suffix in ("", "-wal", "-shm"):
@@ -90,7 +90,7 @@ class Gateway:
     scheduler: Scheduler | None = None
 
     async def run(self) -> None:
-        store = await open_store(self.config.paths.state_db)
+        store = await open_store(self.config)
         # Before the agent is built: it reads the tool registry, where MCP servers put their tools.
         mcp = McpServers(
             {} if self.config.settings.gateway.proxy_url else self.config.settings.mcp_servers,

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from hermes.store.cursors import Cursors
 from hermes.store.database import Database
@@ -17,6 +18,7 @@ from hermes.store.dialect import POSTGRESQL, is_postgres_url
 from hermes.store.errors import (
     CorruptDatabaseError,
     ForeignDatabaseError,
+    LeaseLostError,
     MigrationError,
     NewerSchemaError,
     NotFoundError,
@@ -25,7 +27,11 @@ from hermes.store.errors import (
 from hermes.store.homes import HomeChannel, HomeChannels
 from hermes.store.inbox import Inbox, InboxEvent
 from hermes.store.jobs import Job, Jobs
+from hermes.store.leases import LeaseFence, Leases, LeaseState, Replica
 from hermes.store.sessions import Message, NewMessage, SearchHit, Session, Sessions
+
+if TYPE_CHECKING:
+    from hermes.config.settings import StoreSettings
 
 __all__ = [
     "CorruptDatabaseError",
@@ -38,11 +44,16 @@ __all__ = [
     "InboxEvent",
     "Job",
     "Jobs",
+    "LeaseFence",
+    "LeaseLostError",
+    "LeaseState",
+    "Leases",
     "Message",
     "MigrationError",
     "NewMessage",
     "NewerSchemaError",
     "NotFoundError",
+    "Replica",
     "SearchHit",
     "Session",
     "Sessions",
@@ -84,6 +95,7 @@ class Store:
         self.cursors = Cursors(db, clock=clock)
         self.jobs = Jobs(db, clock=clock)
         self.homes = HomeChannels(db, clock=clock)
+        self.leases = Leases(db, clock=clock)
 
     @classmethod
     async def open(
@@ -91,6 +103,13 @@ class Store:
     ) -> Store:
         """``target`` is a SQLite file, or a ``postgresql://`` URL served by a pool of ``pool_size``."""
         return cls(await open_database(target, pool_size=pool_size), clock=clock)
+
+    @classmethod
+    async def configured(
+        cls, settings: StoreSettings, state_db: Path, *, clock: Callable[[], float] = time.time
+    ) -> Store:
+        """The store the operator configured: PostgreSQL at ``store.url``, else ``state_db``."""
+        return await cls.open(settings.target(state_db), clock=clock, pool_size=settings.pool_size)
 
     async def close(self) -> None:
         await self.db.close()

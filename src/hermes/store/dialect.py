@@ -58,6 +58,8 @@ class Dialect:
     # Opens a write transaction. SQLite's IMMEDIATE takes the write lock up front, so another process (a
     # CLI) cannot make it fail mid-way; PostgreSQL's row locks and constraints do that job there.
     begin: str
+    # The database server's clock in Unix seconds: leases shared by several hosts go by one clock.
+    now: str
 
     def migration_sql(self, sql: str) -> str:
         """The statements of one migration file that apply to this engine, in its spelling."""
@@ -86,5 +88,5 @@ class Dialect:
         return _SQLITE_SEARCH if self.name == "sqlite" else _POSTGRES_SEARCH
 
 
-SQLITE = Dialect("sqlite", "BEGIN IMMEDIATE")
-POSTGRESQL = Dialect("postgresql", "BEGIN")
+SQLITE = Dialect("sqlite", "BEGIN IMMEDIATE", "((julianday('now') - 2440587.5) * 86400.0)")
+POSTGRESQL = Dialect("postgresql", "BEGIN", "extract(epoch FROM clock_timestamp())::double precision")

@@ -49,5 +49,9 @@ class MigrationError(StoreError):
     """A schema migration failed; its transaction was rolled back."""
 
 
+class LeaseLostError(StoreError):
+    """This replica no longer holds the lease a write was fenced by; the current holder does the work."""
+
+
 class NotFoundError(StoreError):
     """An operation referred to a row that does not exist."""

@@ -17,7 +17,8 @@ from hermes.store.codec import from_json, to_json
 from hermes.store.connection import Connection, Row
 from hermes.store.cursors import check_cursor, upsert_cursor
 from hermes.store.database import Database
-from hermes.store.errors import NotFoundError
+from hermes.store.errors import LeaseLostError, NotFoundError
+from hermes.store.leases import LeaseFence, fence_condition
 
 InboxStatus = Literal["pending", "done", "skipped"]
 
@@ -147,21 +148,32 @@ class Inbox:
 
         return await self._db.run(read)
 
-    async def record_sent(self, platform: str, event_id: str, chunk: int, message_id: str) -> None:
-        """Remember that reply chunk ``chunk`` of this event went out as ``message_id``."""
+    async def record_sent(
+        self, platform: str, event_id: str, chunk: int, message_id: str, *, fence: LeaseFence | None = None
+    ) -> None:
+        """Remember that reply chunk ``chunk`` of this event went out as ``message_id``.
+
+        With a ``fence``, only while that lease is still held: ``LeaseLostError`` otherwise, so a replica
+        that lost its platform cannot mark work as its own that the new holder is doing.
+        """
         if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 0:
             raise ValueError(f"chunk must be a non-negative integer, got {chunk!r}")
+        # SQLite needs a WHERE in an INSERT ... SELECT with ON CONFLICT, even a trivial one.
+        condition = " WHERE true" if fence is None else " WHERE " + fence_condition(self._db.dialect.now)
+        sql = (
+            "INSERT INTO inbox_sent (platform, event_id, chunk, message_id, sent_at) "
+            f"SELECT ?, ?, ?, ?, ?{condition} ON CONFLICT (platform, event_id, chunk) "
+            "DO UPDATE SET message_id = excluded.message_id, sent_at = excluded.sent_at"
+        )
+        fenced = () if fence is None else (fence.name, fence.holder, fence.token)
 
         def insert(conn: Connection) -> None:
             try:
-                conn.execute(
-                    "INSERT INTO inbox_sent (platform, event_id, chunk, message_id, sent_at) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, event_id, chunk) "
-                    "DO UPDATE SET message_id = excluded.message_id, sent_at = excluded.sent_at",
-                    (platform, event_id, chunk, message_id, self._clock()),
-                )
+                written = conn.execute(sql, (platform, event_id, chunk, message_id, self._clock(), *fenced))
             except self._db.integrity_errors as exc:
                 raise NotFoundError(f"no inbox event {event_id!r} from {platform!r}") from exc
+            if fence is not None and written.rowcount == 0:
+                raise LeaseLostError(f"{fence.name}: lease {fence.token} is no longer held by {fence.holder}")
 
         await self._db.run(insert)
 
