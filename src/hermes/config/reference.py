@@ -95,6 +95,8 @@ DESCRIPTIONS = {
     "gateway.allow_all_users": "Let everyone talk to the bot on every platform.",
     "store.url": "A `postgresql://` URL: keep state in PostgreSQL (several replicas may share it).",
     "store.pool_size": "Connections each gateway opens to PostgreSQL.",
+    "store.lease_seconds": "With replicas: how long a platform's lease lasts unrenewed; a standby takes over "
+    "a dead holder's platform within about 1.2 times this.",
     "gateway.proxy_url": "Proxy mode: use the agent of a remote Hermes API server instead of a local one.",
     "gateway.proxy_key": "The remote API server's key, for proxy mode.",
     "gateway.shutdown_grace_seconds": "On stop, how long runs in flight may take to finish.",

@@ -128,6 +128,7 @@ class MattermostSettings(Section):
 class StoreSettings(Section):
     url: Annotated[str | None, Env("HERMES_DATABASE_URL"), Secret] = None
     pool_size: Annotated[int, Field(ge=1, le=64)] = 4
+    lease_seconds: Annotated[float, Field(ge=1, le=300)] = 10.0
 
     @field_validator("url")
     @classmethod

@@ -18,6 +18,7 @@ from hermes.config import ConfigError, LoadedConfig
 from hermes.gateway.control import ControlServer, control_socket_path, status_handlers
 from hermes.gateway.hub import Hub, HubOptions
 from hermes.gateway.media_cache import MediaCachePruner
+from hermes.gateway.replicas import Replication
 from hermes.gateway.scheduler import LOCK_FILE, Scheduler
 from hermes.gateway.supervisor import PlatformSupervisor
 from hermes.platforms.base import AccessList, Platform, registered
@@ -88,6 +89,7 @@ class Gateway:
     hub: Hub | None = None
     supervisors: dict[str, PlatformSupervisor] = field(default_factory=dict)
     scheduler: Scheduler | None = None
+    replication: Replication | None = None
 
     async def run(self) -> None:
         store = await open_store(self.config)
@@ -116,13 +118,24 @@ class Gateway:
             log.warning("no platform is enabled: configure Matrix, Mattermost or the API server (see README)")
         access = AccessList(frozenset(gateway.allowed_users), gateway.allow_all_users)
         self.hub = hub = Hub(store, agent, platforms, HubOptions.from_settings(settings), access)
+        self.replication = replication = Replication.for_store(store, settings.store)
+        if replication is not None:
+            await replication.start()
         for name, platform in platforms.items():
             backoff = Backoff(gateway.reconnect_min_seconds, gateway.reconnect_max_seconds)
             supervisor = PlatformSupervisor(platform, hub, backoff, on_connected=hub.resume_pending)
             self.supervisors[name] = supervisor
-            supervisor.start()
+            if replication is not None and platform.exclusive:
+                replication.hold(platform, supervisor)
+            else:
+                supervisor.start()
         connected = {name: supervisor.connected for name, supervisor in self.supervisors.items()}
-        self.scheduler = Scheduler(hub, lock_path=self.config.paths.home / LOCK_FILE, connected=connected)
+        self.scheduler = Scheduler(
+            hub,
+            lock_path=self.config.paths.home / LOCK_FILE,
+            lease=replication.scheduler_lease() if replication is not None else None,
+            connected=connected,
+        )
         self.scheduler.start()
         pruner = MediaCachePruner(self.config.paths.media_cache, gateway.media_cache_days)
         pruner.start()
@@ -137,6 +150,8 @@ class Gateway:
             # One grace period for both: jobs and chat runs finish side by side.
             await asyncio.gather(self.scheduler.stop(grace), hub.drain(grace))
             await asyncio.gather(*(s.stop() for s in self.supervisors.values()))
+            if replication is not None:
+                await replication.stop()
         finally:
             await pruner.stop()
             await control.stop()
