@@ -97,6 +97,10 @@ DESCRIPTIONS = {
     "store.pool_size": "Connections each gateway opens to PostgreSQL.",
     "store.lease_seconds": "With replicas: how long a platform's lease lasts unrenewed; a standby takes over "
     "a dead holder's platform within about 1.2 times this.",
+    "gateway.owners": "The owner's user ids (any platform): theirs is memories/USER.md, and only they may "
+    "`/sethome`. Empty: the single allowed user of a platform is its owner.",
+    "gateway.user_messages_per_minute": "Messages one person may send per minute on a chat platform; more "
+    "are ignored (one notice). 0 turns the limit off.",
     "gateway.proxy_url": "Proxy mode: use the agent of a remote Hermes API server instead of a local one.",
     "gateway.proxy_key": "The remote API server's key, for proxy mode.",
     "gateway.shutdown_grace_seconds": "On stop, how long runs in flight may take to finish.",

@@ -63,6 +63,12 @@ class Replication:
         self.keepers[platform.name] = keeper
         keeper.start()
 
+    async def let_go(self, platform: str) -> None:
+        """Stop holding `platform` (its settings changed or it was removed): stop it, give its lease up."""
+        keeper = self.keepers.pop(platform, None)
+        if keeper is not None:
+            await keeper.stop()
+
     def scheduler_lease(self) -> HeldLease:
         """The scheduler runs jobs only while this is held, so each job fires on one replica."""
         lease = self._lease("scheduler")
