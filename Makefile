@@ -5,7 +5,7 @@ UV := .tools/bin/uv
 export UV_PYTHON := $(PY)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint format bench
+.PHONY: run test lint format bench postgresql
 
 # Evaluated before any recipe runs: whether this `make` is the one that installs the `hermes` command.
 FIRST_INSTALL := $(if $(wildcard .venv/bin/hermes),,yes)
@@ -33,8 +33,14 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-# Lint, format check, strict type check of src/, and the whole suite, real Synapse and a real browser included.
-test: | $(UV) $(CHROMIUM)
+# PostgreSQL's server binaries, for the tests that run the store on PostgreSQL too (Debian's package).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "==> installing Debian's postgresql for the store's tests (once)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+# Lint, format check, strict type check of src/, and the whole suite: real Synapse, PostgreSQL and browser.
+test: postgresql | $(UV) $(CHROMIUM)
 	@echo "==> installing Hermes with every extra and the test tools into .venv/ from uv.lock"
 	$(UV) sync --frozen --all-extras
 	.venv/bin/ruff check .

@@ -20,6 +20,7 @@ from hermes.cli import (
     setup,
     skills_cmd,
     status,
+    store_cmd,
     version_line,
 )
 
@@ -52,6 +53,7 @@ app.add_typer(matrix_cmd.app, name="matrix")
 app.add_typer(memory_cmd.app, name="memory")
 app.add_typer(sessions_cmd.app, name="sessions")
 app.add_typer(skills_cmd.app, name="skills")
+app.add_typer(store_cmd.app, name="store")
 app.command("doctor")(doctor.doctor)
 app.command("chat")(chat.chat)
 app.command("dashboard")(dashboard.dashboard)

@@ -40,17 +40,19 @@ class Dashboard:
         )
 
     async def store(self, *, create: bool = False) -> Store | None:
-        """state.db, opened on first use; None while it does not exist, unless `create` (a page that
-        writes, such as adding a cron job, may make it as `hermes cron add` does)."""
+        """The store (state.db, or PostgreSQL), opened on first use; None while state.db does not exist,
+        unless `create` (a page that writes, such as adding a cron job, may make it as `hermes cron add`
+        does)."""
         if self._store is not None:
             return self._store
         async with self._opening:
             if self._store is None:
                 path = self.config.paths.state_db
-                if not create and not await asyncio.to_thread(path.exists):
+                settings = self.config.settings.store
+                if settings.url is None and not create and not await asyncio.to_thread(path.exists):
                     return None
                 await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True, mode=0o700)
-                self._store = await Store.open(path)
+                self._store = await Store.configured(settings, path)
         return self._store
 
     async def close(self) -> None:

@@ -9,17 +9,20 @@ plots too). Latency is the time from a question to the answer that ends its run.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
+
+from hermes.store.connection import Connection
+from hermes.store.dialect import SQLITE, Dialect
 
 RANGES = {"1h": (3600, 12), "24h": (86400, 24), "7d": (7 * 86400, 28)}
 
 # One pass over the window's messages (a range of the primary key, found below), plus one index lookup per
 # answer for its question. A window function over the same rows sorts them all: 4x slower on a busy week.
+# Written for both store engines; the bucket's rounding down is the one part spelled per engine.
 _QUERY = """
-SELECT CAST((m.created_at - :since) / :step AS INTEGER) AS bucket,
-    sum(m.role = 'user'),
-    sum(m.role = 'assistant' AND m.tool_calls IS NULL),
+SELECT {bucket} AS bucket,
+    sum(CASE WHEN m.role = 'user' THEN 1 ELSE 0 END),
+    sum(CASE WHEN m.role = 'assistant' AND m.tool_calls IS NULL THEN 1 ELSE 0 END),
     coalesce(sum(m.prompt_tokens), 0),
     coalesce(sum(m.completion_tokens), 0),
     avg(CASE WHEN m.role = 'assistant' AND m.tool_calls IS NULL THEN m.created_at - (
@@ -30,12 +33,12 @@ SELECT CAST((m.created_at - :since) / :step AS INTEGER) AS bucket,
         SELECT q.created_at FROM messages AS q
         WHERE q.session_id = m.session_id AND q.id < m.id AND q.role = 'user' ORDER BY q.id DESC LIMIT 1
     ) END)
-FROM messages AS m WHERE m.id >= :first AND m.created_at >= :since AND m.created_at < :until
+FROM messages AS m WHERE m.id >= ? AND m.created_at >= ? AND m.created_at < ?
 GROUP BY bucket
 """
 
 
-def first_id_since(conn: sqlite3.Connection, since: float) -> int:
+def first_id_since(conn: Connection, since: float) -> int:
     """The first message at or after `since`, by bisecting the ids: messages are stored in time order
     (ids only grow, times come from the clock at insert), and there is no index on the time."""
     low: int
@@ -83,7 +86,7 @@ class HistoryCache:
         self.slots: dict[tuple[float, float], Slot] = {}
         self._stamp = (0, 0)
 
-    def check(self, conn: sqlite3.Connection, now: float) -> None:
+    def check(self, conn: Connection, now: float) -> None:
         count, top = conn.execute("SELECT count(*), coalesce(max(id), 0) FROM messages").fetchone()
         old_count, old_top = self._stamp
         # Without removals, the count grows exactly as the highest id does (ids are never reused).
@@ -96,7 +99,7 @@ class HistoryCache:
 
 
 def read_history(
-    conn: sqlite3.Connection, now: float, span: str, cache: HistoryCache | None = None
+    conn: Connection, now: float, span: str, cache: HistoryCache | None = None, dialect: Dialect = SQLITE
 ) -> History:
     seconds, buckets = RANGES[span]
     step = seconds / buckets
@@ -111,9 +114,8 @@ def read_history(
     missing = [start for start in starts if start not in slots]
     if missing:
         first = missing[0]
-        for bucket, *figures in conn.execute(
-            _QUERY, {"since": first, "until": until, "step": step, "first": first_id_since(conn, first)}
-        ):
+        query = _QUERY.format(bucket=dialect.floor_int.format("(m.created_at - ?) / ?"))
+        for bucket, *figures in conn.execute(query, (first, step, first_id_since(conn, first), first, until)):
             start = first + step * bucket
             if start in missing:
                 slots[start] = tuple(figures)

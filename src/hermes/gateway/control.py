@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import socket
-import sqlite3
 import stat
 import tempfile
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hermes.config.paths import HermesPaths
+from hermes.store.connection import Connection
 
 if TYPE_CHECKING:
     from hermes.gateway.runner import Gateway
@@ -236,7 +236,7 @@ def describe_state(supervisor_state: str, problem: str | None) -> str:
 async def _store_figures(store: Store) -> tuple[dict[str, float], int, int]:
     """Last event time per platform, open sessions, all sessions."""
 
-    def read(conn: sqlite3.Connection) -> tuple[dict[str, float], int, int]:
+    def read(conn: Connection) -> tuple[dict[str, float], int, int]:
         last = {
             row[0]: row[1] for row in conn.execute("SELECT platform, max(accepted_at) FROM inbox GROUP BY 1")
         }

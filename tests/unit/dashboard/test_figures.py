@@ -21,10 +21,13 @@ class Clock:
         return self.now
 
 
-async def test_history_counts_requests_runs_tokens_and_latency_per_slot(tmp_path: Path) -> None:
+async def test_history_counts_requests_runs_tokens_and_latency_per_slot(
+    tmp_path: Path, database_url: str | None
+) -> None:
     now = 1_800_000_000.0 - 1800  # in the middle of an hour slot
     clock = Clock(now - 2 * HOUR)
-    async with await Store.open(tmp_path / "state.db", clock=clock) as store:
+    async with await Store.open(database_url or tmp_path / "state.db", clock=clock) as store:
+        dialect = store.db.dialect
         session = await store.sessions.get_or_create("k", platform="matrix", chat_id="!r")
         await store.sessions.append(session.id, [NewMessage("user", "q1")])
         clock.now += 4
@@ -53,13 +56,13 @@ async def test_history_counts_requests_runs_tokens_and_latency_per_slot(tmp_path
         )
         clock.now = now - 30 * 86400  # outside every range
         await store.sessions.append(session.id, [NewMessage("user", "old")])
-        history = await store.db.run(lambda conn: read_history(conn, now, "24h"))
+        history = await store.db.run(lambda conn: read_history(conn, now, "24h", None, dialect))
         cache = HistoryCache()
         for _ in range(2):  # filled, then read from the cache: the same figures
-            assert await store.db.run(lambda conn: read_history(conn, now, "24h", cache)) == history
+            assert await store.db.run(lambda conn: read_history(conn, now, "24h", cache, dialect)) == history
         assert cache.slots
         await store.sessions.delete(session.id)
-        emptied = await store.db.run(lambda conn: read_history(conn, now, "24h", cache))
+        emptied = await store.db.run(lambda conn: read_history(conn, now, "24h", cache, dialect))
     assert sum(emptied.requests) == 0 and sum(emptied.prompt_tokens) == 0
     assert len(history.requests) == 24
     assert sum(history.requests) == 2 and sum(history.runs) == 2

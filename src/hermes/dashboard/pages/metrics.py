@@ -21,7 +21,8 @@ async def page(request: web.Request) -> web.StreamResponse:
     totals = {}
     if store is not None:
         now = time.time()
-        history = await store.db.run(lambda conn: read_history(conn, now, span, state.history))
+        dialect = store.db.dialect
+        history = await store.db.run(lambda conn: read_history(conn, now, span, state.history, dialect))
         times = history.times
         charts = [
             chart(

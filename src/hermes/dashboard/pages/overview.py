@@ -4,7 +4,6 @@ last hour, version and uptime. Live figures come from the running gateway; witho
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,12 @@ from aiohttp import web
 
 from hermes.dashboard import logfile
 from hermes.dashboard.app import dashboard, render
+from hermes.store.connection import Connection
 
 HOUR = 3600.0
 
 
-def _stored_figures(conn: sqlite3.Connection) -> dict[str, Any]:
+def _stored_figures(conn: Connection) -> dict[str, Any]:
     platforms = {
         row[0]: {"last_event_at": row[1], "inbox_backlog": row[2]}
         for row in conn.execute(
