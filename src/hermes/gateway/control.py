@@ -241,7 +241,7 @@ async def _store_figures(store: Store) -> tuple[dict[str, float], int, int]:
             row[0]: row[1] for row in conn.execute("SELECT platform, max(accepted_at) FROM inbox GROUP BY 1")
         }
         total, open_ = conn.execute(
-            "SELECT count(*), coalesce(sum(ended_at IS NULL), 0) FROM sessions"
+            "SELECT count(*), coalesce(sum(CASE WHEN ended_at IS NULL THEN 1 ELSE 0 END), 0) FROM sessions"
         ).fetchone()
         return last, open_, total
 
@@ -292,6 +292,7 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
         "sessions": {"open": open_sessions, "total": all_sessions, "stateless": hub.requests.stateless_runs},
         "runs_in_flight": hub.runs_in_flight,
         "inbox_backlog": await store.inbox.backlog_count(),
+        "replication": await gateway.replication.describe() if gateway.replication is not None else None,
         "jobs": {
             "total": len(jobs),
             "active": len(active),

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import shutil
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import psycopg
 
-from tests.harness.gateway import GatewayProcess, start_gateway_process, wait_for_log
+from tests.harness.gateway import HERMES, GatewayProcess, start_gateway_process, wait_for_log
 from tests.harness.postgres_server import PostgresServer
 
 from .conftest import MattermostBot
@@ -38,6 +43,17 @@ async def two_replicas(
             if process is not None and process.proc.poll() is None:
                 process.kill()
         postgres.drop_database(url)
+
+
+def replication_status(home: Path) -> dict[str, Any]:
+    """`hermes gateway status --json` of the replica at `home`: its replication part."""
+    env = {**os.environ, "HERMES_HOME": str(home)}
+    done = subprocess.run(
+        [HERMES, "gateway", "status", "--json"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    replication: dict[str, Any] = json.loads(done.stdout)["replication"]
+    return replication
 
 
 async def settled(url: str, timeout: float = 15.0) -> None:
@@ -84,6 +100,11 @@ async def test_a_replica_that_stops_cleanly_hands_over_at_once(
 ) -> None:
     dm = bot.dm_with(bot.alice)
     async with two_replicas(bot, postgres, lease_seconds=60) as (_, holder, standby):
+        report = replication_status(standby.home)
+        holder_id = next(r["id"] for r in report["replicas"] if r["pid"] == holder.proc.pid)
+        assert {r["pid"] for r in report["replicas"]} == {holder.proc.pid, standby.proc.pid}
+        held = {lease["name"]: lease["holder"] for lease in report["leases"]}
+        assert held["platform:mattermost"] == holder_id and held["scheduler"] == holder_id
         assert holder.terminate() == 0
         # Released on the way out: no waiting for a 60 s lease to expire.
         await wait_for_log(standby, "mattermost: connected", timeout=10)
