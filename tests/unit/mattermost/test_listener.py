@@ -80,7 +80,7 @@ def listener(rest: FakeRest, hub: FakeHub, cursor: int | None, builder: Builder 
         builder=builder or Builder(),  # type: ignore[arg-type]
         hub=hub,  # type: ignore[arg-type]
         cursor=cursor,
-        report=lambda problem: None,
+        report=lambda problem, halted=False: None,
     )
 
 
