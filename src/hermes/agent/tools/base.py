@@ -1,4 +1,4 @@
-"""The tool contract (DESIGN §4), what a tool sees of its run, and the registry.
+"""The tool contract (docs/architecture.md, "Contracts"), what a tool sees of its run, and the registry.
 
 A tool module registers its tools with `register_tool` when imported; `hermes.agent.tools.load_tool_modules`
 imports every module of this package, so adding a tool is one new module. Tools that depend on the
