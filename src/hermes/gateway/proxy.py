@@ -162,8 +162,9 @@ class ProxyAgent:
         headers = dict(self._headers)
         model = request.model_override or MODEL
         if request.history is None:
+            chat_id = request.origin.chat_id if request.origin is not None else request.session_key
             session = await self.sessions.get_or_create(
-                request.session_key, platform=request.platform, chat_id=str(request.origin.get("chat_id", ""))
+                request.session_key, platform=request.platform, chat_id=chat_id
             )
             headers[SESSION_HEADER] = remote_session_id(f"{request.session_key}#{session.id}")
             model = request.model_override or session.model_override or MODEL
