@@ -1,0 +1,430 @@
+"""Hermes as a Discord bot: the platform the gateway starts when DISCORD_BOT_TOKEN is set. REST v10 for
+everything the bot does, the Gateway for what it hears. DISCORD_API_URL points both at another server
+(the Gateway URL comes from `GET /gateway/bot` on it, as Discord recommends).
+
+A thin driver of our own on aiohttp (`rest`, `gateway`) rather than a library: discord.py dials fixed
+URLs, and hikari hides the resume/identify distinction and the nonce the exactly-once path needs; the
+driver is small and uses the stack the other platforms already use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
+
+import aiohttp
+
+from hermes.backoff import Backoff
+from hermes.platforms.base import (
+    Attachment,
+    ChatRef,
+    Check,
+    CredentialsRejected,
+    HubPort,
+    MessageRef,
+    Platform,
+    StartRefused,
+    register,
+)
+from hermes.platforms.discord import slash
+from hermes.platforms.discord.addressing import Policy
+from hermes.platforms.discord.catchup import Cursor
+from hermes.platforms.discord.channels import Channels
+from hermes.platforms.discord.files import MAX_FILES_PER_MESSAGE, FileFetcher, multipart, read_files
+from hermes.platforms.discord.gateway import GatewayRefused
+from hermes.platforms.discord.inbound import PLATFORM, Built, InboundBuilder
+from hermes.platforms.discord.listener import Listener
+from hermes.platforms.discord.options import DiscordOptions, DiscordSettings
+from hermes.platforms.discord.rest import PROBE, WRITE, DiscordError, RestClient
+
+if TYPE_CHECKING:
+    from hermes.config import LoadedConfig
+
+log = logging.getLogger(__name__)
+
+CHECK_TIMEOUT = 10.0
+START_TIMEOUT = 30.0
+MAX_CONTENT = 2000
+NONCE_CHARS = 25
+PROCESSING, DONE = "👀", "✅"
+# Application flags: the developer portal's privileged-intent switches (and their "limited" twins).
+_CONTENT_FLAGS = (1 << 18) | (1 << 19)
+_REFERENCE_GONE = (10008, 50035)
+
+
+def nonce_for(idempotency_key: str) -> str:
+    """Discord keeps nonces of at most 25 characters: a digest of the key, the same on every retry."""
+    return hashlib.sha256(idempotency_key.encode()).hexdigest()[:NONCE_CHARS]
+
+
+@dataclass
+class Connection:
+    rest: RestClient
+    bot_id: str
+    listener: Listener
+    channels: Channels
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    app_id: str = ""
+
+
+@register
+class DiscordPlatform(Platform):
+    name: ClassVar[str] = PLATFORM
+    max_message_chars: ClassVar[int] = MAX_CONTENT
+    can_edit: ClassVar[bool] = True
+    # The indicator lasts 10 s: renewed before it lapses, so it does not flicker during a long run.
+    typing_refresh_seconds: ClassVar[float] = 8.0
+    prompt_hint: ClassVar[str] = (
+        "You are chatting on Discord. Markdown is rendered (no tables: use lists); messages over 2000 "
+        "characters are split."
+    )
+
+    def __init__(self, options: DiscordOptions, max_age_seconds: float = 24 * 3600) -> None:
+        self.options = options
+        self.settings = options.settings
+        self.access = options.access
+        self.max_age_seconds = max_age_seconds
+        home = self.settings.home_channel
+        self.default_home = (
+            ChatRef(PLATFORM, home, "channel", self.settings.home_channel_thread_id or None) if home else None
+        )
+        self.connection: Connection | None = None
+        # Messages marked 👀, by the chat they are answered in, until the run there ends.
+        self._processing: dict[tuple[str, str | None], list[tuple[str, str]]] = defaultdict(list)
+
+    @classmethod
+    def enabled(cls, config: LoadedConfig) -> bool:
+        try:
+            return DiscordSettings.from_environ(config.environ).configured
+        except Exception:
+            # A bad value is reported by `create`, with the key named.
+            return bool(config.environ.get("DISCORD_BOT_TOKEN", "").strip())
+
+    @classmethod
+    def create(cls, config: LoadedConfig) -> DiscordPlatform:
+        return cls(DiscordOptions.from_config(config), config.settings.gateway.max_message_age_seconds)
+
+    @classmethod
+    async def check(cls, config: LoadedConfig) -> list[Check]:
+        from hermes.config.errors import ConfigError
+
+        try:
+            options = DiscordOptions.from_config(config)
+        except ConfigError as exc:
+            return [Check(False, f"discord: {p}", "fix the setting named") for p in exc.problems]
+        checks = await live_checks(options)
+        gateway = config.settings.gateway
+        if not (
+            options.access.users
+            or options.access.allow_all
+            or gateway.allowed_users
+            or gateway.allow_all_users
+        ):
+            fix = "set DISCORD_ALLOWED_USERS=<your user id> (Developer Mode → your name → Copy User ID)"
+            checks.append(Check(False, "discord: nobody may talk to the bot", fix))
+        return checks
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self, hub: HubPort) -> None:
+        options = self.options
+        rest = RestClient(options.api_url, options.token, proxy=self.settings.proxy)
+        tasks: list[asyncio.Task[Any]] = []
+        try:
+            me = await _sign_in(rest, options)
+            bot_id = str(me["id"])
+            gateway = await rest.request("GET", "/gateway/bot", policy=PROBE)
+            channels = Channels(rest)
+            builder = InboundBuilder(
+                rest,
+                bot_id,
+                _policy(self.settings),
+                channels,
+                FileFetcher(rest, options.media_dir, self.settings.max_attachment_bytes),
+                is_allowed=lambda user_id: hub.is_allowed(self.name, user_id),
+                is_command=hub.is_command,
+            )
+            listener = Listener(
+                token=options.token,
+                gateway_url=str(gateway["url"]),
+                proxy=self.settings.proxy,
+                channels=channels,
+                builder=builder,
+                hub=hub,
+                cursor=Cursor.parse(await hub.load_cursor(self.name)),
+                max_age_seconds=self.max_age_seconds,
+                backoff=Backoff(options.reconnect_min, options.reconnect_max),
+                report=self._report,
+                on_accepted=self._accepted,
+                on_interaction=self._interaction,
+                on_ready=self._ready,
+            )
+            connection = Connection(rest, bot_id, listener, channels)
+            self.connection = connection
+            self._hub = hub
+            tasks.append(asyncio.create_task(listener.read_forever(), name="discord-gateway"))
+            try:
+                async with asyncio.timeout(START_TIMEOUT):
+                    await asyncio.shield(listener.first_ready)
+            except GatewayRefused as exc:
+                raise await _refusal(rest, exc) from None
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.connection = None
+            await rest.close()
+            raise
+        log.info("discord: signed in as %s (%s) at %s", me.get("username"), bot_id, options.api_url)
+        # Created last, with nothing awaited after it: the hub's replay of unanswered events (run as soon
+        # as start returns) reads the inbox before the catch-up can add anything to it.
+        consumer = asyncio.create_task(listener.consume_forever(), name="discord-consumer")
+        connection.tasks = [*tasks, consumer]
+        for task in connection.tasks:
+            task.add_done_callback(self._task_ended)
+
+    async def _ready(self, data: dict[str, Any]) -> None:
+        connection = self._connected()
+        application = data.get("application") if isinstance(data.get("application"), dict) else {}
+        connection.app_id = str(application.get("id") or "")
+        if connection.app_id and not any(t.get_name() == "discord-commands" for t in connection.tasks):
+            task = asyncio.create_task(self._sync_commands(connection), name="discord-commands")
+            connection.tasks.append(task)
+
+    async def _sync_commands(self, connection: Connection) -> None:
+        try:
+            await slash.sync_commands(connection.rest, connection.app_id, slash.command_specs())
+        except (DiscordError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("discord: could not register the slash commands (%s); !commands still work", exc)
+
+    async def stop(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is None:
+            return
+        for task in connection.tasks:
+            task.cancel()
+        await asyncio.gather(*connection.tasks, return_exceptions=True)
+        await connection.listener.close()
+        await connection.rest.close()
+
+    def _report(self, problem: str | None) -> None:
+        self.problem = problem
+
+    def _task_ended(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        self.problem = f"{task.get_name()} stopped: {task.exception()!r}"
+        log.error("discord: %s stopped", task.get_name(), exc_info=task.exception())
+
+    def _connected(self) -> Connection:
+        if self.connection is None:
+            raise ConnectionError("discord is not started")
+        return self.connection
+
+    # -- what the listener reports ---------------------------------------------------------------------
+
+    async def _accepted(self, built: Built, message: dict[str, Any]) -> None:
+        if not (built.react and self.settings.reactions):
+            return
+        chat = built.inbound.chat
+        channel_id = str(message.get("channel_id"))
+        self._processing[(chat.chat_id, chat.thread_id)].append((channel_id, str(message["id"])))
+        await self._react(channel_id, str(message["id"]), PROCESSING, on=True)
+
+    async def _interaction(self, data: dict[str, Any]) -> None:
+        connection = self._connected()
+        inbound = await slash.interaction_inbound(connection.rest, connection.channels, data)
+        if inbound is None:
+            return
+        await self._hub.receive(inbound)
+        await slash.clear_placeholder(
+            connection.rest, str(data.get("application_id") or connection.app_id), str(data["token"])
+        )
+
+    async def _react(self, channel_id: str, message_id: str, emoji: str, *, on: bool) -> None:
+        try:
+            await self._connected().rest.request(
+                "PUT" if on else "DELETE",
+                "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
+                params={"channel_id": channel_id, "message_id": message_id, "emoji": emoji},
+            )
+        except (DiscordError, ConnectionError) as exc:
+            log.debug("discord: reaction %s on %s failed: %s", emoji, message_id, exc)
+
+    # -- sending ---------------------------------------------------------------------------------------
+
+    def _allowed_mentions(self) -> dict[str, Any]:
+        s = self.settings
+        parse = [
+            name
+            for name, on in (
+                ("users", s.allow_mention_users),
+                ("roles", s.allow_mention_roles),
+                ("everyone", s.allow_mention_everyone),
+            )
+            if on
+        ]
+        return {"parse": parse, "replied_user": s.allow_mention_replied_user}
+
+    async def send(
+        self,
+        chat: ChatRef,
+        text: str,
+        *,
+        idempotency_key: str,
+        attachments: Sequence[Attachment] = (),
+    ) -> MessageRef:
+        connection = self._connected()
+        target = chat.thread_id or chat.chat_id
+        files, notes = await read_files(attachments)
+        content = "\n\n".join(part for part in (text, *notes) if part)[:MAX_CONTENT]
+        groups = [
+            files[i : i + MAX_FILES_PER_MESSAGE] for i in range(0, len(files), MAX_FILES_PER_MESSAGE)
+        ] or [[]]
+        first: str | None = None
+        for index, group in enumerate(groups):
+            key = idempotency_key if index == 0 else f"{idempotency_key}:files{index}"
+            payload: dict[str, Any] = {
+                "content": content if index == 0 else "",
+                "nonce": nonce_for(key),
+                "enforce_nonce": True,
+                "allowed_mentions": self._allowed_mentions(),
+            }
+            if group:
+                data = await connection.rest.request(
+                    "POST",
+                    "/channels/{channel_id}/messages",
+                    params={"channel_id": target},
+                    form=lambda p=payload, g=group: multipart(p, g),
+                    policy=WRITE,
+                )
+            else:
+                data = await connection.rest.request(
+                    "POST",
+                    "/channels/{channel_id}/messages",
+                    params={"channel_id": target},
+                    json_body=payload,
+                    policy=WRITE,
+                )
+            first = first or str(data["id"])
+        if chat.thread_id:
+            connection.channels.bot_joined(chat.thread_id)
+        assert first is not None
+        return MessageRef(chat, first)
+
+    async def edit(self, ref: MessageRef, text: str) -> None:
+        connection = self._connected()
+        await connection.rest.request(
+            "PATCH",
+            "/channels/{channel_id}/messages/{message_id}",
+            params={"channel_id": ref.chat.thread_id or ref.chat.chat_id, "message_id": ref.message_id},
+            json_body={"content": text[:MAX_CONTENT], "allowed_mentions": self._allowed_mentions()},
+            policy=WRITE,
+        )
+
+    async def typing(self, chat: ChatRef, on: bool) -> None:
+        target = chat.thread_id or chat.chat_id
+        if on:
+            await self._connected().rest.request(
+                "POST", "/channels/{channel_id}/typing", params={"channel_id": target}
+            )
+            return
+        # The run in this chat is over: its messages' 👀 become ✅.
+        for channel_id, message_id in self._processing.pop((chat.chat_id, chat.thread_id), []):
+            await self._react(channel_id, message_id, PROCESSING, on=False)
+            await self._react(channel_id, message_id, DONE, on=True)
+
+
+def _policy(s: DiscordSettings) -> Policy:
+    return Policy(
+        require_mention=s.require_mention,
+        thread_require_mention=s.thread_require_mention,
+        allowed_channels=frozenset(s.allowed_channels),
+        ignored_channels=frozenset(s.ignored_channels),
+        free_channels=frozenset(s.free_response_channels),
+        no_thread_channels=frozenset(s.no_thread_channels),
+        auto_thread=s.auto_thread,
+        allow_bots=s.allow_bots,
+    )
+
+
+async def _sign_in(rest: RestClient, options: DiscordOptions) -> dict[str, Any]:
+    try:
+        me = await rest.request("GET", "/users/@me", policy=PROBE)
+    except DiscordError as exc:
+        if exc.status == 401:
+            raise CredentialsRejected(
+                f"{options.api_url} refused DISCORD_BOT_TOKEN (401 Unauthorized); copy a new token from the "
+                "Developer Portal (Applications → your app → Bot → Reset Token) and restart"
+            ) from None
+        raise
+    return dict(me)
+
+
+async def _refusal(rest: RestClient, exc: GatewayRefused) -> StartRefused:
+    if exc.code == 4004:
+        return CredentialsRejected(
+            "Discord refused DISCORD_BOT_TOKEN on the Gateway (close 4004); reset the token in the Developer "
+            "Portal and restart"
+        )
+    if exc.code == 4014:
+        missing = "MESSAGE CONTENT INTENT"
+        with contextlib.suppress(DiscordError, aiohttp.ClientError, OSError, TimeoutError):
+            app = await rest.request("GET", "/oauth2/applications/@me", policy=PROBE)
+            if int(app.get("flags") or 0) & _CONTENT_FLAGS:
+                missing = "the privileged intents Hermes asks for"
+        return StartRefused(
+            f"Discord refused the Gateway intents (close 4014): enable {missing} in the Developer Portal "
+            "(Applications → your app → Bot → Privileged Gateway Intents), then restart"
+        )
+    return StartRefused(str(exc))
+
+
+async def live_checks(options: DiscordOptions) -> list[Check]:
+    """The token (`GET /users/@me`) and the portal's MESSAGE CONTENT switch (the application's flags)."""
+    rest = RestClient(options.api_url, options.token, timeout=CHECK_TIMEOUT, proxy=options.settings.proxy)
+    reach = "check DISCORD_API_URL (default https://discord.com/api/v10) and the network"
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT):
+            me = await rest.request("GET", "/users/@me", policy=PROBE)
+            app = await rest.request("GET", "/oauth2/applications/@me", policy=PROBE)
+        checks = [Check(True, f"discord: signed in as {me.get('username')} ({me.get('id')})")]
+        if int(app.get("flags") or 0) & _CONTENT_FLAGS:
+            checks.append(Check(True, "discord: MESSAGE CONTENT intent enabled"))
+        else:
+            checks.append(
+                Check(
+                    False,
+                    "discord: MESSAGE CONTENT intent is off: the bot would read empty messages",
+                    "Developer Portal → your app → Bot → Privileged Gateway Intents → MESSAGE CONTENT",
+                )
+            )
+        return checks
+    except DiscordError as exc:
+        if exc.status == 401:
+            return [
+                Check(
+                    False,
+                    "discord: Discord refuses DISCORD_BOT_TOKEN",
+                    "reset the token in the Developer Portal (Bot → Reset Token), set DISCORD_BOT_TOKEN",
+                )
+            ]
+        return [Check(False, f"discord: {options.api_url} answered {exc}", reach)]
+    except TimeoutError:
+        return [
+            Check(False, f"discord: {options.api_url} did not answer within {CHECK_TIMEOUT:.0f} s", reach)
+        ]
+    except (aiohttp.ClientError, OSError) as exc:
+        return [Check(False, f"discord: cannot reach {options.api_url}: {exc}", reach)]
+    finally:
+        await rest.close()
+
+
+__all__ = ["DiscordPlatform", "live_checks", "nonce_for", "quote"]
