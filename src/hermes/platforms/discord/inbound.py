@@ -74,8 +74,9 @@ class InboundBuilder:
         author = message.get("author") if isinstance(message.get("author"), dict) else {}
         user_id = str(author.get("id") or "")
         content = str(message.get("content") or "")
-        is_dm = not message.get("guild_id")
-        channel = None if is_dm else await self.channels.get(channel_id)
+        # Messages read back over REST carry no `guild_id`: the channel tells what they are.
+        channel = await self.channels.get(channel_id)
+        is_dm = channel.type == DM if channel is not None else not message.get("guild_id")
         thread = channel if channel is not None and channel.is_thread else None
         parent = await self.channels.get(thread.parent_id) if thread and thread.parent_id else None
         mention_ids = frozenset(
