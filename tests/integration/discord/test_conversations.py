@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -173,7 +174,8 @@ async def test_an_image_reaches_the_model_and_a_file_lands_in_the_media_cache(bo
     assert isinstance(last["content"], list)
     assert any(part.get("type") == "image_url" for part in last["content"])
     saved = request.last_user_text.split("saved at ")[1].rstrip("]")
-    assert saved.startswith(str(bot.home)) and Path(saved).read_bytes() == b"hi"
+    assert saved.startswith(str(bot.home))
+    assert await asyncio.to_thread(Path(saved).read_bytes) == b"hi"
 
 
 async def test_the_home_channel_receives_scheduled_results(bot: DiscordBot) -> None:
