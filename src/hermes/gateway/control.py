@@ -228,6 +228,8 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
             "problem": problem,
             "last_event_at": last_events.get(name),
             "inbox_backlog": await store.inbox.backlog_count(name),
+            "label": supervisor.platform.label or name,
+            "fields": dict(supervisor.platform.status_fields()),
         }
     jobs = await store.jobs.all()
     active = [job for job in jobs if job.enabled and job.next_run_at is not None]

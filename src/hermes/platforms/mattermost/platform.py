@@ -21,6 +21,8 @@ from hermes.platforms.base import (
     HubPort,
     MessageRef,
     Platform,
+    StatusValue,
+    Trouble,
     register,
 )
 from hermes.platforms.mattermost.addressing import BotIdentity, Policy
@@ -30,6 +32,8 @@ from hermes.platforms.mattermost.inbound import PLATFORM, InboundBuilder, Thread
 from hermes.platforms.mattermost.listener import Listener
 from hermes.platforms.mattermost.options import MattermostOptions
 from hermes.platforms.mattermost.rest import PROBE, MattermostError, RestClient
+from hermes.platforms.mattermost.settings import MattermostSettings
+from hermes.platforms.mattermost.setup import WIZARD
 from hermes.platforms.mattermost.websocket import AuthenticationRefused
 
 if TYPE_CHECKING:
@@ -73,6 +77,28 @@ class MattermostPlatform(Platform):
         "You are chatting on Mattermost. Markdown is rendered; keep messages readable on a phone."
     )
     typing_refresh_seconds: ClassVar[float] = 5.0
+    label: ClassVar[str] = "Mattermost"
+    summary: ClassVar[str] = "The Mattermost platform: a bot account over REST API v4 and the WebSocket."
+    settings: ClassVar[type[MattermostSettings]] = MattermostSettings
+    env_prefix: ClassVar[str] = "MATTERMOST_"
+    wizard = WIZARD
+    troubleshooting: ClassVar[tuple[Trouble, ...]] = (
+        Trouble(
+            "The bot answers nobody in Mattermost.",
+            "`MATTERMOST_ALLOWED_USERS` takes user ids (26 letters and digits, shown under your avatar → "
+            "Profile), not @usernames; `hermes gateway setup` looks usernames up for you.",
+        ),
+        Trouble(
+            "The bot sees messages in a channel but does not answer.",
+            "In channels it answers only when mentioned; add the channel id to "
+            "`MATTERMOST_FREE_RESPONSE_CHANNELS` or set `MATTERMOST_REQUIRE_MENTION=false`.",
+        ),
+        Trouble(
+            "`gateway status` shows Mattermost stopped with `credentials rejected`.",
+            "The token was revoked or the bot deactivated: create a new token under Integrations → "
+            "Bot Accounts, put it in `MATTERMOST_TOKEN` and restart.",
+        ),
+    )
 
     def __init__(self, options: MattermostOptions) -> None:
         self.options = options
@@ -81,10 +107,6 @@ class MattermostPlatform(Platform):
         home = options.home_channel
         self.default_home = ChatRef(PLATFORM, home, "channel") if home else None
         self.connection: Connection | None = None
-
-    @classmethod
-    def enabled(cls, config: LoadedConfig) -> bool:
-        return config.settings.mattermost.configured
 
     @classmethod
     def create(cls, config: LoadedConfig) -> MattermostPlatform:
@@ -105,6 +127,14 @@ class MattermostPlatform(Platform):
             fix = "set MATTERMOST_ALLOWED_USERS=<your user id>"
             checks.append(Check(False, "mattermost: nobody may talk to the bot", fix))
         return checks
+
+    def status_fields(self) -> dict[str, StatusValue]:
+        connection = self.connection
+        return {
+            "server": self.options.url,
+            "bot": f"@{connection.bot.username}" if connection is not None else None,
+            "reply_mode": "thread" if self.options.thread_replies else "off",
+        }
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
