@@ -17,7 +17,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import quote
 
 import aiohttp
 
@@ -31,6 +30,8 @@ from hermes.platforms.base import (
     MessageRef,
     Platform,
     StartRefused,
+    StatusValue,
+    Trouble,
     register,
 )
 from hermes.platforms.discord import slash
@@ -41,8 +42,10 @@ from hermes.platforms.discord.files import MAX_FILES_PER_MESSAGE, FileFetcher, m
 from hermes.platforms.discord.gateway import GatewayRefused
 from hermes.platforms.discord.inbound import PLATFORM, Built, InboundBuilder
 from hermes.platforms.discord.listener import Listener
-from hermes.platforms.discord.options import DiscordOptions, DiscordSettings
+from hermes.platforms.discord.options import DiscordOptions
 from hermes.platforms.discord.rest import PROBE, WRITE, DiscordError, RestClient
+from hermes.platforms.discord.settings import DiscordSettings
+from hermes.platforms.discord.setup import WIZARD
 
 if TYPE_CHECKING:
     from hermes.config import LoadedConfig
@@ -86,30 +89,55 @@ class DiscordPlatform(Platform):
         "characters are split."
     )
 
-    def __init__(self, options: DiscordOptions, max_age_seconds: float = 24 * 3600) -> None:
+    label: ClassVar[str] = "Discord"
+    summary: ClassVar[str] = "The Discord platform: a bot over REST v10 and the Gateway."
+    settings: ClassVar[type[DiscordSettings]] = DiscordSettings
+    env_prefix: ClassVar[str] = "DISCORD_"
+    wizard = WIZARD
+    troubleshooting: ClassVar[tuple[Trouble, ...]] = (
+        Trouble(
+            "Discord stops at start with `close 4014` / `disallowed intents`.",
+            "Turn on MESSAGE CONTENT INTENT in the Developer Portal (Applications → your app → Bot → "
+            "Privileged Gateway Intents) and restart; the bot cannot read messages without it.",
+        ),
+        Trouble(
+            "Discord stops with `credentials rejected` (401 or close 4004).",
+            "The token was reset or mistyped: Developer Portal → Bot → Reset Token, put it in "
+            "`DISCORD_BOT_TOKEN` (without `Bot `) and restart.",
+        ),
+        Trouble(
+            "The bot answers nobody on Discord.",
+            "`DISCORD_ALLOWED_USERS` takes numeric user ids (Developer Mode → Copy User ID), not names; or "
+            "set `DISCORD_ALLOW_ALL_USERS=true`.",
+        ),
+        Trouble(
+            "The bot ignores a channel.",
+            "In channels it answers when mentioned; check `DISCORD_ALLOWED_CHANNELS` (empty = any) and "
+            "`DISCORD_IGNORED_CHANNELS`, or list the channel in `DISCORD_FREE_RESPONSE_CHANNELS`.",
+        ),
+        Trouble(
+            "Slash commands do not show up in Discord.",
+            "They are registered at start as global commands, which Discord may take a while to show; "
+            "`!help` and the other `!` commands work meanwhile.",
+        ),
+    )
+
+    def __init__(self, options: DiscordOptions) -> None:
         self.options = options
-        self.settings = options.settings
+        self.conf = options.conf
         self.access = options.access
-        self.max_age_seconds = max_age_seconds
-        home = self.settings.home_channel
+        self.max_age_seconds = options.max_age_seconds
+        home = self.conf.home_channel
         self.default_home = (
-            ChatRef(PLATFORM, home, "channel", self.settings.home_channel_thread_id or None) if home else None
+            ChatRef(PLATFORM, home, "channel", self.conf.home_channel_thread_id or None) if home else None
         )
         self.connection: Connection | None = None
         # Messages marked 👀, by the chat they are answered in, until the run there ends.
         self._processing: dict[tuple[str, str | None], list[tuple[str, str]]] = defaultdict(list)
 
     @classmethod
-    def enabled(cls, config: LoadedConfig) -> bool:
-        try:
-            return DiscordSettings.from_environ(config.environ).configured
-        except Exception:
-            # A bad value is reported by `create`, with the key named.
-            return bool(config.environ.get("DISCORD_BOT_TOKEN", "").strip())
-
-    @classmethod
     def create(cls, config: LoadedConfig) -> DiscordPlatform:
-        return cls(DiscordOptions.from_config(config), config.settings.gateway.max_message_age_seconds)
+        return cls(DiscordOptions.from_config(config))
 
     @classmethod
     async def check(cls, config: LoadedConfig) -> list[Check]:
@@ -119,7 +147,7 @@ class DiscordPlatform(Platform):
             options = DiscordOptions.from_config(config)
         except ConfigError as exc:
             return [Check(False, f"discord: {p}", "fix the setting named") for p in exc.problems]
-        checks = await live_checks(options)
+        checks = [await probe(options.api_url, options.token, options.conf.proxy)]
         gateway = config.settings.gateway
         if not (
             options.access.users
@@ -131,11 +159,23 @@ class DiscordPlatform(Platform):
             checks.append(Check(False, "discord: nobody may talk to the bot", fix))
         return checks
 
+    def status_fields(self) -> dict[str, StatusValue]:
+        connection = self.connection
+        listener = connection.listener if connection is not None else None
+        socket = listener.socket if listener is not None else None
+        return {
+            "api": self.options.api_url,
+            "bot_id": connection.bot_id if connection is not None else None,
+            "session": "resumable" if listener is not None and listener.session else None,
+            "latency_ms": round(socket.latency * 1000, 1) if socket is not None and socket.latency else None,
+            "home_channel": self.conf.home_channel,
+        }
+
     # -- lifecycle -------------------------------------------------------------------------------------
 
     async def start(self, hub: HubPort) -> None:
         options = self.options
-        rest = RestClient(options.api_url, options.token, proxy=self.settings.proxy)
+        rest = RestClient(options.api_url, options.token, proxy=self.conf.proxy)
         tasks: list[asyncio.Task[Any]] = []
         try:
             me = await _sign_in(rest, options)
@@ -145,16 +185,16 @@ class DiscordPlatform(Platform):
             builder = InboundBuilder(
                 rest,
                 bot_id,
-                _policy(self.settings),
+                _policy(self.conf),
                 channels,
-                FileFetcher(rest, options.media_dir, self.settings.max_attachment_bytes),
+                FileFetcher(rest, options.media_dir, self.conf.max_attachment_bytes),
                 is_allowed=lambda user_id: hub.is_allowed(self.name, user_id),
                 is_command=hub.is_command,
             )
             listener = Listener(
                 token=options.token,
                 gateway_url=str(gateway["url"]),
-                proxy=self.settings.proxy,
+                proxy=self.conf.proxy,
                 channels=channels,
                 builder=builder,
                 hub=hub,
@@ -231,7 +271,7 @@ class DiscordPlatform(Platform):
     # -- what the listener reports ---------------------------------------------------------------------
 
     async def _accepted(self, built: Built, message: dict[str, Any]) -> None:
-        if not (built.react and self.settings.reactions):
+        if not (built.react and self.conf.reactions):
             return
         chat = built.inbound.chat
         channel_id = str(message.get("channel_id"))
@@ -261,7 +301,7 @@ class DiscordPlatform(Platform):
     # -- sending ---------------------------------------------------------------------------------------
 
     def _allowed_mentions(self) -> dict[str, Any]:
-        s = self.settings
+        s = self.conf
         parse = [
             name
             for name, on in (
@@ -387,44 +427,35 @@ async def _refusal(rest: RestClient, exc: GatewayRefused) -> StartRefused:
     return StartRefused(str(exc))
 
 
-async def live_checks(options: DiscordOptions) -> list[Check]:
-    """The token (`GET /users/@me`) and the portal's MESSAGE CONTENT switch (the application's flags)."""
-    rest = RestClient(options.api_url, options.token, timeout=CHECK_TIMEOUT, proxy=options.settings.proxy)
+async def probe(api_url: str, token: str, proxy: str | None) -> Check:
+    """The live check of doctor and the wizard: the token signs in (`GET /users/@me`), and the portal's
+    MESSAGE CONTENT switch is on (the application's flags), without which the bot reads empty messages."""
+    rest = RestClient(api_url, token.strip().removeprefix("Bot ").strip(), timeout=CHECK_TIMEOUT, proxy=proxy)
     reach = "check DISCORD_API_URL (default https://discord.com/api/v10) and the network"
     try:
         async with asyncio.timeout(CHECK_TIMEOUT):
             me = await rest.request("GET", "/users/@me", policy=PROBE)
             app = await rest.request("GET", "/oauth2/applications/@me", policy=PROBE)
-        checks = [Check(True, f"discord: signed in as {me.get('username')} ({me.get('id')})")]
-        if int(app.get("flags") or 0) & _CONTENT_FLAGS:
-            checks.append(Check(True, "discord: MESSAGE CONTENT intent enabled"))
-        else:
-            checks.append(
-                Check(
-                    False,
-                    "discord: MESSAGE CONTENT intent is off: the bot would read empty messages",
-                    "Developer Portal → your app → Bot → Privileged Gateway Intents → MESSAGE CONTENT",
-                )
-            )
-        return checks
     except DiscordError as exc:
         if exc.status == 401:
-            return [
-                Check(
-                    False,
-                    "discord: Discord refuses DISCORD_BOT_TOKEN",
-                    "reset the token in the Developer Portal (Bot → Reset Token), set DISCORD_BOT_TOKEN",
-                )
-            ]
-        return [Check(False, f"discord: {options.api_url} answered {exc}", reach)]
+            fix = "Developer Portal → your app → Bot → Reset Token, then set DISCORD_BOT_TOKEN"
+            return Check(False, "discord: Discord refuses DISCORD_BOT_TOKEN", fix, "discord.bot_token")
+        return Check(False, f"discord: {api_url} answered {exc}", reach, "discord.api_url")
     except TimeoutError:
-        return [
-            Check(False, f"discord: {options.api_url} did not answer within {CHECK_TIMEOUT:.0f} s", reach)
-        ]
+        return Check(False, f"discord: {api_url} did not answer within {CHECK_TIMEOUT:.0f} s", reach)
     except (aiohttp.ClientError, OSError) as exc:
-        return [Check(False, f"discord: cannot reach {options.api_url}: {exc}", reach)]
+        return Check(False, f"discord: cannot reach {api_url}: {exc}", reach, "discord.api_url")
     finally:
         await rest.close()
+    facts = {"user_id": str(me.get("id")), "username": str(me.get("username"))}
+    if not int(app.get("flags") or 0) & _CONTENT_FLAGS:
+        return Check(
+            False,
+            f"discord: signed in as {me.get('username')}, but MESSAGE CONTENT INTENT is off",
+            "Developer Portal → your app → Bot → Privileged Gateway Intents → MESSAGE CONTENT INTENT",
+            facts=facts,
+        )
+    return Check(True, f"discord: signed in as {me.get('username')} ({me.get('id')})", facts=facts)
 
 
-__all__ = ["DiscordPlatform", "live_checks", "nonce_for", "quote"]
+__all__ = ["DiscordPlatform", "nonce_for", "probe"]
