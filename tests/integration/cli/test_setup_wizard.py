@@ -78,8 +78,8 @@ async def test_from_nothing_to_a_bot_answering_on_matrix_and_mattermost(
     await wizard.answer("? API key (Enter if the server needs none)", LLM_KEY, ENTER)
     await wizard.expect("✓ the custom endpoint answered with 1 model(s); fake-model answered")
 
-    # Both chat platforms, picked with the arrow keys and the space bar.
-    await wizard.answer("❯ ◯ Matrix", SPACE, DOWN, SPACE, ENTER)
+    # Both chat platforms, picked with the arrow keys and the space bar (platforms are listed by name).
+    await wizard.answer("❯ ◯ API server", DOWN, SPACE, DOWN, SPACE, ENTER)
     await wizard.expect("? Where should the bot talk to people? Matrix, Mattermost")
 
     await wizard.answer("? Homeserver URL", synapse.base_url, ENTER)
@@ -152,7 +152,7 @@ async def test_a_bad_answer_is_asked_again_and_no_means_nothing_is_written(
         await program.answer("? API key", LLM_KEY, ENTER)
         await program.answer("? Model id", "fake-model", ENTER)
         await program.expect("fake-model answered")
-        await program.answer("❯ ◯ Matrix", ENTER)
+        await program.answer("❯ ◯ API server", ENTER)
         await program.expect("No platform chosen")
         await program.answer("? Write these changes? (Y/n)", "n", ENTER)
         await program.expect("Nothing was written.")
