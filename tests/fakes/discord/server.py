@@ -28,9 +28,25 @@ class DiscordEmulator:
         self.rest = Rest(self.world, self.limiter, lambda: self.gateway_url)
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self._watchers: list[tuple[Callable[[Message], bool], asyncio.Future[Message]]] = []
 
     def _publish(self, event: str, data: dict[str, Any], channel: Channel) -> None:
         self.gateway.publish(event, data, channel)
+        if event == "MESSAGE_CREATE":
+            message = self.world.messages[data["message"]]
+            waiting = []
+            for predicate, future in self._watchers:
+                if not future.done() and predicate(message):
+                    future.set_result(message)
+                elif not future.done():
+                    waiting.append((predicate, future))
+            self._watchers = waiting
+
+    def watch(self, predicate: Callable[[Message], bool]) -> asyncio.Future[Message]:
+        """Resolved the moment a matching message is created (for benchmarks: no polling delay)."""
+        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._watchers.append((predicate, future))
+        return future
 
     # -- lifecycle -------------------------------------------------------------------------------------
 

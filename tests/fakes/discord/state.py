@@ -117,7 +117,8 @@ class World:
     def user_by_token(self, header: str | None) -> User | None:
         if not header:
             return None
-        scheme, _, token = header.partition(" ")
+        # Bots send `Bot <token>`; a person's client sends the bare token.
+        scheme, _, token = header.partition(" ") if " " in header else ("", "", header)
         for user in self.users.values():
             if user.token == token and ((scheme == "Bot") == user.bot):
                 return user

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -43,6 +42,7 @@ from hermes.platforms.discord.gateway import GatewayRefused
 from hermes.platforms.discord.inbound import PLATFORM, Built, InboundBuilder
 from hermes.platforms.discord.listener import Listener
 from hermes.platforms.discord.options import DiscordOptions
+from hermes.platforms.discord.reactions import ProcessingMarks
 from hermes.platforms.discord.rest import PROBE, WRITE, DiscordError, RestClient
 from hermes.platforms.discord.settings import DiscordSettings
 from hermes.platforms.discord.setup import WIZARD
@@ -56,7 +56,6 @@ CHECK_TIMEOUT = 10.0
 START_TIMEOUT = 30.0
 MAX_CONTENT = 2000
 NONCE_CHARS = 25
-PROCESSING, DONE = "👀", "✅"
 # Application flags: the developer portal's privileged-intent switches (and their "limited" twins).
 _CONTENT_FLAGS = (1 << 18) | (1 << 19)
 _REFERENCE_GONE = (10008, 50035)
@@ -132,8 +131,7 @@ class DiscordPlatform(Platform):
             ChatRef(PLATFORM, home, "channel", self.conf.home_channel_thread_id or None) if home else None
         )
         self.connection: Connection | None = None
-        # Messages marked 👀, by the chat they are answered in, until the run there ends.
-        self._processing: dict[tuple[str, str | None], list[tuple[str, str]]] = defaultdict(list)
+        self.marks = ProcessingMarks(self._react)
 
     @classmethod
     def create(cls, config: LoadedConfig) -> DiscordPlatform:
@@ -251,6 +249,7 @@ class DiscordPlatform(Platform):
         for task in connection.tasks:
             task.cancel()
         await asyncio.gather(*connection.tasks, return_exceptions=True)
+        await self.marks.close()
         await connection.listener.close()
         await connection.rest.close()
 
@@ -274,9 +273,7 @@ class DiscordPlatform(Platform):
         if not (built.react and self.conf.reactions):
             return
         chat = built.inbound.chat
-        channel_id = str(message.get("channel_id"))
-        self._processing[(chat.chat_id, chat.thread_id)].append((channel_id, str(message["id"])))
-        await self._react(channel_id, str(message["id"]), PROCESSING, on=True)
+        self.marks.taken((chat.chat_id, chat.thread_id), str(message.get("channel_id")), str(message["id"]))
 
     async def _interaction(self, data: dict[str, Any]) -> None:
         connection = self._connected()
@@ -288,7 +285,7 @@ class DiscordPlatform(Platform):
             connection.rest, str(data.get("application_id") or connection.app_id), str(data["token"])
         )
 
-    async def _react(self, channel_id: str, message_id: str, emoji: str, *, on: bool) -> None:
+    async def _react(self, channel_id: str, message_id: str, emoji: str, on: bool) -> None:
         try:
             await self._connected().rest.request(
                 "PUT" if on else "DELETE",
@@ -377,9 +374,7 @@ class DiscordPlatform(Platform):
             )
             return
         # The run in this chat is over: its messages' 👀 become ✅.
-        for channel_id, message_id in self._processing.pop((chat.chat_id, chat.thread_id), []):
-            await self._react(channel_id, message_id, PROCESSING, on=False)
-            await self._react(channel_id, message_id, DONE, on=True)
+        self.marks.finished((chat.chat_id, chat.thread_id))
 
 
 def _policy(s: DiscordSettings) -> Policy:
