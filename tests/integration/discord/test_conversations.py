@@ -6,9 +6,10 @@ import asyncio
 import time
 from pathlib import Path
 
+from hermes.platforms.base import Attachment, ChatRef
 from tests.fakes.llm import Text
 
-from .conftest import DiscordBot, settled, wait_until
+from .conftest import DiscordBot, platform_of, settled, wait_until
 
 
 async def test_a_dm_from_an_allowed_user_is_answered_in_the_dm(bot: DiscordBot) -> None:
@@ -206,3 +207,19 @@ async def test_sethome_makes_the_thread_the_home(bot: DiscordBot) -> None:
         assert gateway.gateway.hub is not None
         home = await gateway.gateway.hub.store.homes.get("discord")
     assert home is not None and (home.chat_id, home.thread_id) == (bot.general.id, question.id)
+
+
+async def test_files_from_the_agent_go_out_as_attachments(bot: DiscordBot, tmp_path: Path) -> None:
+    report = tmp_path / "report.csv"
+    await asyncio.to_thread(report.write_bytes, b"a,b\n1,2\n")
+    dm = bot.dc.dm_channel(bot.alice)
+    async with bot.running() as gateway:
+        ref = await platform_of(gateway).send(
+            ChatRef("discord", dm.id, "dm"),
+            "here is the report",
+            idempotency_key="report:0",
+            attachments=[Attachment("report.csv", "text/csv", str(report), 8)],
+        )
+    message = bot.dc.get_message(ref.message_id)
+    assert message.content == "here is the report"
+    assert [(a.filename, a.data) for a in message.attachments] == [("report.csv", b"a,b\n1,2\n")]
