@@ -156,6 +156,11 @@ class GatewayEndpoint:
 
     # -- faults ----------------------------------------------------------------------------------------
 
+    def dispatch_raw(self, event: str, data: Any) -> None:
+        """Any dispatch, as given, to every session: for events a client must survive."""
+        for session in list(self.sessions.values()):
+            self._dispatch(session, event, data)
+
     def drop_all(self) -> None:
         """Cut every socket (TCP reset, no close frame); the sessions stay resumable."""
         for conn in list(self.connections):

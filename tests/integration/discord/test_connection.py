@@ -125,3 +125,17 @@ async def test_the_per_channel_message_limit_holds_many_chunks_back_without_losi
         await wait_until(lambda: any("paragraph 6" in m.content for m in bot.replies_in(dm)), timeout=15)
         await settled(gateway)
     assert len(bot.replies_in(dm)) == 7
+
+
+async def test_malformed_events_are_skipped_and_the_bot_keeps_answering(bot: DiscordBot) -> None:
+    dm = bot.dc.dm_channel(bot.alice)
+    async with bot.running() as gateway:
+        bot.dc.gateway.dispatch_raw("MESSAGE_CREATE", {"content": "no id"})
+        bot.dc.gateway.dispatch_raw("MESSAGE_CREATE", {"id": "12", "channel_id": dm.id, "author": "nobody"})
+        bot.dc.gateway.dispatch_raw("INTERACTION_CREATE", {"type": 2, "data": {}})
+        bot.dc.gateway.dispatch_raw("GUILD_CREATE", {"channels": "not a list"})
+        bot.dc.gateway.dispatch_raw("MESSAGE_CREATE", None)
+        await bot.dc.post_as(bot.alice, dm, "still answered")
+        await bot.reply(dm, timeout=10)
+        await settled(gateway)
+    assert [m.content for m in bot.replies_in(dm)] == ["still answered"]

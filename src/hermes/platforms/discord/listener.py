@@ -175,8 +175,11 @@ class Listener:
                 await self._on_dispatch(payload.get("t"), payload.get("d"))
             except (DiscordError, aiohttp.ClientError, OSError, TimeoutError) as exc:
                 # Nothing is lost: the cursor did not move past this message, and the next catch-up
-                # (after a reconnect or a restart) reads it again.
+                # (after a new session or a restart) reads it again.
                 log.warning("discord: could not handle %s: %s", payload.get("t"), exc)
+            except Exception:
+                # An event this adapter cannot read must not stop the ones after it.
+                log.exception("discord: could not handle a %s event; skipped", payload.get("t"))
 
     async def _on_dispatch(self, kind: Any, data: Any) -> None:
         if not isinstance(data, dict):
