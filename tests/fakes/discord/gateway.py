@@ -118,8 +118,9 @@ class GatewayEndpoint:
         self.connections: list[Connection] = []
         self.identifies = 0
         self.resumes = 0
-        # Scripted faults for the next handshake(s).
+        # Scripted faults: op 7 instead of the next HELLO; heartbeats left unanswered (a zombie link).
         self.reconnect_before_hello = False
+        self.ack_heartbeats = True
 
     # -- publishing ------------------------------------------------------------------------------------
 
@@ -253,7 +254,8 @@ class GatewayEndpoint:
 
     async def _on_payload(self, conn: Connection, op: Any, data: Any) -> bool:
         if op == 1:
-            conn.send({"op": 11, "d": None, "s": None, "t": None})
+            if self.ack_heartbeats:
+                conn.send({"op": 11, "d": None, "s": None, "t": None})
             return True
         if op == 2:
             return await self._identify(conn, data)

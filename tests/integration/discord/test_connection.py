@@ -139,3 +139,16 @@ async def test_malformed_events_are_skipped_and_the_bot_keeps_answering(bot: Dis
         await bot.reply(dm, timeout=10)
         await settled(gateway)
     assert [m.content for m in bot.replies_in(dm)] == ["still answered"]
+
+
+async def test_unanswered_heartbeats_end_the_link_and_the_session_is_resumed(bot: DiscordBot) -> None:
+    bot.dc.gateway.heartbeat_interval_ms = 200
+    dm = bot.dc.dm_channel(bot.alice)
+    async with bot.running() as gateway:
+        bot.dc.gateway.ack_heartbeats = False
+        await wait_until(lambda: bot.dc.gateway.resumes >= 1, timeout=10)
+        bot.dc.gateway.ack_heartbeats = True
+        await bot.dc.post_as(bot.alice, dm, "after the zombie link")
+        await bot.reply(dm, timeout=10)
+        await settled(gateway)
+    assert bot.dc.gateway.identifies == 1  # resumed, not identified again

@@ -146,6 +146,16 @@ class DiscordPlatform(Platform):
         except ConfigError as exc:
             return [Check(False, f"discord: {p}", "fix the setting named") for p in exc.problems]
         checks = [await probe(options.api_url, options.token, options.conf.proxy)]
+        names = [u for u in options.conf.allowed_users if not u.isdigit() and u != "*"]
+        if names:
+            checks.append(
+                Check(
+                    False,
+                    f"discord: DISCORD_ALLOWED_USERS has {', '.join(names)}, which are not user ids",
+                    "use numeric ids (Developer Mode → right-click the name → Copy User ID)",
+                    "discord.allowed_users",
+                )
+            )
         gateway = config.settings.gateway
         if not (
             options.access.users
