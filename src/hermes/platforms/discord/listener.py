@@ -27,7 +27,7 @@ from hermes.platforms.discord.catchup import Cursor, read_backlog, snowflake_at
 from hermes.platforms.discord.channels import Channels
 from hermes.platforms.discord.gateway import GatewayRefused, GatewaySocket, Reconnect, Resume, SessionInvalid
 from hermes.platforms.discord.inbound import PLATFORM, Built, InboundBuilder, ignored
-from hermes.platforms.discord.rest import DiscordError
+from hermes.platforms.discord.rest import DiscordError, RestClient
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class Listener:
         self,
         *,
         token: str,
+        rest: RestClient,
         gateway_url: str,
         proxy: str | None,
         channels: Channels,
@@ -70,6 +71,7 @@ class Listener:
         on_ready: Callable[[dict[str, Any]], Awaitable[None]],
     ) -> None:
         self.token = token
+        self.rest = rest
         self.gateway_url = gateway_url
         self.proxy = proxy
         self.channels = channels
@@ -87,7 +89,9 @@ class Listener:
         self.resume_url: str | None = None
         self.socket: GatewaySocket | None = None
         self.first_ready: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending_guilds: set[str] | None = None
+        self._catch_up_due = False
+        self._awaited_guilds: set[str] = set()
+        self._held: list[dict[str, Any]] = []
 
     # -- the reader ------------------------------------------------------------------------------------
 
@@ -162,12 +166,13 @@ class Listener:
 
     async def consume_forever(self) -> None:
         while True:
-            if self._pending_guilds:
+            if self._catch_up_due:
+                # Waiting for the guilds READY announced, or to retry a catch-up that failed.
                 try:
                     async with asyncio.timeout(GUILD_WAIT_SECONDS):
                         payload = await self.queue.get()
                 except TimeoutError:
-                    await self._catch_up_now()
+                    await self._catch_up()
                     continue
             else:
                 payload = await self.queue.get()
@@ -186,26 +191,43 @@ class Listener:
             return
         if kind == "READY":
             await self.on_ready(data)
-            self._pending_guilds = {str(g.get("id")) for g in data.get("guilds") or () if isinstance(g, dict)}
-            if not self._pending_guilds:
-                await self._catch_up_now()
+            self._catch_up_due = True
+            self._awaited_guilds = {str(g.get("id")) for g in data.get("guilds") or () if isinstance(g, dict)}
+            if not self._awaited_guilds:
+                await self._catch_up()
         elif kind == "GUILD_CREATE":
             self.channels.learn_guild(data)
-            if self._pending_guilds is not None:
-                self._pending_guilds.discard(str(data.get("id")))
-                if not self._pending_guilds:
-                    await self._catch_up_now()
+            self._awaited_guilds.discard(str(data.get("id")))
+            if self._catch_up_due and not self._awaited_guilds:
+                await self._catch_up()
         elif kind in ("CHANNEL_CREATE", "CHANNEL_UPDATE", "THREAD_CREATE", "THREAD_UPDATE"):
             self.channels.learn(data)
         elif kind == "MESSAGE_CREATE":
-            if self._pending_guilds:
-                await self._catch_up_now()
+            if self._catch_up_due:
+                # Held back until the backlog is handed over: a live message first would move its
+                # channel's cursor past the messages the catch-up has still to read.
+                self._held.append(data)
+                await self._catch_up()
+                return
             await self.hand_over(data)
         elif kind == "INTERACTION_CREATE":
             await self.on_interaction(data)
 
-    async def _catch_up_now(self) -> None:
-        self._pending_guilds = None
+    async def _catch_up(self) -> None:
+        """Read what was said since the cursor; on failure it stays due and is retried."""
+        try:
+            await self._read_backlog()
+        except (DiscordError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            self.report(f"catching up: {exc}")
+            log.warning("discord: could not catch up (%s); retrying in %.0f s", exc, GUILD_WAIT_SECONDS)
+            return
+        self._catch_up_due = False
+        self._awaited_guilds = set()
+        held, self._held = self._held, []
+        for message in held:
+            await self.hand_over(message)
+
+    async def _read_backlog(self) -> None:
         now_ms = time.time() * 1000
         if self.cursor is None:
             self.cursor = Cursor(snowflake_at(now_ms))
@@ -213,17 +235,13 @@ class Listener:
             log.info("discord: first start; answering messages from now on")
             return
         backlog = await read_backlog(
-            self.bot_rest, self.channels.readable(), self.cursor, now_ms, self.max_age_seconds
+            self.rest, self.channels.readable(), self.cursor, now_ms, self.max_age_seconds
         )
         handed = 0
         for message in backlog:
             handed += await self.hand_over(message)
         if handed:
             log.info("discord: caught up on %d message(s)", handed)
-
-    @property
-    def bot_rest(self) -> Any:
-        return self.builder.rest
 
     async def hand_over(self, message: dict[str, Any]) -> bool:
         """Give one message to the hub; True when it was new."""

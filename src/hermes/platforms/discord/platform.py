@@ -132,6 +132,7 @@ class DiscordPlatform(Platform):
         )
         self.connection: Connection | None = None
         self.marks = ProcessingMarks(self._react)
+        self._hub: HubPort | None = None
 
     @classmethod
     def create(cls, config: LoadedConfig) -> DiscordPlatform:
@@ -201,6 +202,7 @@ class DiscordPlatform(Platform):
             )
             listener = Listener(
                 token=options.token,
+                rest=rest,
                 gateway_url=str(gateway["url"]),
                 proxy=self.conf.proxy,
                 channels=channels,
@@ -290,6 +292,7 @@ class DiscordPlatform(Platform):
         inbound = await slash.interaction_inbound(connection.rest, connection.channels, data)
         if inbound is None:
             return
+        assert self._hub is not None
         await self._hub.receive(inbound)
         await slash.clear_placeholder(
             connection.rest, str(data.get("application_id") or connection.app_id), str(data["token"])
