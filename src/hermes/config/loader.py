@@ -117,6 +117,12 @@ def leaves() -> list[Leaf]:
     return _leaves_cache[cache_key]
 
 
+def known_env_names() -> dict[str, str]:
+    """Every environment name a setting reads, with its dotted key; with `sections.env_prefixes()`, what
+    a typo check of `.env` needs (a name with one of those prefixes that is not here is unknown)."""
+    return {name: leaf.key for leaf in leaves() for name in leaf.env}
+
+
 def section_models() -> dict[str, type[BaseModel]]:
     """Each top-level block of config.yaml and the model that validates it."""
     models: dict[str, type[BaseModel]] = {}

@@ -16,10 +16,11 @@ from hermes.agent.tools.mcp import McpServers
 from hermes.backoff import Backoff
 from hermes.config import LoadedConfig
 from hermes.extensions import import_plugins
-from hermes.gateway.control import ControlServer, control_socket_path, status_handlers
+from hermes.gateway.control import ControlServer, control_socket_path
 from hermes.gateway.hub import Hub, HubOptions
 from hermes.gateway.media_cache import MediaCachePruner
 from hermes.gateway.scheduler import LOCK_FILE, Scheduler
+from hermes.gateway.status_report import status_handlers
 from hermes.gateway.supervisor import PlatformSupervisor
 from hermes.platforms.base import AccessList, Platform, registered
 from hermes.store import ForeignDatabaseError, Store

@@ -166,8 +166,9 @@ class Platform(ABC):
     """One chat network. Subclasses set the class variables and register themselves with `register`."""
 
     name: ClassVar[str]
-    max_message_chars: ClassVar[int]
-    can_edit: ClassVar[bool]
+    # Set on the class, or per instance where a setting decides (e.g. `matrix.max_message_chars`).
+    max_message_chars: int
+    can_edit: bool
     # How people call it ("Matrix"), and one line on what it is, for docs, the wizard and doctor.
     label: ClassVar[str] = ""
     summary: ClassVar[str] = ""
@@ -186,7 +187,7 @@ class Platform(ABC):
     typing_refresh_seconds: ClassVar[float] = 5.0
     # Whether a message that is only a command word ("sethome") counts as a command in group chats, for
     # clients that swallow anything starting with "/" themselves.
-    bare_commands: ClassVar[bool] = False
+    bare_commands: bool = False
     # Told to the model: how this platform shows text (Markdown rendered? small screens?).
     prompt_hint: ClassVar[str] = ""
 
@@ -195,6 +196,9 @@ class Platform(ABC):
     default_home: ChatRef | None = None
     # Why the platform is not running, for status output; None while healthy.
     problem: str | None = None
+    # True once the platform stopped for good (e.g. credentials rejected): only the operator can bring
+    # it back. With a `problem` but not halted, it is reconnecting by itself.
+    halted: bool = False
 
     @classmethod
     def enabled(cls, config: LoadedConfig) -> bool:

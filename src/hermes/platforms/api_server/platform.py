@@ -116,8 +116,8 @@ def _key_error(config: LoadedConfig, problem: str) -> ConfigError:
 class ApiServerPlatform(Platform):
     name: ClassVar[str] = "api_server"
     # Answers go back whole in the HTTP response; nothing is split.
-    max_message_chars: ClassVar[int] = 1_000_000
-    can_edit: ClassVar[bool] = False
+    max_message_chars: int = 1_000_000
+    can_edit: bool = False
     prompt_hint: ClassVar[str] = (
         "You are answering through an OpenAI-compatible API; the client decides how text is shown."
     )

@@ -66,8 +66,8 @@ class Connection:
 @register
 class MatrixPlatform(Platform):
     name: ClassVar[str] = "matrix"
-    max_message_chars: ClassVar[int] = 16_000
-    can_edit: ClassVar[bool] = True
+    max_message_chars: int = 16_000
+    can_edit: bool = True
     # Matrix typing notices last 30 s; renewing every 20 s keeps them on without chatter.
     typing_refresh_seconds: ClassVar[float] = 20.0
     prompt_hint: ClassVar[str] = (
@@ -112,7 +112,7 @@ class MatrixPlatform(Platform):
     ) -> None:
         self.options = options
         self.access = options.access
-        self.max_message_chars = options.max_message_chars  # type: ignore[misc]
+        self.max_message_chars = options.max_message_chars
         self.default_home = ChatRef(self.name, options.home_room, "group") if options.home_room else None
         self.transcriber_factory = transcriber_factory
         self.connection: Connection | None = None
@@ -212,6 +212,7 @@ class MatrixPlatform(Platform):
                 signals=signals,
                 transcriber=transcriber,
                 is_allowed=is_allowed,
+                is_command=hub.is_command,
                 spawn=self._spawn,
             )
         )
@@ -249,6 +250,7 @@ class MatrixPlatform(Platform):
     def _credentials_rejected(self, exc: BaseException) -> None:
         errcode = getattr(exc, "errcode", None) or f"HTTP {getattr(exc, 'http_status', '?')}"
         self.problem = f"credentials rejected ({errcode}): the access token is no longer valid"
+        self.halted = True
         log.error(
             "matrix: the homeserver rejected the access token (%s); Matrix is stopped until restart — "
             "set a new MATRIX_ACCESS_TOKEN (or MATRIX_PASSWORD) and restart the gateway",
@@ -258,6 +260,7 @@ class MatrixPlatform(Platform):
     def _sync_ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
             self.problem = f"sync stopped: {task.exception()!r}"
+            self.halted = True
             log.error("matrix: the sync loop stopped", exc_info=task.exception())
 
     def _spawn(self, work: Awaitable[Any]) -> None:

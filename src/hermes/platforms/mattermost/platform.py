@@ -69,10 +69,10 @@ def pending_post_id(bot_id: str, idempotency_key: str) -> str:
 @register
 class MattermostPlatform(Platform):
     name: ClassVar[str] = PLATFORM
-    max_message_chars: ClassVar[int] = 16_383
-    can_edit: ClassVar[bool] = True
+    max_message_chars: int = 16_383
+    can_edit: bool = True
     # The web client swallows "/sethome"; a bare "sethome" after a mention must still be the command.
-    bare_commands: ClassVar[bool] = True
+    bare_commands: bool = True
     prompt_hint: ClassVar[str] = (
         "You are chatting on Mattermost. Markdown is rendered; keep messages readable on a phone."
     )
@@ -103,7 +103,7 @@ class MattermostPlatform(Platform):
     def __init__(self, options: MattermostOptions) -> None:
         self.options = options
         self.access = options.access
-        self.max_message_chars = options.max_message_chars  # type: ignore[misc]
+        self.max_message_chars = options.max_message_chars
         home = options.home_channel
         self.default_home = ChatRef(PLATFORM, home, "channel") if home else None
         self.connection: Connection | None = None
@@ -199,14 +199,16 @@ class MattermostPlatform(Platform):
             await connection.listener.stream.close()
         await connection.rest.close()
 
-    def _report(self, problem: str | None) -> None:
+    def _report(self, problem: str | None, *, halted: bool = False) -> None:
         self.problem = problem
+        self.halted = halted
 
     def _listener_ended(self, task: asyncio.Task[None]) -> None:
         if task.cancelled():
             return
         if task.exception() is not None:
             self.problem = f"listener stopped: {task.exception()!r}"
+            self.halted = True
             log.error("mattermost: the listener stopped", exc_info=task.exception())
 
     # -- sending ---------------------------------------------------------------------------------------
