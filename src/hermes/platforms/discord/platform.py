@@ -33,7 +33,6 @@ from hermes.platforms.base import (
     Trouble,
     register,
 )
-from hermes.platforms.discord import slash
 from hermes.platforms.discord.addressing import Policy
 from hermes.platforms.discord.catchup import Cursor
 from hermes.platforms.discord.channels import Channels
@@ -42,22 +41,26 @@ from hermes.platforms.discord.gateway import GatewayRefused
 from hermes.platforms.discord.inbound import PLATFORM, Built, InboundBuilder
 from hermes.platforms.discord.listener import Listener
 from hermes.platforms.discord.options import DiscordOptions
+from hermes.platforms.discord.probe import CONTENT_FLAGS, probe
 from hermes.platforms.discord.reactions import ProcessingMarks
 from hermes.platforms.discord.rest import PROBE, WRITE, DiscordError, RestClient
 from hermes.platforms.discord.settings import DiscordSettings
 from hermes.platforms.discord.setup import WIZARD
+from hermes.platforms.discord.slash import (
+    clear_placeholder,
+    command_specs,
+    interaction_inbound,
+    sync_commands,
+)
 
 if TYPE_CHECKING:
     from hermes.config import LoadedConfig
 
 log = logging.getLogger(__name__)
 
-CHECK_TIMEOUT = 10.0
 START_TIMEOUT = 30.0
 MAX_CONTENT = 2000
 NONCE_CHARS = 25
-# Application flags: the developer portal's privileged-intent switches (and their "limited" twins).
-_CONTENT_FLAGS = (1 << 18) | (1 << 19)
 _REFERENCE_GONE = (10008, 50035)
 
 
@@ -250,7 +253,7 @@ class DiscordPlatform(Platform):
 
     async def _sync_commands(self, connection: Connection) -> None:
         try:
-            await slash.sync_commands(connection.rest, connection.app_id, slash.command_specs())
+            await sync_commands(connection.rest, connection.app_id, command_specs())
         except (DiscordError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             log.warning("discord: could not register the slash commands (%s); !commands still work", exc)
 
@@ -289,12 +292,12 @@ class DiscordPlatform(Platform):
 
     async def _interaction(self, data: dict[str, Any]) -> None:
         connection = self._connected()
-        inbound = await slash.interaction_inbound(connection.rest, connection.channels, data)
+        inbound = await interaction_inbound(connection.rest, connection.channels, data)
         if inbound is None:
             return
         assert self._hub is not None
         await self._hub.receive(inbound)
-        await slash.clear_placeholder(
+        await clear_placeholder(
             connection.rest, str(data.get("application_id") or connection.app_id), str(data["token"])
         )
 
@@ -426,7 +429,7 @@ async def _refusal(rest: RestClient, exc: GatewayRefused) -> StartRefused:
         missing = "MESSAGE CONTENT INTENT"
         with contextlib.suppress(DiscordError, aiohttp.ClientError, OSError, TimeoutError):
             app = await rest.request("GET", "/oauth2/applications/@me", policy=PROBE)
-            if int(app.get("flags") or 0) & _CONTENT_FLAGS:
+            if int(app.get("flags") or 0) & CONTENT_FLAGS:
                 missing = "the privileged intents Hermes asks for"
         return StartRefused(
             f"Discord refused the Gateway intents (close 4014): enable {missing} in the Developer Portal "
@@ -435,35 +438,4 @@ async def _refusal(rest: RestClient, exc: GatewayRefused) -> StartRefused:
     return StartRefused(str(exc))
 
 
-async def probe(api_url: str, token: str, proxy: str | None) -> Check:
-    """The live check of doctor and the wizard: the token signs in (`GET /users/@me`), and the portal's
-    MESSAGE CONTENT switch is on (the application's flags), without which the bot reads empty messages."""
-    rest = RestClient(api_url, token.strip().removeprefix("Bot ").strip(), timeout=CHECK_TIMEOUT, proxy=proxy)
-    reach = "check DISCORD_API_URL (default https://discord.com/api/v10) and the network"
-    try:
-        async with asyncio.timeout(CHECK_TIMEOUT):
-            me = await rest.request("GET", "/users/@me", policy=PROBE)
-            app = await rest.request("GET", "/oauth2/applications/@me", policy=PROBE)
-    except DiscordError as exc:
-        if exc.status == 401:
-            fix = "Developer Portal → your app → Bot → Reset Token, then set DISCORD_BOT_TOKEN"
-            return Check(False, "discord: Discord refuses DISCORD_BOT_TOKEN", fix, "discord.bot_token")
-        return Check(False, f"discord: {api_url} answered {exc}", reach, "discord.api_url")
-    except TimeoutError:
-        return Check(False, f"discord: {api_url} did not answer within {CHECK_TIMEOUT:.0f} s", reach)
-    except (aiohttp.ClientError, OSError) as exc:
-        return Check(False, f"discord: cannot reach {api_url}: {exc}", reach, "discord.api_url")
-    finally:
-        await rest.close()
-    facts = {"user_id": str(me.get("id")), "username": str(me.get("username"))}
-    if not int(app.get("flags") or 0) & _CONTENT_FLAGS:
-        return Check(
-            False,
-            f"discord: signed in as {me.get('username')}, but MESSAGE CONTENT INTENT is off",
-            "Developer Portal → your app → Bot → Privileged Gateway Intents → MESSAGE CONTENT INTENT",
-            facts=facts,
-        )
-    return Check(True, f"discord: signed in as {me.get('username')} ({me.get('id')})", facts=facts)
-
-
-__all__ = ["DiscordPlatform", "nonce_for", "probe"]
+__all__ = ["DiscordPlatform", "nonce_for"]

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from hermes.platforms.base import Check
+from hermes.platforms.discord.probe import probe
 from hermes.platforms.discord.settings import DEFAULT_API_URL, DiscordSettings
 from hermes.platforms.wizard import (
     Fix,
@@ -33,8 +34,6 @@ def _ids(raw: str) -> list[str]:
 
 async def check_token(api_url: str, token: str) -> Check:
     """The live check: the token signs in, and the portal lets the bot read message content."""
-    from hermes.platforms.discord.platform import probe
-
     return await probe(api_url, token, None)
 
 
