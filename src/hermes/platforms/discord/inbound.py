@@ -21,6 +21,7 @@ from hermes.platforms.discord.addressing import (
 from hermes.platforms.discord.channels import DM, ChannelInfo, Channels
 from hermes.platforms.discord.files import FileFetcher, describe
 from hermes.platforms.discord.rest import DiscordError, RestClient
+from hermes.platforms.discord.wire import obj
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ _THREAD_EXISTS = 160004
 
 
 def ignored(message: dict[str, Any], bot_id: str) -> str | None:
-    author = message.get("author") if isinstance(message.get("author"), dict) else {}
+    author = obj(message.get("author"))
     if str(author.get("id")) == bot_id:
         return "own message"
     if message.get("type", 0) not in CONVERSATIONAL_TYPES:
@@ -71,7 +72,7 @@ class InboundBuilder:
     async def build(self, message: dict[str, Any]) -> Built:
         message_id = str(message["id"])
         channel_id = str(message.get("channel_id") or "")
-        author = message.get("author") if isinstance(message.get("author"), dict) else {}
+        author = obj(message.get("author"))
         user_id = str(author.get("id") or "")
         content = str(message.get("content") or "")
         # Messages read back over REST carry no `guild_id`: the channel tells what they are.

@@ -15,6 +15,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiohttp
@@ -52,6 +53,7 @@ from hermes.platforms.discord.slash import (
     interaction_inbound,
     sync_commands,
 )
+from hermes.platforms.discord.wire import obj
 
 if TYPE_CHECKING:
     from hermes.config import LoadedConfig
@@ -82,8 +84,8 @@ class Connection:
 @register
 class DiscordPlatform(Platform):
     name: ClassVar[str] = PLATFORM
-    max_message_chars: ClassVar[int] = MAX_CONTENT
-    can_edit: ClassVar[bool] = True
+    max_message_chars: int = MAX_CONTENT
+    can_edit: bool = True
     # The indicator lasts 10 s: renewed before it lapses, so it does not flicker during a long run.
     typing_refresh_seconds: ClassVar[float] = 8.0
     prompt_hint: ClassVar[str] = (
@@ -245,7 +247,7 @@ class DiscordPlatform(Platform):
 
     async def _ready(self, data: dict[str, Any]) -> None:
         connection = self._connected()
-        application = data.get("application") if isinstance(data.get("application"), dict) else {}
+        application = obj(data.get("application"))
         connection.app_id = str(application.get("id") or "")
         if connection.app_id and not any(t.get_name() == "discord-commands" for t in connection.tasks):
             task = asyncio.create_task(self._sync_commands(connection), name="discord-commands")
@@ -355,7 +357,7 @@ class DiscordPlatform(Platform):
                     "POST",
                     "/channels/{channel_id}/messages",
                     params={"channel_id": target},
-                    form=lambda p=payload, g=group: multipart(p, g),
+                    form=partial(multipart, payload, group),
                     policy=WRITE,
                 )
             else:

@@ -267,6 +267,12 @@ def _quote(value: str) -> str:
 
 def _error(status: int, body: Any, reason: str) -> DiscordError:
     if isinstance(body, dict):
-        code = body.get("code") if isinstance(body.get("code"), int) else 0
-        return DiscordError(status, code, str(body.get("message") or ""), body.get("errors"), reason)
+        code = body.get("code")
+        return DiscordError(
+            status,
+            code if isinstance(code, int) else 0,
+            str(body.get("message") or ""),
+            body.get("errors"),
+            reason,
+        )
     return DiscordError(status, 0, str(body or ""), None, reason)

@@ -17,6 +17,7 @@ from hermes.platforms.discord.catchup import snowflake_ms
 from hermes.platforms.discord.channels import Channels
 from hermes.platforms.discord.inbound import PLATFORM
 from hermes.platforms.discord.rest import ONCE, DiscordError, RestClient
+from hermes.platforms.discord.wire import obj
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ async def sync_commands(rest: RestClient, app_id: str, desired: list[dict[str, A
 
 async def interaction_inbound(rest: RestClient, channels: Channels, data: dict[str, Any]) -> Inbound | None:
     """Acknowledge a slash command and turn it into the hub's input; None for other interactions."""
-    if data.get("type") != 2 or not isinstance(data.get("data"), dict):
+    command = obj(data.get("data"))
+    if data.get("type") != 2 or not command:
         return None
     await rest.request(
         "POST",
@@ -83,12 +85,10 @@ async def interaction_inbound(rest: RestClient, channels: Channels, data: dict[s
         json_body={"type": DEFERRED_MESSAGE, "data": {"flags": EPHEMERAL}},
         policy=ONCE,
     )
-    command = data["data"]
     args = " ".join(
         str(o.get("value")) for o in command.get("options") or () if isinstance(o, dict) and o.get("value")
     )
-    member = data.get("member") if isinstance(data.get("member"), dict) else {}
-    user = member.get("user") if isinstance(member.get("user"), dict) else data.get("user") or {}
+    user = obj(obj(data.get("member")).get("user")) or obj(data.get("user"))
     channel_id = str(data.get("channel_id") or "")
     is_dm = not data.get("guild_id")
     if isinstance(data.get("channel"), dict):
