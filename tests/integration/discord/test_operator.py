@@ -62,7 +62,7 @@ async def test_gateway_status_shows_the_discord_fields(bot: DiscordBot) -> None:
     assert code == 0, out
     fields = json.loads(out)["platforms"]["discord"]["fields"]
     assert fields["bot_id"] == bot.bot.id and fields["api"] == bot.dc.url
-    assert fields["session"] == "resumable" and fields["home_channel"] == bot.general.id
+    assert fields["session"] == "resumable" and fields["home_channel"] == f"Home ({bot.general.id})"
 
 
 async def setup(home: Path, *flags: str, api_url: str) -> tuple[int, str]:

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from hermes.config import ConfigError, load_config
+from hermes.platforms.base import CredentialsRejected, StartRefused
 from hermes.platforms.discord.catchup import Cursor, snowflake_at, snowflake_ms
+from hermes.platforms.discord.gateway import GatewayRefused
 from hermes.platforms.discord.options import DiscordOptions
-from hermes.platforms.discord.platform import DiscordPlatform, nonce_for
-from hermes.platforms.discord.rest import DiscordError, RateLimits
+from hermes.platforms.discord.platform import DiscordPlatform, _refusal, nonce_for
+from hermes.platforms.discord.rest import DiscordError, RateLimits, RestClient
 from tests.harness.gateway import write_home
 
 
@@ -108,3 +110,15 @@ def test_a_bad_api_url_names_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         DiscordOptions.from_config(config)
     assert "DISCORD_API_URL" in caught.value.problems[0]
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "words"),
+    [
+        (4004, CredentialsRejected, "DISCORD_BOT_TOKEN"),
+        (4013, StartRefused, "4013"),
+    ],
+)
+async def test_gateway_refusals_become_one_clear_reason(code: int, kind: type, words: str) -> None:
+    refusal = await _refusal(RestClient("http://127.0.0.1:9/api/v10", "t"), GatewayRefused(code))
+    assert isinstance(refusal, kind) and words in str(refusal)

@@ -182,7 +182,9 @@ class DiscordPlatform(Platform):
             "bot_id": connection.bot_id if connection is not None else None,
             "session": "resumable" if listener is not None and listener.session else None,
             "latency_ms": round(socket.latency * 1000, 1) if socket is not None and socket.latency else None,
-            "home_channel": self.conf.home_channel,
+            "home_channel": f"{self.conf.home_channel_name} ({self.conf.home_channel})"
+            if self.conf.home_channel
+            else None,
         }
 
     # -- lifecycle -------------------------------------------------------------------------------------

@@ -406,3 +406,35 @@ async def test_events_follow_the_intents(
     await dc.post_as(world.alice, world.dm, "in the dm")
     assert (await next_dispatch(ws, "MESSAGE_CREATE"))["d"]["content"] == "in the dm"
     await ws.close()
+
+
+async def test_history_after_an_id_is_the_next_page_newest_first(
+    dc: DiscordEmulator, http: aiohttp.ClientSession, world: World
+) -> None:
+    sent = [await dc.post_as(world.alice, world.dm, f"m{i}") for i in range(5)]
+    path = f"/channels/{world.dm.id}/messages?after={sent[0].id}&limit=2"
+    _, page, _ = await call(http, dc, "GET", path, world.token)
+    assert [m["content"] for m in page] == ["m2", "m1"]  # discord.py pages on page[0], the newest
+    _, page, _ = await call(http, dc, "GET", f"/channels/{world.dm.id}/messages?limit=2", world.token)
+    assert [m["content"] for m in page] == ["m4", "m3"]
+    assert "guild_id" not in page[0]  # REST message objects do not say which guild they are in
+    status, body, _ = await call(http, dc, "GET", f"/channels/{world.dm.id}/messages?limit=101", world.token)
+    assert (status, body["code"]) == (400, 50035)
+
+
+async def test_a_person_posts_with_their_own_token_and_channels_say_what_they_are(
+    dc: DiscordEmulator, http: aiohttp.ClientSession, world: World
+) -> None:
+    headers = {"Authorization": world.alice.token}
+    async with http.post(
+        f"{dc.url}/channels/{world.dm.id}/messages", json={"content": "hi"}, headers=headers
+    ) as r:
+        assert r.status == 200 and (await r.json(content_type=None))["author"]["id"] == world.alice.id
+    _, dm, _ = await call(http, dc, "GET", f"/channels/{world.dm.id}", world.token)
+    assert dm["type"] == 1 and [u["id"] for u in dm["recipients"]] == [world.alice.id, world.bot.id]
+    _, text, _ = await call(http, dc, "GET", f"/channels/{world.general.id}", world.token)
+    assert (text["type"], text["guild_id"], text["name"]) == (0, world.guild.id, "general")
+    starter = await dc.post_as(world.alice, world.general, "topic")
+    thread = await dc.start_thread_as(world.alice, starter, "topic")
+    inside = await dc.post_as(world.alice, thread, "in the thread")
+    assert inside.channel_id == thread.id == starter.id and inside.guild_id == world.guild.id
