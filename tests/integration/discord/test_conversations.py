@@ -223,3 +223,15 @@ async def test_files_from_the_agent_go_out_as_attachments(bot: DiscordBot, tmp_p
     message = bot.dc.get_message(ref.message_id)
     assert message.content == "here is the report"
     assert [(a.filename, a.data) for a in message.attachments] == [("report.csv", b"a,b\n1,2\n")]
+
+
+async def test_each_person_in_a_free_channel_has_their_own_session(bot: DiscordBot) -> None:
+    bot.configure(env={"DISCORD_FREE_RESPONSE_CHANNELS": "random"})
+    async with bot.running() as gateway:
+        await bot.dc.post_as(bot.alice, bot.random, "alice's first")
+        await bot.reply(bot.random, lambda m: m.content == "alice's first")
+        await bot.dc.post_as(bot.bob, bot.random, "bob's first")
+        await bot.reply(bot.random, lambda m: m.content == "bob's first")
+        await settled(gateway)
+    bobs = bot.llm.chat_requests[-1]
+    assert [m["content"] for m in bobs.messages if m["role"] == "user"] == ["bob's first"]
