@@ -12,7 +12,9 @@ from hermes.platforms.base import CredentialsRejected, StartRefused
 from hermes.platforms.discord.catchup import Cursor, snowflake_at, snowflake_ms
 from hermes.platforms.discord.gateway import GatewayRefused
 from hermes.platforms.discord.options import DiscordOptions
-from hermes.platforms.discord.platform import DiscordPlatform, _refusal, nonce_for
+from hermes.platforms.discord.outbound import nonce_for
+from hermes.platforms.discord.platform import DiscordPlatform
+from hermes.platforms.discord.refusals import refusal
 from hermes.platforms.discord.rest import DiscordError, RateLimits, RestClient
 from tests.harness.gateway import write_home
 
@@ -120,5 +122,5 @@ def test_a_bad_api_url_names_the_key(tmp_path: Path) -> None:
     ],
 )
 async def test_gateway_refusals_become_one_clear_reason(code: int, kind: type, words: str) -> None:
-    refusal = await _refusal(RestClient("http://127.0.0.1:9/api/v10", "t"), GatewayRefused(code))
-    assert isinstance(refusal, kind) and words in str(refusal)
+    reason = await refusal(RestClient("http://127.0.0.1:9/api/v10", "t"), GatewayRefused(code))
+    assert isinstance(reason, kind) and words in str(reason)

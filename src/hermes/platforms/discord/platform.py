@@ -10,12 +10,9 @@ driver is small and uses the stack the other platforms already use.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiohttp
@@ -25,11 +22,9 @@ from hermes.platforms.base import (
     Attachment,
     ChatRef,
     Check,
-    CredentialsRejected,
     HubPort,
     MessageRef,
     Platform,
-    StartRefused,
     StatusValue,
     Trouble,
     register,
@@ -37,14 +32,16 @@ from hermes.platforms.base import (
 from hermes.platforms.discord.addressing import Policy
 from hermes.platforms.discord.catchup import Cursor
 from hermes.platforms.discord.channels import Channels
-from hermes.platforms.discord.files import MAX_FILES_PER_MESSAGE, FileFetcher, multipart, read_files
+from hermes.platforms.discord.files import FileFetcher
 from hermes.platforms.discord.gateway import GatewayRefused
 from hermes.platforms.discord.inbound import PLATFORM, Built, InboundBuilder
 from hermes.platforms.discord.listener import Listener
 from hermes.platforms.discord.options import DiscordOptions
-from hermes.platforms.discord.probe import CONTENT_FLAGS, probe
+from hermes.platforms.discord.outbound import MAX_CONTENT, Outbound
+from hermes.platforms.discord.probe import probe
 from hermes.platforms.discord.reactions import ProcessingMarks
-from hermes.platforms.discord.rest import PROBE, WRITE, DiscordError, RestClient
+from hermes.platforms.discord.refusals import refusal, sign_in
+from hermes.platforms.discord.rest import PROBE, DiscordError, RestClient
 from hermes.platforms.discord.settings import DiscordSettings
 from hermes.platforms.discord.setup import WIZARD
 from hermes.platforms.discord.slash import (
@@ -61,14 +58,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 30.0
-MAX_CONTENT = 2000
-NONCE_CHARS = 25
-_REFERENCE_GONE = (10008, 50035)
-
-
-def nonce_for(idempotency_key: str) -> str:
-    """Discord keeps nonces of at most 25 characters: a digest of the key, the same on every retry."""
-    return hashlib.sha256(idempotency_key.encode()).hexdigest()[:NONCE_CHARS]
 
 
 @dataclass
@@ -194,7 +183,7 @@ class DiscordPlatform(Platform):
         rest = RestClient(options.api_url, options.token, proxy=self.conf.proxy)
         tasks: list[asyncio.Task[Any]] = []
         try:
-            me = await _sign_in(rest, options)
+            me = await sign_in(rest, options.api_url)
             bot_id = str(me["id"])
             gateway = await rest.request("GET", "/gateway/bot", policy=PROBE)
             channels = Channels(rest)
@@ -231,7 +220,7 @@ class DiscordPlatform(Platform):
                 async with asyncio.timeout(START_TIMEOUT):
                     await asyncio.shield(listener.first_ready)
             except GatewayRefused as exc:
-                raise await _refusal(rest, exc) from None
+                raise await refusal(rest, exc) from None
         except BaseException:
             for task in tasks:
                 task.cancel()
@@ -305,30 +294,11 @@ class DiscordPlatform(Platform):
             connection.rest, str(data.get("application_id") or connection.app_id), str(data["token"])
         )
 
-    async def _react(self, channel_id: str, message_id: str, emoji: str, on: bool) -> None:
-        try:
-            await self._connected().rest.request(
-                "PUT" if on else "DELETE",
-                "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
-                params={"channel_id": channel_id, "message_id": message_id, "emoji": emoji},
-            )
-        except (DiscordError, ConnectionError) as exc:
-            log.debug("discord: reaction %s on %s failed: %s", emoji, message_id, exc)
-
     # -- sending ---------------------------------------------------------------------------------------
 
-    def _allowed_mentions(self) -> dict[str, Any]:
-        s = self.conf
-        parse = [
-            name
-            for name, on in (
-                ("users", s.allow_mention_users),
-                ("roles", s.allow_mention_roles),
-                ("everyone", s.allow_mention_everyone),
-            )
-            if on
-        ]
-        return {"parse": parse, "replied_user": s.allow_mention_replied_user}
+    def _outbound(self) -> Outbound:
+        connection = self._connected()
+        return Outbound(connection.rest, self.conf, connection.channels)
 
     async def send(
         self,
@@ -338,63 +308,21 @@ class DiscordPlatform(Platform):
         idempotency_key: str,
         attachments: Sequence[Attachment] = (),
     ) -> MessageRef:
-        connection = self._connected()
-        target = chat.thread_id or chat.chat_id
-        files, notes = await read_files(attachments)
-        content = "\n\n".join(part for part in (text, *notes) if part)[:MAX_CONTENT]
-        groups = [
-            files[i : i + MAX_FILES_PER_MESSAGE] for i in range(0, len(files), MAX_FILES_PER_MESSAGE)
-        ] or [[]]
-        first: str | None = None
-        for index, group in enumerate(groups):
-            key = idempotency_key if index == 0 else f"{idempotency_key}:files{index}"
-            payload: dict[str, Any] = {
-                "content": content if index == 0 else "",
-                "nonce": nonce_for(key),
-                "enforce_nonce": True,
-                "allowed_mentions": self._allowed_mentions(),
-            }
-            if group:
-                data = await connection.rest.request(
-                    "POST",
-                    "/channels/{channel_id}/messages",
-                    params={"channel_id": target},
-                    form=partial(multipart, payload, group),
-                    policy=WRITE,
-                )
-            else:
-                data = await connection.rest.request(
-                    "POST",
-                    "/channels/{channel_id}/messages",
-                    params={"channel_id": target},
-                    json_body=payload,
-                    policy=WRITE,
-                )
-            first = first or str(data["id"])
-        if chat.thread_id:
-            connection.channels.bot_joined(chat.thread_id)
-        assert first is not None
-        return MessageRef(chat, first)
+        message_id = await self._outbound().send(chat, text, idempotency_key, attachments)
+        return MessageRef(chat, message_id)
 
     async def edit(self, ref: MessageRef, text: str) -> None:
-        connection = self._connected()
-        await connection.rest.request(
-            "PATCH",
-            "/channels/{channel_id}/messages/{message_id}",
-            params={"channel_id": ref.chat.thread_id or ref.chat.chat_id, "message_id": ref.message_id},
-            json_body={"content": text[:MAX_CONTENT], "allowed_mentions": self._allowed_mentions()},
-            policy=WRITE,
-        )
+        await self._outbound().edit(ref.chat, ref.message_id, text)
 
     async def typing(self, chat: ChatRef, on: bool) -> None:
-        target = chat.thread_id or chat.chat_id
         if on:
-            await self._connected().rest.request(
-                "POST", "/channels/{channel_id}/typing", params={"channel_id": target}
-            )
+            await self._outbound().typing(chat)
             return
         # The run in this chat is over: its messages' 👀 become ✅.
         self.marks.finished((chat.chat_id, chat.thread_id))
+
+    async def _react(self, channel_id: str, message_id: str, emoji: str, on: bool) -> None:
+        await self._outbound().react(channel_id, message_id, emoji, on)
 
 
 def _policy(s: DiscordSettings) -> Policy:
@@ -410,36 +338,4 @@ def _policy(s: DiscordSettings) -> Policy:
     )
 
 
-async def _sign_in(rest: RestClient, options: DiscordOptions) -> dict[str, Any]:
-    try:
-        me = await rest.request("GET", "/users/@me", policy=PROBE)
-    except DiscordError as exc:
-        if exc.status == 401:
-            raise CredentialsRejected(
-                f"{options.api_url} refused DISCORD_BOT_TOKEN (401 Unauthorized); copy a new token from the "
-                "Developer Portal (Applications → your app → Bot → Reset Token) and restart"
-            ) from None
-        raise
-    return dict(me)
-
-
-async def _refusal(rest: RestClient, exc: GatewayRefused) -> StartRefused:
-    if exc.code == 4004:
-        return CredentialsRejected(
-            "Discord refused DISCORD_BOT_TOKEN on the Gateway (close 4004); reset the token in the Developer "
-            "Portal and restart"
-        )
-    if exc.code == 4014:
-        missing = "MESSAGE CONTENT INTENT"
-        with contextlib.suppress(DiscordError, aiohttp.ClientError, OSError, TimeoutError):
-            app = await rest.request("GET", "/oauth2/applications/@me", policy=PROBE)
-            if int(app.get("flags") or 0) & CONTENT_FLAGS:
-                missing = "the privileged intents Hermes asks for"
-        return StartRefused(
-            f"Discord refused the Gateway intents (close 4014): enable {missing} in the Developer Portal "
-            "(Applications → your app → Bot → Privileged Gateway Intents), then restart"
-        )
-    return StartRefused(str(exc))
-
-
-__all__ = ["DiscordPlatform", "nonce_for"]
+__all__ = ["DiscordPlatform"]

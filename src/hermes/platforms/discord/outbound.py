@@ -1,0 +1,102 @@
+"""What the bot sends: messages (with a nonce and `enforce_nonce`, so a chunk sent again after a crash is
+not posted twice), edits, the typing indicator and reactions, each with the allowed mentions the operator
+chose (by default users may be pinged, @everyone, @here and roles may not)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+from hermes.platforms.base import Attachment, ChatRef
+from hermes.platforms.discord.channels import Channels
+from hermes.platforms.discord.files import MAX_FILES_PER_MESSAGE, multipart, read_files
+from hermes.platforms.discord.rest import WRITE, DiscordError, RestClient
+from hermes.platforms.discord.settings import DiscordSettings
+
+log = logging.getLogger(__name__)
+
+MAX_CONTENT = 2000
+NONCE_CHARS = 25
+_MESSAGES = "/channels/{channel_id}/messages"
+
+
+def nonce_for(idempotency_key: str) -> str:
+    """Discord keeps nonces of at most 25 characters: a digest of the key, the same on every retry."""
+    return hashlib.sha256(idempotency_key.encode()).hexdigest()[:NONCE_CHARS]
+
+
+def allowed_mentions(conf: DiscordSettings) -> dict[str, Any]:
+    kinds = (
+        ("users", conf.allow_mention_users),
+        ("roles", conf.allow_mention_roles),
+        ("everyone", conf.allow_mention_everyone),
+    )
+    return {"parse": [name for name, on in kinds if on], "replied_user": conf.allow_mention_replied_user}
+
+
+class Outbound:
+    def __init__(self, rest: RestClient, conf: DiscordSettings, channels: Channels) -> None:
+        self.rest = rest
+        self.conf = conf
+        self.channels = channels
+
+    async def send(
+        self, chat: ChatRef, text: str, idempotency_key: str, attachments: Sequence[Attachment]
+    ) -> str:
+        """Post to the chat (its thread when it has one); the id of the first message. More than ten
+        files go out as further messages, each with its own nonce."""
+        target = chat.thread_id or chat.chat_id
+        files, notes = await read_files(attachments)
+        content = "\n\n".join(part for part in (text, *notes) if part)[:MAX_CONTENT]
+        groups = [files[i : i + MAX_FILES_PER_MESSAGE] for i in range(0, len(files), MAX_FILES_PER_MESSAGE)]
+        first: str | None = None
+        for index, group in enumerate(groups or [[]]):
+            key = idempotency_key if index == 0 else f"{idempotency_key}:files{index}"
+            payload: dict[str, Any] = {
+                "content": content if index == 0 else "",
+                "nonce": nonce_for(key),
+                "enforce_nonce": True,
+                "allowed_mentions": allowed_mentions(self.conf),
+            }
+            params = {"channel_id": target}
+            if group:
+                form = partial(multipart, payload, group)
+                data = await self.rest.request("POST", _MESSAGES, params=params, form=form, policy=WRITE)
+            else:
+                data = await self.rest.request(
+                    "POST", _MESSAGES, params=params, json_body=payload, policy=WRITE
+                )
+            first = first or str(data["id"])
+        if chat.thread_id:
+            self.channels.bot_joined(chat.thread_id)
+        assert first is not None
+        return first
+
+    async def edit(self, chat: ChatRef, message_id: str, text: str) -> None:
+        await self.rest.request(
+            "PATCH",
+            _MESSAGES + "/{message_id}",
+            params={"channel_id": chat.thread_id or chat.chat_id, "message_id": message_id},
+            json_body={"content": text[:MAX_CONTENT], "allowed_mentions": allowed_mentions(self.conf)},
+            policy=WRITE,
+        )
+
+    async def typing(self, chat: ChatRef) -> None:
+        """Shown for 10 s, or until the bot's next message."""
+        await self.rest.request(
+            "POST", "/channels/{channel_id}/typing", params={"channel_id": chat.thread_id or chat.chat_id}
+        )
+
+    async def react(self, channel_id: str, message_id: str, emoji: str, on: bool) -> None:
+        """Add or remove the bot's reaction; a failure is only logged (reactions are decoration)."""
+        try:
+            await self.rest.request(
+                "PUT" if on else "DELETE",
+                _MESSAGES + "/{message_id}/reactions/{emoji}/@me",
+                params={"channel_id": channel_id, "message_id": message_id, "emoji": emoji},
+            )
+        except (DiscordError, ConnectionError) as exc:
+            log.debug("discord: reaction %s on %s failed: %s", emoji, message_id, exc)
