@@ -9,12 +9,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import errors
+from .interactions import MAX_FILE_BYTES, App, Interaction, InteractionsMixin
 from .model import (
-    CHAT_INPUT_COMMAND,
     DEFAULT,
     DM,
     GUILD_FORUM,
@@ -34,7 +33,6 @@ from .snowflakes import SnowflakeMint
 MAX_CONTENT = 2000
 MAX_NONCE = 25
 NONCE_TTL = 300.0
-MAX_FILE_BYTES = 10 * 1024 * 1024
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 _EVERYONE = re.compile(r"@(everyone|here)\b")
@@ -42,32 +40,7 @@ _EVERYONE = re.compile(r"@(everyone|here)\b")
 Publish = Callable[[str, dict[str, Any], Channel], None]
 
 
-@dataclass
-class Interaction:
-    id: str
-    token: str
-    channel_id: str
-    user_id: str
-    name: str
-    options: list[dict[str, Any]]
-    guild_id: str | None
-    responded: int | None = None  # callback type
-    response_flags: int = 0
-    original: str | None = None  # content of the original response
-    deleted: bool = False
-    followups: list[str] = field(default_factory=list)
-
-
-@dataclass
-class App:
-    id: str
-    name: str
-    flags: int
-    commands: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> command
-    command_writes: int = 0  # every create/overwrite/edit/delete, for "not on every restart" checks
-
-
-class World:
+class World(InteractionsMixin):
     def __init__(self, publish: Publish) -> None:
         self.mint = SnowflakeMint()
         self.publish = publish
@@ -386,74 +359,6 @@ class World:
         self.publish("THREAD_CREATE", {"channel": thread.id, "newly_created": True}, thread)
         self.publish("MESSAGE_UPDATE", {"message": message.id}, channel)
         return thread
-
-    def create_interaction(
-        self, user: User, channel: Channel, name: str, options: list[dict[str, Any]]
-    ) -> Interaction:
-        if self.app is None or name not in self.app.commands:
-            raise ValueError(f"/{name} is not registered: a client cannot invoke it")
-        interaction = Interaction(
-            self.mint(), f"itoken-{self.mint()}", channel.id, user.id, name, options, channel.guild_id
-        )
-        self.interactions[interaction.id] = interaction
-        self.publish("INTERACTION_CREATE", {"interaction": interaction.id}, channel)
-        return interaction
-
-    def interaction_wire(self, interaction: Interaction) -> dict[str, Any]:
-        assert self.app is not None
-        channel = self.channels[interaction.channel_id]
-        command = self.app.commands[interaction.name]
-        data: dict[str, Any] = {
-            "id": interaction.id,
-            "application_id": self.app.id,
-            "type": 2,
-            "token": interaction.token,
-            "version": 1,
-            "channel_id": channel.id,
-            "channel": channel.wire(self.users),
-            "locale": "en-US",
-            "attachment_size_limit": MAX_FILE_BYTES,
-            "data": {
-                "id": command["id"],
-                "name": interaction.name,
-                "type": 1,
-                "options": interaction.options,
-            },
-        }
-        user = self.users[interaction.user_id].wire()
-        if interaction.guild_id:
-            data["guild_id"] = interaction.guild_id
-            data["member"] = {"user": user, "roles": [], "permissions": "0"}
-        else:
-            data["user"] = user
-        return data
-
-    def respond(self, interaction: Interaction, body: dict[str, Any]) -> None:
-        if interaction.responded is not None:
-            raise errors.already_acknowledged()
-        kind = body.get("type")
-        if kind not in (1, 4, 5, 6, 7, 8, 9):
-            raise errors.form_error(
-                "type", "BASE_TYPE_CHOICES", "Value must be one of {1, 4, 5, 6, 7, 8, 9}."
-            )
-        data = body.get("data") or {}
-        interaction.responded = kind
-        interaction.response_flags = int(data.get("flags") or 0)
-        interaction.original = data.get("content") if kind == 4 else None
-        if kind == 4 and not interaction.response_flags & 64:
-            assert self.bot is not None
-            self.create_message(
-                self.bot,
-                interaction.channel_id,
-                {"content": data.get("content") or ""},
-                type_=CHAT_INPUT_COMMAND,
-            )
-
-    def interaction_by_token(self, token: str) -> Interaction:
-        for interaction in self.interactions.values():
-            if interaction.token == token:
-                return interaction
-        raise errors.unknown_interaction()
 
 
 def _valid_emoji(emoji: str) -> bool:
