@@ -58,6 +58,10 @@ class Channels:
         self.known[info.id] = info
         return info
 
+    def learn_dm(self, channel_id: str) -> None:
+        if channel_id and channel_id not in self.known:
+            self.known[channel_id] = ChannelInfo(channel_id, DM, None, None, "", None)
+
     def learn_guild(self, guild: dict[str, Any]) -> None:
         guild_id = str(guild.get("id") or "")
         for channel in guild.get("channels") or ():

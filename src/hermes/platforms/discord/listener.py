@@ -203,6 +203,9 @@ class Listener:
         elif kind in ("CHANNEL_CREATE", "CHANNEL_UPDATE", "THREAD_CREATE", "THREAD_UPDATE"):
             self.channels.learn(data)
         elif kind == "MESSAGE_CREATE":
+            if not data.get("guild_id"):
+                # Only DMs come without a guild on the Gateway: no need to look the channel up.
+                self.channels.learn_dm(str(data.get("channel_id") or ""))
             if self._catch_up_due:
                 # Held back until the backlog is handed over: a live message first would move its
                 # channel's cursor past the messages the catch-up has still to read.
