@@ -438,3 +438,19 @@ async def test_a_person_posts_with_their_own_token_and_channels_say_what_they_ar
     thread = await dc.start_thread_as(world.alice, starter, "topic")
     inside = await dc.post_as(world.alice, thread, "in the thread")
     assert inside.channel_id == thread.id == starter.id and inside.guild_id == world.guild.id
+
+
+async def test_oversized_payloads_floods_and_wrong_versions_are_closed(
+    dc: DiscordEmulator, http: aiohttp.ClientSession, world: World
+) -> None:
+    ws = await gateway(dc, http)
+    await ws.receive_json()
+    await ws.send_json({"op": 1, "d": "x" * 5000})
+    assert await closed_with(ws) == 4002
+    ws = await gateway(dc, http)
+    await identify(ws, world.token)
+    for _ in range(121):
+        await ws.send_json({"op": 1, "d": None})
+    assert await closed_with(ws) == 4008
+    ws = await http.ws_connect(f"{dc.gateway_url}/?v=6&encoding=json")
+    assert await closed_with(ws) == 4012
