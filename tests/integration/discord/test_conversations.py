@@ -125,6 +125,7 @@ async def test_a_streamed_reply_is_edited_in_place(bot: DiscordBot) -> None:
 
 async def test_replies_cannot_ping_everyone_or_roles(bot: DiscordBot) -> None:
     role = bot.dc.add_role(bot.guild, "admins", [bot.bob])
+    bot.configure()
     bot.llm.script(Text(f"@everyone look, <@&{role}> too, and <@{bot.bob.id}>"))
     async with bot.running() as gateway:
         question = await bot.dc.post_as(bot.alice, bot.general, bot.mention("ping people"))
@@ -133,6 +134,17 @@ async def test_replies_cannot_ping_everyone_or_roles(bot: DiscordBot) -> None:
     assert reply.mention_everyone is False
     assert reply.mention_roles == []
     assert reply.mentions == [bot.bob.id]
+
+
+async def test_pinging_everyone_and_roles_can_be_allowed(bot: DiscordBot) -> None:
+    role = bot.dc.add_role(bot.guild, "admins", [bot.bob])
+    bot.configure(env={"DISCORD_ALLOW_MENTION_EVERYONE": "true", "DISCORD_ALLOW_MENTION_ROLES": "true"})
+    bot.llm.script(Text(f"@everyone look, <@&{role}> too"))
+    async with bot.running() as gateway:
+        question = await bot.dc.post_as(bot.alice, bot.general, bot.mention("ping people"))
+        reply = await bot.reply(question.id)
+        await settled(gateway)
+    assert reply.mention_everyone is True and reply.mention_roles == [role]
 
 
 async def test_typing_is_shown_and_the_trigger_gets_processing_reactions(bot: DiscordBot) -> None:
