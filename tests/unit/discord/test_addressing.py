@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import pytest
 
-from hermes.platforms.discord.addressing import Policy, Situation, decide, strip_mention, thread_name
+from hermes.platforms.discord.addressing import (
+    Policy,
+    Situation,
+    decide,
+    in_scope,
+    strip_mention,
+    thread_name,
+)
+from hermes.platforms.discord.channels import Channels
+from hermes.platforms.discord.rest import RestClient
 
 BOT = "100"
 BASE = Situation(
@@ -94,3 +104,23 @@ def test_the_mention_is_stripped_and_the_thread_named_from_the_rest() -> None:
     assert thread_name(f"<@{BOT}> plan the release for <@200>") == "plan the release for"
     assert len(thread_name("x" * 200)) == 80
     assert thread_name(f"<@{BOT}>") == "Hermes"
+
+
+def test_the_catch_up_reads_only_channels_where_the_bot_may_answer() -> None:
+    channels = Channels(RestClient("http://127.0.0.1:9/api/v10", "t"))
+    channels.learn_guild(
+        {
+            "id": "1",
+            "channels": [
+                {"id": "7", "type": 0, "name": "general"},
+                {"id": "8", "type": 0, "name": "random"},
+                {"id": "6", "type": 2, "name": "voice"},
+            ],
+            "threads": [{"id": "9", "type": 11, "name": "topic", "parent_id": "7"}],
+        }
+    )
+    assert sorted(channels.readable()) == ["7", "8", "9"]
+    allowed = Policy(allowed_channels=frozenset({"general"}))
+    assert sorted(channels.readable(partial(in_scope, allowed))) == ["7", "9"]
+    ignored = Policy(ignored_channels=frozenset({"7"}))
+    assert channels.readable(partial(in_scope, ignored)) == ["8"]

@@ -86,6 +86,14 @@ def _in(channels: frozenset[str], s: Situation) -> bool:
     return bool(channels & ids)
 
 
+def in_scope(policy: Policy, names: set[str]) -> bool:
+    """Whether the bot may answer in a channel known by these ids and names (its own and its parent's):
+    what the catch-up reads, so that history is not read where nothing would be answered."""
+    if policy.ignored_channels & names:
+        return False
+    return not policy.allowed_channels or bool(policy.allowed_channels & names)
+
+
 def decide(s: Situation, policy: Policy) -> Verdict:
     mentioned = mentions_bot(s)
     bots_heard = policy.allow_bots == "all" or (policy.allow_bots == "mentions" and mentioned)

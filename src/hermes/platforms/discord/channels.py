@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,5 +90,17 @@ class Channels:
             return None
         return self.learn(data)
 
-    def readable(self) -> list[str]:
-        return [c.id for c in self.known.values() if c.type in READABLE_TYPES]
+    def readable(self, in_scope: Callable[[set[str]], bool] = lambda _: True) -> list[str]:
+        """Text channels and threads whose history the catch-up reads; `in_scope` gets each one's ids and
+        names (with its parent's, for a thread)."""
+        found = []
+        for channel in self.known.values():
+            if channel.type not in READABLE_TYPES:
+                continue
+            names = {channel.id, channel.name}
+            parent = self.known.get(channel.parent_id or "")
+            if parent is not None:
+                names |= {parent.id, parent.name}
+            if in_scope(names - {""}):
+                found.append(channel.id)
+        return found

@@ -62,6 +62,7 @@ class Listener:
         channels: Channels,
         builder: InboundBuilder,
         hub: HubPort,
+        in_scope: Callable[[set[str]], bool],
         cursor: Cursor | None,
         max_age_seconds: float,
         backoff: Backoff,
@@ -77,6 +78,7 @@ class Listener:
         self.channels = channels
         self.builder = builder
         self.hub = hub
+        self.in_scope = in_scope
         self.cursor = cursor
         self.max_age_seconds = max_age_seconds
         self.backoff = backoff
@@ -238,7 +240,7 @@ class Listener:
             log.info("discord: first start; answering messages from now on")
             return
         backlog = await read_backlog(
-            self.rest, self.channels.readable(), self.cursor, now_ms, self.max_age_seconds
+            self.rest, self.channels.readable(self.in_scope), self.cursor, now_ms, self.max_age_seconds
         )
         handed = 0
         for message in backlog:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiohttp
@@ -29,7 +30,7 @@ from hermes.platforms.base import (
     Trouble,
     register,
 )
-from hermes.platforms.discord.addressing import Policy
+from hermes.platforms.discord.addressing import Policy, in_scope
 from hermes.platforms.discord.catchup import Cursor
 from hermes.platforms.discord.channels import Channels
 from hermes.platforms.discord.files import FileFetcher
@@ -187,10 +188,11 @@ class DiscordPlatform(Platform):
             bot_id = str(me["id"])
             gateway = await rest.request("GET", "/gateway/bot", policy=PROBE)
             channels = Channels(rest)
+            policy = _policy(self.conf)
             builder = InboundBuilder(
                 rest,
                 bot_id,
-                _policy(self.conf),
+                policy,
                 channels,
                 FileFetcher(rest, options.media_dir, self.conf.max_attachment_bytes),
                 is_allowed=lambda user_id: hub.is_allowed(self.name, user_id),
@@ -204,6 +206,7 @@ class DiscordPlatform(Platform):
                 channels=channels,
                 builder=builder,
                 hub=hub,
+                in_scope=partial(in_scope, policy),
                 cursor=Cursor.parse(await hub.load_cursor(self.name)),
                 max_age_seconds=self.max_age_seconds,
                 backoff=Backoff(options.reconnect_min, options.reconnect_max),
