@@ -94,6 +94,7 @@ class Listener:
         self._catch_up_due = False
         self._awaited_guilds: set[str] = set()
         self._held: list[dict[str, Any]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- the reader ------------------------------------------------------------------------------------
 
@@ -162,7 +163,11 @@ class Listener:
                 log.info("discord: resumed the session")
             if self.session is not None and socket.seq is not None:
                 self.session = Resume(self.session.session_id, socket.seq)
-            self.queue.put_nowait(payload)
+            if kind == "INTERACTION_CREATE" and isinstance(data, dict):
+                # Discord wants the acknowledgement within 3 s: not behind a catch-up in the queue.
+                self._spawn(self._interaction(data))
+            else:
+                self.queue.put_nowait(payload)
 
     # -- the consumer ----------------------------------------------------------------------------------
 
@@ -215,8 +220,6 @@ class Listener:
                 await self._catch_up()
                 return
             await self.hand_over(data)
-        elif kind == "INTERACTION_CREATE":
-            await self.on_interaction(data)
 
     async def _catch_up(self) -> None:
         """Read what was said since the cursor; on failure it stays due and is retried."""
@@ -276,7 +279,23 @@ class Listener:
             await self.on_accepted(built, message)
         return new
 
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _interaction(self, data: dict[str, Any]) -> None:
+        try:
+            await self.on_interaction(data)
+        except (DiscordError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("discord: could not answer a slash command: %s", exc)
+        except Exception:
+            log.exception("discord: could not read a slash command; skipped")
+
     async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.socket is not None:
             with contextlib.suppress(Exception):
                 await self.socket.close(keep_session=False)
