@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
-from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, ImageInput, RunRequest
+from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, ImageInput, Origin, RunRequest
 from hermes.config.settings import Settings
 from hermes.gateway.approvals import Approvals
 from hermes.gateway.auth import Authorizer, DenialNotices, denial_text
@@ -339,14 +339,14 @@ class Hub:
             user_id=last.sender_id,
             user_name=last.sender_name,
             images=await _images(batch),
-            origin={
-                "platform": platform.name,
-                "chat_id": last.chat.chat_id,
-                "kind": last.chat.kind,
-                "thread_id": last.chat.thread_id,
-                "user_id": last.sender_id,
-                "event_id": last.event_id,
-            },
+            origin=Origin(
+                platform.name,
+                last.chat.chat_id,
+                last.chat.kind,
+                last.chat.thread_id,
+                last.sender_id,
+                last.event_id,
+            ),
         )
         typing = asyncio.create_task(self._keep_typing(platform, last.chat))
         end: Final | Failed | None = None

@@ -65,7 +65,6 @@ def job_request(job: Job, platform: str, chat_kind: str = "channel") -> RunReque
         chat_kind=chat_kind,  # type: ignore[arg-type]
         user_id=session_key(job),
         # No chat_id: nobody can be asked for approval, and the job's own jobs cannot target "this chat".
-        origin={"platform": platform, "cron_job": job.id},
     )
 
 
