@@ -249,7 +249,9 @@ class DiscordPlatform(Platform):
 
     async def _sync_commands(self, connection: Connection) -> None:
         try:
-            await sync_commands(connection.rest, connection.app_id, command_specs())
+            await sync_commands(
+                connection.rest, connection.app_id, command_specs(self._hub_port().command_menu())
+            )
         except (DiscordError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             log.warning("discord: could not register the slash commands (%s); !commands still work", exc)
 
@@ -273,6 +275,11 @@ class DiscordPlatform(Platform):
         self.problem = f"{task.get_name()} stopped: {task.exception()!r}"
         log.error("discord: %s stopped", task.get_name(), exc_info=task.exception())
 
+    def _hub_port(self) -> HubPort:
+        if self._hub is None:
+            raise ConnectionError("discord is not started")
+        return self._hub
+
     def _connected(self) -> Connection:
         if self.connection is None:
             raise ConnectionError("discord is not started")
@@ -291,8 +298,7 @@ class DiscordPlatform(Platform):
         inbound = await interaction_inbound(connection.rest, connection.channels, data)
         if inbound is None:
             return
-        assert self._hub is not None
-        await self._hub.receive(inbound)
+        await self._hub_port().receive(inbound)
         await clear_placeholder(
             connection.rest, str(data.get("application_id") or connection.app_id), str(data["token"])
         )

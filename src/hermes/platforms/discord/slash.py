@@ -27,23 +27,20 @@ STRING_OPTION = 3
 MAX_COMMANDS = 100
 
 
-def command_specs() -> list[dict[str, Any]]:
-    """One slash command per hub command (aliases left out), with one free-text `args` option."""
-    from hermes.gateway.commands import COMMANDS
-
-    specs: dict[str, dict[str, Any]] = {}
-    for command in COMMANDS.values():
-        if command.name in specs:
-            continue
-        specs[command.name] = {
-            "name": command.name,
+def command_specs(menu: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """One slash command per hub command, with one free-text `args` option."""
+    specs = [
+        {
+            "name": name,
             "type": 1,
-            "description": (command.summary or command.name)[:100],
+            "description": (summary or name)[:100],
             "options": [
                 {"type": STRING_OPTION, "name": "args", "description": "arguments", "required": False}
             ],
         }
-    return sorted(specs.values(), key=lambda c: c["name"])[:MAX_COMMANDS]
+        for name, summary in menu
+    ]
+    return specs[:MAX_COMMANDS]
 
 
 def _comparable(commands: Any) -> list[tuple[Any, ...]]:
