@@ -247,3 +247,13 @@ async def test_each_person_in_a_free_channel_has_their_own_session(bot: DiscordB
         await settled(gateway)
     bobs = bot.llm.chat_requests[-1]
     assert [m["content"] for m in bobs.messages if m["role"] == "user"] == ["bob's first"]
+
+
+async def test_a_bare_mention_leaves_nothing_to_answer(bot: DiscordBot) -> None:
+    async with bot.running() as gateway:
+        bare = await bot.dc.post_as(bot.alice, bot.general, f"<@{bot.bot.id}>")
+        question = await bot.dc.post_as(bot.alice, bot.general, bot.mention("a real question"))
+        await bot.reply(question.id)
+        await settled(gateway)
+    assert bare.thread_id is None and bare.reactions == {}
+    assert [r.last_user_text for r in bot.llm.chat_requests] == ["a real question"]

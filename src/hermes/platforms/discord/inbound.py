@@ -110,6 +110,9 @@ class InboundBuilder:
             if not text and attachments and not extra:
                 text = " ".join(f"[image {a.filename}]" for a in attachments)
             text = "\n\n".join(part for part in (text, *extra) if part)
+        # A bare mention (or a sticker alone) leaves nothing to answer, as in the reference system.
+        addressed = verdict.addressed and bool(text or attachments)
+        allowed = allowed and addressed
         thread_id = thread.id if thread else None
         if allowed and verdict.start_thread and channel is not None:
             thread_id = await self._start_thread(channel, message_id, text)
@@ -120,7 +123,7 @@ class InboundBuilder:
             sender_id=user_id,
             sender_name=str(author.get("global_name") or author.get("username") or user_id),
             text=text,
-            addressed=verdict.addressed,
+            addressed=addressed,
             sent_at=_timestamp(message),
             attachments=attachments,
             sender_is_bot=bool(author.get("bot")),
