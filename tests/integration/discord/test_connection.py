@@ -152,3 +152,15 @@ async def test_unanswered_heartbeats_end_the_link_and_the_session_is_resumed(bot
         await bot.reply(dm, timeout=10)
         await settled(gateway)
     assert bot.dc.gateway.identifies == 1  # resumed, not identified again
+
+
+async def test_a_reconnect_request_before_hello_is_followed_by_another_try(bot: DiscordBot) -> None:
+    dm = bot.dc.dm_channel(bot.alice)
+    async with bot.running() as gateway:
+        bot.dc.gateway.reconnect_before_hello = True
+        bot.dc.drop_gateway()
+        await wait_until(lambda: bot.dc.gateway.resumes >= 1, timeout=10)
+        await bot.dc.post_as(bot.alice, dm, "hello again")
+        await bot.reply(dm, timeout=10)
+        await settled(gateway)
+    assert not bot.dc.gateway.reconnect_before_hello and bot.dc.gateway.identifies == 1
