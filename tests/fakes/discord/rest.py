@@ -56,6 +56,8 @@ class Rest:
         self.limiter = limiter
         self.gateway_url = gateway_url
         self.requests: list[RequestRecord] = []
+        # One-shot refusals: (method, path prefix, error), for the permission errors a test needs.
+        self.refusals: list[tuple[str, str, errors.DiscordError]] = []
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         add = self._add
@@ -124,6 +126,10 @@ class Rest:
         user = self.world.user_by_token(request.headers.get("Authorization"))
         if auth and user is None:
             return 401, errors.unauthorized().body(), verdict.headers
+        for index, (method, prefix, error) in enumerate(self.refusals):
+            if request.method == method and request.path.startswith(API + prefix):
+                del self.refusals[index]
+                return error.status, error.body(), verdict.headers
         try:
             body, files = await _read_body(request)
             self._last_body = body

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .errors import DiscordError
 from .gateway import GatewayEndpoint
 from .model import GATEWAY_MESSAGE_CONTENT, Channel, Guild, Message, User
 from .ratelimit import RateLimiter
@@ -194,6 +195,10 @@ class DiscordEmulator:
 
     async def close_gateway(self, code: int, message: str = "") -> None:
         await self.gateway.close_all(code, message)
+
+    def refuse(self, method: str, path_prefix: str, error: DiscordError) -> None:
+        """The next matching request (path under /api/v10) gets `error`, e.g. 50013 Missing Permissions."""
+        self.rest.refusals.append((method, path_prefix, error))
 
     def force_429(
         self, count: int = 1, *, path_prefix: str = "", global_: bool = False, retry_after: float = 0.3

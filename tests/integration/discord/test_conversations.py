@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from hermes.platforms.base import Attachment, ChatRef
+from tests.fakes.discord import DiscordError
 from tests.fakes.llm import Text
 
 from .conftest import DiscordBot, platform_of, settled, wait_until
@@ -257,3 +258,13 @@ async def test_a_bare_mention_leaves_nothing_to_answer(bot: DiscordBot) -> None:
         await settled(gateway)
     assert bare.thread_id is None and bare.reactions == {}
     assert [r.last_user_text for r in bot.llm.chat_requests] == ["a real question"]
+
+
+async def test_when_discord_refuses_the_thread_the_answer_goes_to_the_channel(bot: DiscordBot) -> None:
+    missing = DiscordError(403, 50013, "Missing Permissions")
+    bot.dc.refuse("POST", f"/channels/{bot.general.id}/messages/", missing)
+    async with bot.running() as gateway:
+        question = await bot.dc.post_as(bot.alice, bot.general, bot.mention("no threads here"))
+        reply = await bot.reply(bot.general)
+        await settled(gateway)
+    assert question.thread_id is None and reply.content == "no threads here"
