@@ -30,7 +30,9 @@ Humans act through the code the REST handlers run: `post_as`, `edit_as`, `react_
 `interact_as`. Faults: `drop_gateway()`, `gateway_reconnect()` (op 7), `invalidate_sessions(resumable)`
 (op 9), `forget_sessions()`, `close_gateway(code)`, `force_429(n, path_prefix=, global_=)`,
 `refuse(method, path_prefix, error)` (one-shot, e.g. 50013), `gateway.ack_heartbeats = False` (a zombie
-link), `gateway.heartbeat_interval_ms`, and `limiter` (per-route limits, on by default: 5 messages per 5 s per channel, 50 requests/s globally).
+link), `gateway.heartbeat_interval_ms`, `gateway.dispatch_raw(event, data)`, and `limiter` (per-route
+limits, on by default: 5 messages per 5 s per channel, 50 requests/s globally). `watch(predicate)` resolves
+the moment a matching message is created (for benchmarks).
 Looking: `messages_in`, `get_message`, `wait_for_message`, `rest.requests`, `gateway.identifies`,
 `gateway.resumes`, `gateway.connections[i].received`, `world.typing`, `app.commands`, `app.command_writes`.
 
