@@ -6,6 +6,8 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
 from hermes.platforms.base import Attachment, ChatRef
 from tests.fakes.discord import DiscordError
 from tests.fakes.llm import Text
@@ -268,3 +270,21 @@ async def test_when_discord_refuses_the_thread_the_answer_goes_to_the_channel(bo
         reply = await bot.reply(bot.general)
         await settled(gateway)
     assert question.thread_id is None and reply.content == "no threads here"
+
+
+@pytest.mark.parametrize(
+    ("mode", "replies"), [("first", [True, False]), ("all", [True, True]), ("off", [False, False])]
+)
+async def test_answers_reply_to_the_message_as_discord_reply_to_mode_says(
+    bot: DiscordBot, mode: str, replies: list[bool]
+) -> None:
+    bot.configure(env={"DISCORD_REPLY_TO_MODE": mode})
+    bot.llm.script(Text("one " * 400 + "\n\n" + "two " * 400))
+    dm = bot.dc.dm_channel(bot.alice)
+    async with bot.running() as gateway:
+        question = await bot.dc.post_as(bot.alice, dm, "two chunks please")
+        await wait_until(lambda: len(bot.replies_in(dm)) == 2)
+        await settled(gateway)
+    chunks = bot.replies_in(dm)
+    assert [c.reference is not None for c in chunks] == replies
+    assert all(c.reference["message_id"] == question.id for c in chunks if c.reference)

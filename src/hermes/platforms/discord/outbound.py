@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -21,11 +22,23 @@ log = logging.getLogger(__name__)
 MAX_CONTENT = 2000
 NONCE_CHARS = 25
 _MESSAGES = "/channels/{channel_id}/messages"
+_CHUNK_KEY = re.compile(r"^(\d{15,21}):(\d+)$")
 
 
 def nonce_for(idempotency_key: str) -> str:
     """Discord keeps nonces of at most 25 characters: a digest of the key, the same on every retry."""
     return hashlib.sha256(idempotency_key.encode()).hexdigest()[:NONCE_CHARS]
+
+
+def replied_message(chat: ChatRef, idempotency_key: str, mode: str) -> str | None:
+    """The message an answer chunk replies to (DISCORD_REPLY_TO_MODE), from the hub's chunk key
+    `<event id>:<chunk>`, whose event id is the triggering message's id. None in the auto-thread the
+    trigger started: that message is in the parent channel, and the thread already says what it answers."""
+    match = _CHUNK_KEY.match(idempotency_key)
+    if match is None or mode == "off" or (mode == "first" and match.group(2) != "0"):
+        return None
+    trigger = match.group(1)
+    return None if trigger == chat.thread_id else trigger
 
 
 def allowed_mentions(conf: DiscordSettings) -> dict[str, Any]:
@@ -61,6 +74,10 @@ class Outbound:
                 "enforce_nonce": True,
                 "allowed_mentions": allowed_mentions(self.conf),
             }
+            replied = replied_message(chat, key, self.conf.reply_to_mode) if index == 0 else None
+            if replied is not None:
+                # A trigger deleted meanwhile must not stop the answer: it then goes out as a plain message.
+                payload["message_reference"] = {"message_id": replied, "fail_if_not_exists": False}
             params = {"channel_id": target}
             if group:
                 form = partial(multipart, payload, group)

@@ -103,6 +103,12 @@ class DiscordSettings(PlatformSettings):
         Env("DISCORD_HOME_CHANNEL_THREAD_ID"),
         _doc("A thread of the home channel to post in instead."),
     ] = None
+    reply_to_mode: Annotated[
+        Literal["off", "first", "all"],
+        Env("DISCORD_REPLY_TO_MODE"),
+        BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
+        _doc("Show answers as Discord replies to the message: `first` chunk only, `all` chunks, or `off`."),
+    ] = "first"
     max_attachment_bytes: Annotated[
         int, Env("DISCORD_MAX_ATTACHMENT_BYTES"), Field(ge=0, description="Largest attachment downloaded.")
     ] = 32 * 1024 * 1024
