@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from hermes.config import ConfigError, load_config
-from hermes.platforms.base import CredentialsRejected, StartRefused
+from hermes.platforms.base import ChatRef, CredentialsRejected, StartRefused
 from hermes.platforms.discord.catchup import Cursor, snowflake_at, snowflake_ms
 from hermes.platforms.discord.gateway import GatewayRefused
 from hermes.platforms.discord.options import DiscordOptions
-from hermes.platforms.discord.outbound import nonce_for
+from hermes.platforms.discord.outbound import nonce_for, replied_message
 from hermes.platforms.discord.platform import DiscordPlatform
 from hermes.platforms.discord.refusals import refusal
 from hermes.platforms.discord.rest import DiscordError, RateLimits, RestClient
@@ -124,3 +124,16 @@ def test_a_bad_api_url_names_the_key(tmp_path: Path) -> None:
 async def test_gateway_refusals_become_one_clear_reason(code: int, kind: type, words: str) -> None:
     reason = await refusal(RestClient("http://127.0.0.1:9/api/v10", "t"), GatewayRefused(code))
     assert isinstance(reason, kind) and words in str(reason)
+
+
+def test_the_replied_message_comes_from_the_chunk_key() -> None:
+    dm = ChatRef("discord", "5", "dm")
+    trigger = "1579448053994225666"
+    assert replied_message(dm, f"{trigger}:0", "first") == trigger
+    assert replied_message(dm, f"{trigger}:1", "first") is None
+    assert replied_message(dm, f"{trigger}:1", "all") == trigger
+    assert replied_message(dm, f"{trigger}:0", "off") is None
+    assert replied_message(dm, f"{trigger}:denied", "all") is None
+    assert replied_message(dm, "job-3f2a:0", "all") is None
+    started = ChatRef("discord", "5", "channel", trigger)  # the thread the trigger started
+    assert replied_message(started, f"{trigger}:0", "first") is None
