@@ -24,7 +24,8 @@ mentions parsed from `<@id>`/`<@&id>`/@everyone as far as `allowed_mentions` let
 author), `nonce` + `enforce_nonce` (a repeat returns the first message and dispatches nothing), threads
 started from a message (thread id = message id; THREAD_CREATE and MESSAGE_UPDATE), application commands
 (bulk overwrite, a count of writes), interactions (INTERACTION_CREATE, callback once, @original), and
-attachments (multipart `payload_json` + `files[n]`, served without auth at their `url`).
+attachments (multipart `payload_json` + `files[n]`, served without auth at their `url`), and link previews
+(every link fetched, into `world.unfurled`, unless the message has SUPPRESS_EMBEDS or the link is in <...>).
 
 Humans act through the code the REST handlers run: `post_as`, `edit_as`, `react_as`, `start_thread_as`,
 `interact_as`. Faults: `drop_gateway()`, `gateway_reconnect()` (op 7), `invalidate_sessions(resumable)`

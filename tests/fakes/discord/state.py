@@ -36,6 +36,9 @@ NONCE_TTL = 300.0
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 _EVERYONE = re.compile(r"@(everyone|here)\b")
+# Links Discord's servers fetch for a preview: not inside <...> (the sender's opt-out) nor code.
+_LINK = re.compile(r"(?<![<\w])https?://[^\s<>()`]+")
+SUPPRESS_EMBEDS = 1 << 2
 
 Publish = Callable[[str, dict[str, Any], Channel], None]
 
@@ -51,6 +54,8 @@ class World(InteractionsMixin):
         self.interactions: dict[str, Interaction] = {}
         self._nonces: dict[tuple[str, str], tuple[str, float]] = {}
         self.typing: list[tuple[str, str, float]] = []  # (channel, user, monotonic time)
+        # Every URL Discord's servers fetched to build a preview (what a link in a message leaks).
+        self.unfurled: list[str] = []
         self.bot: User | None = None
         self.app: App | None = None
         self.cdn_base = ""
@@ -245,7 +250,7 @@ class World(InteractionsMixin):
             guild_id=channel.guild_id,
             nonce=nonce,
             embeds=list(body.get("embeds") or []),
-            flags=int(body.get("flags") or 0) & 4,  # SUPPRESS_EMBEDS is the only flag a sender sets
+            flags=int(body.get("flags") or 0) & SUPPRESS_EMBEDS,  # the only flag a sender sets
             history=[content],
         )
         if referenced is not None:
@@ -258,6 +263,7 @@ class World(InteractionsMixin):
             url = f"{self.cdn_base}/attachments/{channel.id}/{att_id}/{filename}"
             message.attachments.append(Attachment(att_id, filename, content_type, data, url))
         self.messages[message.id] = message
+        self._unfurl(message)
         if channel.is_thread:
             channel.message_count += 1
             channel.archived = False
@@ -304,9 +310,20 @@ class World(InteractionsMixin):
             message.content = content
             message.history.append(content)
             self._parse_mentions(message, channel, body.get("allowed_mentions"), None)
+        if "flags" in body:
+            message.flags = int(body.get("flags") or 0) & SUPPRESS_EMBEDS
         message.edited = iso(self.mint())
+        self._unfurl(message)
         self.publish("MESSAGE_UPDATE", {"message": message.id}, channel)
         return message
+
+    def _unfurl(self, message: Message) -> None:
+        """Discord fetches each link for its preview unless the message suppresses embeds."""
+        if message.flags & SUPPRESS_EMBEDS:
+            return
+        for url in _LINK.findall(message.content):
+            self.unfurled.append(url)
+            message.embeds.append({"type": "link", "url": url})
 
     def delete_message(self, user: User, channel_id: str, message_id: str) -> None:
         channel = self.channel_for(user, channel_id)

