@@ -36,7 +36,7 @@ NONCE_TTL = 300.0
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 _EVERYONE = re.compile(r"@(everyone|here)\b")
-# Links Discord's servers fetch for a preview: not inside <...> (the sender's opt-out) nor code.
+# Links Discord's servers fetch for a preview; one written as <https://...> is the sender's opt-out.
 _LINK = re.compile(r"(?<![<\w])https?://[^\s<>()`]+")
 SUPPRESS_EMBEDS = 1 << 2
 
