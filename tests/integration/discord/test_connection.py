@@ -10,7 +10,7 @@ import pytest
 from tests.fakes.discord.model import GATEWAY_MESSAGE_CONTENT
 from tests.harness.gateway import gateway_in_process
 
-from .conftest import DiscordBot, settled, wait_until
+from .conftest import DiscordBot, platform_of, settled, wait_until
 
 # Each message its own run, so that the replies can be counted one by one.
 QUEUE = {"display": {"busy_input_mode": "queue"}}
@@ -164,3 +164,13 @@ async def test_a_reconnect_request_before_hello_is_followed_by_another_try(bot: 
         await bot.reply(dm, timeout=10)
         await settled(gateway)
     assert not bot.dc.gateway.reconnect_before_hello and bot.dc.gateway.identifies == 1
+
+
+async def test_a_token_refused_while_running_halts_discord_with_the_reason(bot: DiscordBot) -> None:
+    async with bot.running() as gateway:
+        await bot.dc.close_gateway(4004, "Authentication failed.")
+        platform = platform_of(gateway)
+        await wait_until(lambda: platform.halted, timeout=10)
+        assert "4004" in (platform.problem or "") and "DISCORD_BOT_TOKEN" in (platform.problem or "")
+        identifies = bot.dc.gateway.identifies
+    assert identifies == 1 and bot.dc.gateway.resumes == 0  # no retry loop

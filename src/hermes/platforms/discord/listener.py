@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -30,6 +30,13 @@ from hermes.platforms.discord.inbound import PLATFORM, Built, InboundBuilder, ig
 from hermes.platforms.discord.rest import DiscordError, RestClient
 
 log = logging.getLogger(__name__)
+
+
+class Report(Protocol):
+    """Tells the platform how its connection is doing (`Platform.problem` / `halted`)."""
+
+    def __call__(self, problem: str | None, *, halted: bool = False) -> None: ...
+
 
 GUILDS = 1 << 0
 GUILD_MESSAGES = 1 << 9
@@ -66,7 +73,7 @@ class Listener:
         cursor: Cursor | None,
         max_age_seconds: float,
         backoff: Backoff,
-        report: Callable[[str | None], None],
+        report: Report,
         on_accepted: Callable[[Built, dict[str, Any]], Awaitable[None]],
         on_interaction: Callable[[dict[str, Any]], Awaitable[None]],
         on_ready: Callable[[dict[str, Any]], Awaitable[None]],
@@ -131,10 +138,10 @@ class Listener:
             await asyncio.sleep(pause)
 
     def _fail(self, exc: GatewayRefused) -> None:
-        self.report(str(exc))
         if not self.first_ready.done():
             self.first_ready.set_exception(exc)
         else:
+            self.report(f"stopped: {exc}", halted=True)
             log.error("discord: %s; Discord is stopped until restart", exc)
 
     async def _connection(self) -> None:

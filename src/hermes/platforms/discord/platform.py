@@ -266,13 +266,15 @@ class DiscordPlatform(Platform):
         await connection.listener.close()
         await connection.rest.close()
 
-    def _report(self, problem: str | None) -> None:
+    def _report(self, problem: str | None, *, halted: bool = False) -> None:
         self.problem = problem
+        self.halted = halted
 
     def _task_ended(self, task: asyncio.Task[Any]) -> None:
         if task.cancelled() or task.exception() is None:
             return
         self.problem = f"{task.get_name()} stopped: {task.exception()!r}"
+        self.halted = True
         log.error("discord: %s stopped", task.get_name(), exc_info=task.exception())
 
     def _hub_port(self) -> HubPort:
