@@ -127,7 +127,13 @@ async def main() -> None:
                 emulator = await emulator_trips(session, dc, token, people[0], general)
                 home = write_home(
                     Path(scratch) / "home",
-                    config={"model": llm_config(llm.base_url), "logging": {"level": "WARNING"}},
+                    config={
+                        "model": llm_config(llm.base_url),
+                        "logging": {"level": "WARNING"},
+                        # One person sends 55 messages in a few seconds here: the per-person limit is a
+                        # policy, not the bot's speed.
+                        "gateway": {"user_messages_per_minute": 0},
+                    },
                     env={
                         "DISCORD_BOT_TOKEN": token,
                         "DISCORD_API_URL": dc.url,
