@@ -3,9 +3,12 @@ and a cut reply finished, each exactly once."""
 
 from __future__ import annotations
 
+import asyncio
+
+from hermes.gateway.hub import INTERRUPT_ACK
 from hermes.platforms.base import ChatRef
-from tests.fakes.llm import Text
-from tests.harness.gateway import start_gateway_process, wait_for_log
+from tests.fakes.llm import Echo, Text
+from tests.harness.gateway import hub_settled, start_gateway_process, wait_for_log
 
 from .conftest import DiscordBot, platform_of
 
@@ -79,3 +82,23 @@ async def test_a_chunk_sent_again_after_a_crash_is_not_posted_twice(bot: Discord
         other = await platform.send(chat, "second chunk", idempotency_key="1234:1")
     assert again.message_id == first.message_id != other.message_id
     assert [m.content for m in bot.replies_in(dm)] == ["first chunk", "second chunk"]
+
+
+async def test_two_dms_sent_while_stopped_are_one_input_without_interrupt(bot: DiscordBot) -> None:
+    bot.configure()
+    dm = bot.dc.dm_channel(bot.alice)
+    async with bot.running():
+        await bot.dc.post_as(bot.alice, dm, "hello")
+        await bot.reply(dm, lambda m: m.content == "hello")
+    # The gaps of the issue (10 s and 2 s before the start) shortened, their order kept.
+    await bot.dc.post_as(bot.alice, dm, "can you look at the logs?")
+    await asyncio.sleep(0.8)
+    await bot.dc.post_as(bot.alice, dm, "the ones from last night")
+    bot.llm.script(Echo(delay=0.5))
+    async with bot.running() as gateway:
+        await bot.reply(dm, lambda m: m.content != "hello", timeout=10)
+        assert gateway.gateway.hub is not None
+        await hub_settled(gateway.gateway.hub)
+    replies = [m.content for m in bot.replies_in(dm)]
+    assert INTERRUPT_ACK not in replies
+    assert replies == ["hello", "can you look at the logs?\n\nthe ones from last night"]

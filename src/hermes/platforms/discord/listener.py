@@ -253,8 +253,9 @@ class Listener:
             self.rest, self.channels.readable(self.in_scope), self.cursor, now_ms, self.max_age_seconds
         )
         handed = 0
-        for message in backlog:
-            handed += await self.hand_over(message)
+        async with self.hub.catch_up(PLATFORM):
+            for message in backlog:
+                handed += await self.hand_over(message)
         if handed:
             log.info("discord: caught up on %d message(s)", handed)
 
