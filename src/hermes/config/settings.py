@@ -62,6 +62,12 @@ class BedrockSettings(Section):
     region: Annotated[str | None, Env("AWS_DEFAULT_REGION", "AWS_REGION")] = None
 
 
+class ModelRoute(Section):
+    """A model name API clients may send that runs another model than the configured one."""
+
+    model: Annotated[str, Field(min_length=1)]
+
+
 class ApiServerSettings(Section):
     enabled: Annotated[bool, Env("API_SERVER_ENABLED")] = False
     key: Annotated[str | None, Env("API_SERVER_KEY"), Secret] = None
@@ -72,6 +78,10 @@ class ApiServerSettings(Section):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
     max_concurrent_runs: Annotated[int, Field(ge=1)] = 32
     model_aliases: list[str] = []
+    model_name: Annotated[str, Env("API_SERVER_MODEL_NAME"), Field(min_length=1, max_length=255)] = (
+        "hermes-agent"
+    )
+    model_routes: dict[str, ModelRoute] = {}
 
 
 class MatrixSettings(Section):

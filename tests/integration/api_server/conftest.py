@@ -49,9 +49,8 @@ class Server:
         return f"{self.url}/v1"
 
     def client(self, **options: Any) -> openai.AsyncOpenAI:
-        return openai.AsyncOpenAI(
-            base_url=self.base_url, api_key=options.pop("api_key", KEY), max_retries=0, **options
-        )
+        options.setdefault("max_retries", 0)
+        return openai.AsyncOpenAI(base_url=self.base_url, api_key=options.pop("api_key", KEY), **options)
 
     def sync_client(self, **options: Any) -> openai.OpenAI:
         """Call it from a thread (`asyncio.to_thread`): the server runs in this test's event loop."""

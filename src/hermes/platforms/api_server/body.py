@@ -2,7 +2,8 @@
 where building a model per request would cost more than the rest of the hot path. Every refusal names the
 field, as OpenAI does in `param`.
 
-Read: `model`, `messages`, `stream`, `stream_options.include_usage`. Accepted and ignored: sampling and
+Read: `model` (never refused: any JSON value is echoed back, an absent one is the advertised name),
+`messages`, `stream`, `stream_options.include_usage`. Accepted and ignored: sampling and
 length settings (`temperature`, `max_tokens`, `top_p`, ...), `tools`, `n`, `user` — the agent uses its own
 configuration for those.
 """
@@ -24,7 +25,7 @@ _ROLE_NAMES = "'system', 'developer', 'user', 'assistant' or 'tool'"
 
 @dataclass(frozen=True, slots=True)
 class ChatCall:
-    model: str
+    model: Any
     messages: tuple[ChatMessage, ...]
     stream: bool
     include_usage: bool
@@ -40,16 +41,12 @@ class ChatCall:
         return "\n\n".join(parts) if parts else None
 
 
-def parse_chat_call(raw: bytes) -> ChatCall:
+def parse_chat_call(raw: bytes, default_model: str) -> ChatCall:
     """Raises `ApiError` (400) naming the first bad field."""
     data = _json(raw)
     if not isinstance(data, dict):
         raise bad_request("The request body must be a JSON object.")
-    model = data.get("model")
-    if model is None:
-        raise bad_request("You must provide a model parameter.", "model")
-    if not isinstance(model, str) or not model:
-        raise bad_request("`model` must be a non-empty string.", "model")
+    model = data.get("model", default_model)
     items = data.get("messages")
     if items is None:
         raise bad_request("Missing required parameter: 'messages'.", "messages")

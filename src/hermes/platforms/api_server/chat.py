@@ -1,11 +1,14 @@
 """`POST /v1/chat/completions`: one agent run per request, answered as one JSON body or as SSE chunks.
 
-Sessions: without `X-Hermes-Session-Id` the request is stateless (its messages are the whole history and
-nothing is stored); the response names a fresh id. With the header, the server keeps the transcript under
-the hub session key `api_server:session:<id>` and only the body's last message (which must be the user's) is
-new, except for an id the server holds no transcript for yet: the body's earlier messages open it, so a
-client that reuses the id of a stateless exchange (resending it, as OpenAI clients do) carries that exchange
-on. The body's system messages are layered over the agent's prompt either way. Runs of one session are
+Sessions: every exchange is kept under the hub session key `api_server:session:<id>`. Without
+`X-Hermes-Session-Id` the server picks a fresh id and names it in the response; with it, that id. For an id
+the server holds no transcript for yet, the body's earlier messages open the session; afterwards only the
+body's last message (which must be the user's) is new. So a client that sends its next message alone with
+the id of an earlier exchange continues it, and one that resends its whole history (as OpenAI clients do)
+is not answered twice over. The body's system messages are layered over the agent's prompt.
+
+Models: the request's `model` is never refused. An exact `api_server.model_routes` alias runs that route's
+model; any other value runs the configured model. Either way the value is echoed back. Runs of one session are
 serialised by the hub, never interleaved. An id is 1-256 characters of letters, digits and `._:@!$+=/#~-`
 (enough for another gateway's session keys in proxy mode); anything else is a 400.
 
@@ -20,7 +23,6 @@ import json
 import os
 import re
 import time
-from collections.abc import Collection
 from contextlib import aclosing
 from dataclasses import dataclass
 
@@ -31,12 +33,12 @@ from hermes.platforms.api_server.body import ChatCall, parse_chat_call
 from hermes.platforms.api_server.errors import (
     ApiError,
     bad_request,
-    model_not_found,
     run_failed,
     shutting_down,
     too_many_runs,
 )
 from hermes.platforms.api_server.metrics import ApiMetrics
+from hermes.platforms.api_server.models import ModelCatalog
 from hermes.platforms.api_server.sse import ChunkFormat, EventStream, error_event
 from hermes.platforms.base import HubPort
 
@@ -52,7 +54,7 @@ _JSON_HEADERS = {"Content-Type": "application/json"}
 
 @dataclass(frozen=True)
 class ChatOptions:
-    models: Collection[str]
+    models: ModelCatalog
     max_concurrent_runs: int
     keepalive_seconds: float
 
@@ -70,7 +72,7 @@ def session_id_from(header: str | None) -> str | None:
     return header
 
 
-def run_request(call: ChatCall, session_id: str, stateful: bool) -> RunRequest:
+def run_request(call: ChatCall, session_id: str, model: str | None) -> RunRequest:
     last = call.last
     return RunRequest(
         session_key=SESSION_KEY_PREFIX + session_id,
@@ -79,9 +81,9 @@ def run_request(call: ChatCall, session_id: str, stateful: bool) -> RunRequest:
         chat_kind="api",
         user_id=PLATFORM,
         images=last.images,
-        history=None if stateful else call.messages[:-1],
-        seed=tuple(m for m in call.messages[:-1] if m.role != "system") if stateful else (),
-        extra_system=call.system_text if stateful else None,
+        model_override=model,
+        seed=tuple(m for m in call.messages[:-1] if m.role != "system"),
+        extra_system=call.system_text,
     )
 
 
@@ -94,13 +96,11 @@ class ChatCompletions:
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         given = session_id_from(request.headers.get(SESSION_HEADER))
-        call = parse_chat_call(await request.read())
-        if call.model not in self.options.models:
-            raise model_not_found(call.model)
+        call = parse_chat_call(await request.read(), self.options.models.name)
         if self.runs_in_flight >= self.options.max_concurrent_runs:
             raise too_many_runs(self.options.max_concurrent_runs)
         session_id = given or os.urandom(16).hex()
-        run = run_request(call, session_id, stateful=given is not None)
+        run = run_request(call, session_id, self.options.models.routed_model(call.model))
         headers = {SESSION_HEADER: session_id}
         self.runs_in_flight += 1
         try:

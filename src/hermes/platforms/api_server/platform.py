@@ -6,8 +6,8 @@ Request-driven: it pushes nothing to `hub.receive`; each chat request runs the a
 - The key (`Authorization: Bearer <API_SERVER_KEY>`) is the only authorization: there is no allowlist. A
   key shorter than 16 characters or a placeholder stops the daemon; no key at all gets one generated into
   `.env` (mode 0600) at first start.
-- Models: `hermes-agent` and `api_server.model_aliases` all run the configured model; any other name is a
-  404 `model_not_found`, as OpenAI answers.
+- Models: a request's `model` is never refused (see `models.py`); `/v1/models` lists the advertised name
+  (`api_server.model_name`), `api_server.model_aliases` and `api_server.model_routes`.
 - Sessions: see `chat.py` (`X-Hermes-Session-Id`, hub key `api_server:session:<id>`).
 - Tools that ask for approval get "no": an HTTP client has no way to answer mid-run.
 
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from hermes.config import ConfigError
 from hermes.platforms.api_server.keys import ENV_NAME, key_problem, new_key, redact_from_logs, write_key
+from hermes.platforms.api_server.models import ModelCatalog
 from hermes.platforms.base import (
     AccessList,
     Attachment,
@@ -42,12 +43,10 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from hermes.config import LoadedConfig
-    from hermes.config.settings import ApiServerSettings
     from hermes.platforms.api_server.chat import ChatCompletions
 
 log = logging.getLogger(__name__)
 
-MODEL_NAME = "hermes-agent"
 KEEPALIVE_SECONDS = 15.0
 _KEY_SETTING = "api_server.key"
 
@@ -58,7 +57,7 @@ class ServerOptions:
     port: int
     key: str | None
     env_file: Path
-    models: tuple[str, ...]
+    models: ModelCatalog
     max_body_bytes: int
     max_concurrent_runs: int
     metrics_public: bool
@@ -74,18 +73,13 @@ class ServerOptions:
             port=api.port,
             key=api.key or None,
             env_file=config.paths.env_file,
-            models=model_names(api),
+            models=ModelCatalog.from_settings(api),
             max_body_bytes=api.max_body_bytes,
             max_concurrent_runs=api.max_concurrent_runs,
             metrics_public=api.metrics_public,
             cors_origins=tuple(api.cors_origins),
             shutdown_grace_seconds=config.settings.gateway.shutdown_grace_seconds,
         )
-
-
-def model_names(api: ApiServerSettings) -> tuple[str, ...]:
-    """`hermes-agent` and the configured aliases; every one runs the configured model."""
-    return tuple(dict.fromkeys((MODEL_NAME, *api.model_aliases)))
 
 
 def is_loopback(host: str) -> bool:

@@ -29,6 +29,7 @@ from hermes.platforms.api_server.errors import (
     too_large,
 )
 from hermes.platforms.api_server.metrics import CONTENT_TYPE, ApiMetrics
+from hermes.platforms.api_server.models import ModelCatalog
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ _UNMATCHED = "unmatched"
 @dataclass(frozen=True)
 class AppOptions:
     key: str
-    models: tuple[str, ...]
+    models: ModelCatalog
     max_body_bytes: int
     metrics_public: bool
     cors_origins: Collection[str]
@@ -55,7 +56,7 @@ def build_app(options: AppOptions, chat: ChatCompletions, metrics: ApiMetrics) -
     auth = BearerAuth(options.key)
     health = json.dumps({"status": "ok", "platform": "hermes-gateway", "version": __version__}).encode()
     created = int(time.time())
-    cards = {model: _model_card(model, created) for model in options.models}
+    cards = options.models.cards(created)
     model_list = json.dumps({"object": "list", "data": list(cards.values())}).encode()
     max_body = options.max_body_bytes
 
@@ -122,10 +123,6 @@ def build_app(options: AppOptions, chat: ChatCompletions, metrics: ApiMetrics) -
     if cors is not None:
         app.on_response_prepare.append(cors.add_headers)
     return app
-
-
-def _model_card(model: str, created: int) -> dict[str, object]:
-    return {"id": model, "object": "model", "created": created, "owned_by": "hermes"}
 
 
 def _envelope_for(error: web.HTTPException, request: web.Request, max_body: int) -> ApiError:
