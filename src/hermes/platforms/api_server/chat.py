@@ -25,11 +25,13 @@ import re
 import time
 from contextlib import aclosing
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
 from hermes.agent.contract import Failed, Final, RunRequest, TextDelta, ToolFinished, ToolStarted
 from hermes.platforms.api_server.body import ChatCall, parse_chat_call
+from hermes.platforms.api_server.endpoints import Endpoint
 from hermes.platforms.api_server.errors import (
     ApiError,
     bad_request,
@@ -94,7 +96,18 @@ class ChatCompletions:
         self.metrics = metrics
         self.runs_in_flight = 0
 
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
+    def endpoints(self) -> list[Endpoint]:
+        return [Endpoint("chat_completions", "POST", "/v1/chat/completions", self.handle)]
+
+    def features(self) -> dict[str, Any]:
+        return {
+            "chat_completions": True,
+            "chat_completions_streaming": True,
+            "tool_progress_events": True,
+            "session_continuity_header": SESSION_HEADER,
+        }
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         given = session_id_from(request.headers.get(SESSION_HEADER))
         call = parse_chat_call(await request.read(), self.options.models.name)
         if self.runs_in_flight >= self.options.max_concurrent_runs:

@@ -113,8 +113,9 @@ class ApiServerPlatform(Platform):
         "You are answering through an OpenAI-compatible API; the client decides how text is shown."
     )
 
-    def __init__(self, options: ServerOptions) -> None:
+    def __init__(self, options: ServerOptions, config: LoadedConfig) -> None:
         self.options = options
+        self.config = config
         self.access = AccessList(allow_all=True)
         self.key = options.key
         self.chat: ChatCompletions | None = None
@@ -130,7 +131,7 @@ class ApiServerPlatform(Platform):
         options = ServerOptions.from_config(config)
         if options.key is not None and (problem := key_problem(options.key)) is not None:
             raise _key_error(config, problem)
-        return cls(options)
+        return cls(options, config)
 
     @classmethod
     async def check(cls, config: LoadedConfig) -> list[Check]:
@@ -168,7 +169,10 @@ class ApiServerPlatform(Platform):
     async def start(self, hub: HubPort) -> None:
         from aiohttp import web
 
+        from hermes.gateway.api_backend import GatewayApiBackend
+        from hermes.gateway.hub import Hub
         from hermes.platforms.api_server.chat import ChatCompletions, ChatOptions
+        from hermes.platforms.api_server.discovery import Discovery
         from hermes.platforms.api_server.metrics import ApiMetrics
         from hermes.platforms.api_server.routes import AppOptions, build_app
 
@@ -181,11 +185,16 @@ class ApiServerPlatform(Platform):
             ChatOptions(options.models, options.max_concurrent_runs, options.keepalive_seconds),
             metrics,
         )
+        # The backend is the gateway's side of the API server; the hub is the gateway's only HubPort.
+        assert isinstance(hub, Hub)
+        backend = GatewayApiBackend(hub, self.config)
+        groups = [self.chat]
+        discovery = Discovery(backend, options.models.name, bool(options.cors_origins), groups)
         app = build_app(
             AppOptions(
                 self.key, options.models, options.max_body_bytes, options.metrics_public, options.cors_origins
             ),
-            self.chat,
+            discovery.groups,
             metrics,
         )
         runner = web.AppRunner(

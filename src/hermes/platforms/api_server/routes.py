@@ -12,14 +12,15 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from hermes import __version__
 from hermes.platforms.api_server.auth import BearerAuth
-from hermes.platforms.api_server.chat import SESSION_HEADER, ChatCompletions
+from hermes.platforms.api_server.chat import SESSION_HEADER
+from hermes.platforms.api_server.endpoints import EndpointGroup, Handler
 from hermes.platforms.api_server.errors import (
     ApiError,
     internal_error,
@@ -33,7 +34,6 @@ from hermes.platforms.api_server.models import ModelCatalog
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _JSON = {"Content-Type": "application/json"}
 _HEALTH_PATHS = ("/health", "/v1/health")
 # Status recorded for a request whose client went away before the answer (nginx's convention).
@@ -50,7 +50,7 @@ class AppOptions:
     cors_origins: Collection[str]
 
 
-def build_app(options: AppOptions, chat: ChatCompletions, metrics: ApiMetrics) -> web.Application:
+def build_app(options: AppOptions, groups: Sequence[EndpointGroup], metrics: ApiMetrics) -> web.Application:
     public = {*_HEALTH_PATHS, *(("/metrics",) if options.metrics_public else ())}
     cors = Cors(options.cors_origins) if options.cors_origins else None
     auth = BearerAuth(options.key)
@@ -76,12 +76,6 @@ def build_app(options: AppOptions, chat: ChatCompletions, metrics: ApiMetrics) -
     async def handle_metrics(request: web.Request) -> web.Response:
         return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
-    async def handle_chat(request: web.Request) -> web.StreamResponse:
-        length = request.content_length
-        if length is not None and length > max_body:
-            raise too_large(max_body)
-        return await chat(request)
-
     @web.middleware
     async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
@@ -92,6 +86,9 @@ def build_app(options: AppOptions, chat: ChatCompletions, metrics: ApiMetrics) -
             else:
                 if request.path not in public:
                     auth.check(request.headers.get("Authorization"))
+                length = request.content_length
+                if length is not None and length > max_body:
+                    raise too_large(max_body)
                 response = await handler(request)
             status = response.status
             return response
@@ -118,7 +115,9 @@ def build_app(options: AppOptions, chat: ChatCompletions, metrics: ApiMetrics) -
         app.router.add_get(path, handle_health, allow_head=False)
     app.router.add_get("/v1/models", handle_models, allow_head=False)
     app.router.add_get("/v1/models/{model}", handle_model, allow_head=False)
-    app.router.add_post("/v1/chat/completions", handle_chat)
+    for group in groups:
+        for endpoint in group.endpoints():
+            app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)
     app.router.add_get("/metrics", handle_metrics, allow_head=False)
     if cors is not None:
         app.on_response_prepare.append(cors.add_headers)

@@ -1,0 +1,22 @@
+"""What the API server asks of the rest of the gateway besides agent runs: the skills and tools it would
+offer, the daemon's health, and the state store. The gateway implements it (`gateway/api_backend.py`), so
+the API server never sees the agent."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from hermes.store import Store
+
+
+class ApiBackend(Protocol):
+    store: Store
+
+    def skills(self) -> list[dict[str, Any]]:
+        """`{name, description, category}` of the installed skills, by category then name."""
+
+    def toolsets(self, platform: str) -> list[dict[str, Any]]:
+        """`{name, label, description, enabled, configured, tools}` of every tool family."""
+
+    async def readiness(self) -> dict[str, Any]:
+        """`/health/detailed`'s body, without the server's own fields."""
