@@ -59,8 +59,8 @@ class Server:
         )
 
     def runs_in_flight(self) -> int:
-        assert self.platform.chat is not None
-        return self.platform.chat.runs_in_flight
+        assert self.platform.admission is not None
+        return self.platform.admission.in_flight
 
     async def idle(self, timeout: float = 5.0) -> None:
         """Wait until no run is in flight, in the platform and in the hub."""

@@ -1,5 +1,5 @@
-"""What a client asks first: `/v1/capabilities` (held to what the typed third-party client checks, API-CONTRACT
-§5 and §18.1), `/health/detailed` (§11), `/v1/skills` and `/v1/toolsets` (§12)."""
+"""What a client asks first: `/v1/capabilities` (held to what the typed third-party client checks,
+API-CONTRACT §5 and §18.1), `/health/detailed` (§11), `/v1/skills` and `/v1/toolsets` (§12)."""
 
 from __future__ import annotations
 

@@ -57,7 +57,9 @@ async def test_stream_without_usage_has_no_usage_chunk(server: Server) -> None:
     stream = await server.client().chat.completions.create(model="hermes-agent", messages=USER, stream=True)
     chunks = [chunk async for chunk in stream]
     assert all(c.choices for c in chunks)
-    assert all(c.usage is None for c in chunks)
+    # Only the finish chunk counts the tokens (the third-party client needs it there).
+    assert [c.usage is not None for c in chunks][-1] is True
+    assert all(c.usage is None for c in chunks[:-1])
 
 
 async def test_sync_client_json_and_stream(server: Server) -> None:
@@ -197,7 +199,7 @@ async def test_tool_progress_events_do_not_disturb_plain_clients(server: Server)
     chunks = [chunk async for chunk in stream]
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "All planned."
-    progress = [c for c in chunks if (c.model_extra or {}).get("hermes")]
-    statuses = [c.model_extra["hermes"]["status"] for c in progress]
-    assert statuses == ["started", "finished"]
+    progress = [c for c in chunks if (c.model_extra or {}).get("toolCallId")]
+    statuses = [c.model_extra["status"] for c in progress]
+    assert statuses == ["running", "completed"]
     assert all(c.choices[0].delta.content is None for c in progress)

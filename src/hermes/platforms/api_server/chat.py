@@ -29,7 +29,9 @@ from typing import Any
 
 from aiohttp import web
 
-from hermes.agent.contract import Failed, Final, RunRequest, TextDelta, ToolFinished, ToolStarted
+from hermes.agent.contract import Failed, Final, RunRequest, TextDelta, ToolFinished, ToolStarted, Usage
+from hermes.platforms.api_server.admission import Admission
+from hermes.platforms.api_server.auth import Caller, caller_of
 from hermes.platforms.api_server.body import ChatCall, parse_chat_call
 from hermes.platforms.api_server.endpoints import Endpoint
 from hermes.platforms.api_server.errors import (
@@ -37,15 +39,19 @@ from hermes.platforms.api_server.errors import (
     bad_request,
     run_failed,
     shutting_down,
-    too_many_runs,
 )
+from hermes.platforms.api_server.idempotency import HEADER as IDEMPOTENCY_HEADER
+from hermes.platforms.api_server.idempotency import MAX_KEY_CHARS, IdempotencyCache, fingerprint
 from hermes.platforms.api_server.metrics import ApiMetrics
 from hermes.platforms.api_server.models import ModelCatalog
-from hermes.platforms.api_server.sse import ChunkFormat, EventStream, error_event
+from hermes.platforms.api_server.sse import ChunkFormat, EventStream
 from hermes.platforms.base import HubPort
 
 PLATFORM = "api_server"
 SESSION_HEADER = "X-Hermes-Session-Id"
+SESSION_KEY_HEADER = "X-Hermes-Session-Key"
+# What makes two requests with one Idempotency-Key the same request (the reference's choice).
+_FINGERPRINT_FIELDS = ("model", "messages", "tools", "tool_choice", "stream")
 SESSION_KEY_PREFIX = "api_server:session:"
 MAX_SESSION_ID_CHARS = 256
 # What a session id may hold: enough for another gateway's session keys (Matrix room, event and user ids)
@@ -57,7 +63,6 @@ _JSON_HEADERS = {"Content-Type": "application/json"}
 @dataclass(frozen=True)
 class ChatOptions:
     models: ModelCatalog
-    max_concurrent_runs: int
     keepalive_seconds: float
 
 
@@ -74,7 +79,30 @@ def session_id_from(header: str | None) -> str | None:
     return header
 
 
-def run_request(call: ChatCall, session_id: str, model: str | None) -> RunRequest:
+def session_key_from(header: str | None) -> str | None:
+    """`X-Hermes-Session-Key`: a caller's stable scope for long-term memory, independent of the session id.
+    Trimmed; empty is absent; 400 for control characters or more than 256 characters."""
+    if header is None or not (key := header.strip()):
+        return None
+    if len(key) > MAX_SESSION_ID_CHARS or not key.isprintable():
+        raise bad_request(
+            f"`{SESSION_KEY_HEADER}` must be at most {MAX_SESSION_ID_CHARS} printable characters.",
+            SESSION_KEY_HEADER,
+        )
+    return key
+
+
+def memory_scope(caller: Caller, session_key: str | None) -> str | None:
+    """Whose long-term memory a request sees: the caller's session key, within the caller's own keys
+    (a client key cannot reach another client's scope by sending its session key)."""
+    if session_key is None:
+        return None
+    return f"{PLATFORM}:{caller.name}:{session_key}"
+
+
+def run_request(
+    call: ChatCall, session_id: str, model: str | None, origin: dict[str, Any] | None = None
+) -> RunRequest:
     last = call.last
     return RunRequest(
         session_key=SESSION_KEY_PREFIX + session_id,
@@ -86,15 +114,24 @@ def run_request(call: ChatCall, session_id: str, model: str | None) -> RunReques
         model_override=model,
         seed=tuple(m for m in call.messages[:-1] if m.role != "system"),
         extra_system=call.system_text,
+        origin=origin or {},
     )
 
 
 class ChatCompletions:
-    def __init__(self, hub: HubPort, options: ChatOptions, metrics: ApiMetrics) -> None:
+    def __init__(
+        self,
+        hub: HubPort,
+        options: ChatOptions,
+        admission: Admission,
+        idempotency: IdempotencyCache,
+        metrics: ApiMetrics,
+    ) -> None:
         self.hub = hub
         self.options = options
+        self.admission = admission
+        self.idempotency = idempotency
         self.metrics = metrics
-        self.runs_in_flight = 0
 
     def endpoints(self) -> list[Endpoint]:
         return [Endpoint("chat_completions", "POST", "/v1/chat/completions", self.handle)]
@@ -109,19 +146,34 @@ class ChatCompletions:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         given = session_id_from(request.headers.get(SESSION_HEADER))
-        call = parse_chat_call(await request.read(), self.options.models.name)
-        if self.runs_in_flight >= self.options.max_concurrent_runs:
-            raise too_many_runs(self.options.max_concurrent_runs)
+        session_key = session_key_from(request.headers.get(SESSION_KEY_HEADER))
+        raw = await request.read()
+        call = parse_chat_call(raw, self.options.models.name)
+        self.admission.check()
+        idempotency_key = request.headers.get(IDEMPOTENCY_HEADER)
+        if idempotency_key and not call.stream:
+            caller = caller_of(request)
+            scope = (caller.name, given or "", session_key or "", idempotency_key[:MAX_KEY_CHARS])
+            print_ = fingerprint(json.loads(raw), _FINGERPRINT_FIELDS)
+            return await self.idempotency.answer(
+                scope, print_, lambda: self._run(request, call, given, session_key)
+            )
+        return await self._run(request, call, given, session_key)
+
+    async def _run(
+        self, request: web.Request, call: ChatCall, given: str | None, session_key: str | None
+    ) -> web.StreamResponse:
         session_id = given or os.urandom(16).hex()
-        run = run_request(call, session_id, self.options.models.routed_model(call.model))
+        scope = memory_scope(caller_of(request), session_key)
+        origin = {"memory_scope": scope} if scope is not None else None
+        run = run_request(call, session_id, self.options.models.routed_model(call.model), origin)
         headers = {SESSION_HEADER: session_id}
-        self.runs_in_flight += 1
-        try:
+        if session_key is not None:
+            headers[SESSION_KEY_HEADER] = session_key
+        with self.admission.slot():
             if call.stream:
                 return await self._stream(request, call, run, headers)
             return await self._json(call, run, headers)
-        finally:
-            self.runs_in_flight -= 1
 
     async def _json(self, call: ChatCall, run: RunRequest, headers: dict[str, str]) -> web.Response:
         end: Final | Failed | None = None
@@ -167,23 +219,29 @@ class ChatCompletions:
         stream = EventStream(request, headers, chunks.opening(), self.options.keepalive_seconds)
         cancel = asyncio.Event()
         end: Final | Failed | None = None
+        wrote_text = False
         try:
             async with aclosing(self.hub.run_request(run, cancel)) as events:
                 async for event in events:
                     if isinstance(event, TextDelta):
                         await stream.write(chunks.text(event.text))
+                        wrote_text = True
                     elif isinstance(event, ToolStarted | ToolFinished):
-                        await stream.write(chunks.tool_progress(event))
+                        progress = chunks.tool_progress(event)
+                        if progress is not None:
+                            await stream.write(progress)
                     else:
                         end = event
             if isinstance(end, Final):
                 self.metrics.tokens(end.usage)
-                await stream.finish(chunks.closing(end.usage))
+                # An answer that came whole (no deltas) is still sent as text before the finish chunk.
+                opening = b"" if wrote_text or not end.text else chunks.text(end.text)
+                await stream.finish(opening + chunks.closing(end.usage))
             else:
                 error = self._failure(end)
                 if not stream.started:
                     raise error
-                await stream.finish(error_event(error.body()))
+                await stream.finish(chunks.failure(error.body()["error"], wrote_text, Usage()))
         except ConnectionError:
             # The client went away between two writes; closing the event stream stops the run.
             cancel.set()

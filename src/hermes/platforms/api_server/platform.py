@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from hermes.config import LoadedConfig
+    from hermes.platforms.api_server.admission import Admission
     from hermes.platforms.api_server.chat import ChatCompletions
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ class ApiServerPlatform(Platform):
         self.access = AccessList(allow_all=True)
         self.key = options.key
         self.chat: ChatCompletions | None = None
+        self.admission: Admission | None = None
         self._runner: web.AppRunner | None = None
 
     @classmethod
@@ -171,18 +173,23 @@ class ApiServerPlatform(Platform):
 
         from hermes.gateway.api_backend import GatewayApiBackend
         from hermes.gateway.hub import Hub
+        from hermes.platforms.api_server.admission import Admission
         from hermes.platforms.api_server.chat import ChatCompletions, ChatOptions
         from hermes.platforms.api_server.discovery import Discovery
+        from hermes.platforms.api_server.idempotency import IdempotencyCache
         from hermes.platforms.api_server.metrics import ApiMetrics
         from hermes.platforms.api_server.routes import AppOptions, build_app
 
         options = self.options
         if self.key is None:
             self.key = await self._generate_key()
-        metrics = ApiMetrics(lambda: self.chat.runs_in_flight if self.chat is not None else 0)
+        admission = self.admission = Admission(options.max_concurrent_runs)
+        metrics = ApiMetrics(lambda: admission.in_flight)
         self.chat = ChatCompletions(
             hub,
-            ChatOptions(options.models, options.max_concurrent_runs, options.keepalive_seconds),
+            ChatOptions(options.models, options.keepalive_seconds),
+            admission,
+            IdempotencyCache(),
             metrics,
         )
         # The backend is the gateway's side of the API server; the hub is the gateway's only HubPort.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from hermes import __version__
-from hermes.platforms.api_server.auth import BearerAuth
+from hermes.platforms.api_server.auth import BearerAuth, remember_caller
 from hermes.platforms.api_server.chat import SESSION_HEADER
 from hermes.platforms.api_server.endpoints import EndpointGroup, Handler
 from hermes.platforms.api_server.errors import (
@@ -85,7 +85,7 @@ def build_app(options: AppOptions, groups: Sequence[EndpointGroup], metrics: Api
                 response: web.StreamResponse = cors.preflight(request)
             else:
                 if request.path not in public:
-                    auth.check(request.headers.get("Authorization"))
+                    remember_caller(request, auth.check(request.headers.get("Authorization")))
                 length = request.content_length
                 if length is not None and length > max_body:
                     raise too_large(max_body)
