@@ -86,7 +86,8 @@ async def test_a_denied_command_does_not_run(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "where",
     [
-        {"platform": "api_server", "chat_kind": "api", "origin": {"platform": "api_server", "chat_id": "x"}},
+        # An API chat request: no chat to ask in. (An API run has one: the run's followers answer.)
+        {"platform": "api_server", "chat_kind": "api", "origin": {"platform": "api_server"}},
         {"origin": {"platform": "test"}},
         {"services": None},
     ],

@@ -20,3 +20,7 @@ class ApiBackend(Protocol):
 
     async def readiness(self) -> dict[str, Any]:
         """`/health/detailed`'s body, without the server's own fields."""
+
+    def answer_approval(self, chat_id: str, user_id: str, approve: bool) -> bool:
+        """Answer the approval question pending in the API chat `chat_id` (a run) for `user_id`; False when
+        none is pending."""

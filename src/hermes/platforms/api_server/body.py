@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
+
 from hermes.agent.contract import ChatMessage, ImageInput
 from hermes.platforms.api_server.errors import ApiError, bad_request
 
@@ -62,6 +64,17 @@ def parse_chat_call(raw: bytes, default_model: str) -> ChatCall:
     elif not isinstance(stream, bool):
         raise bad_request("`stream` must be true or false.", "stream")
     return ChatCall(model, messages, stream, _include_usage(data.get("stream_options")))
+
+
+async def read_object(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object body; 400 for anything else (an empty body is an empty object)."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    data = _json(raw)
+    if not isinstance(data, dict):
+        raise bad_request("The request body must be a JSON object.")
+    return data
 
 
 def _json(raw: bytes) -> Any:
@@ -133,7 +146,7 @@ def _parts(content: Any, where: str, *, allow_images: bool) -> tuple[str | None,
                 raise bad_request(f"`{at}.text` must be a string.", f"{at}.text")
             texts.append(text)
         elif kind == "image_url" and allow_images:
-            images.append(_image(part.get("image_url"), f"{at}.image_url"))
+            images.append(decode_image(part.get("image_url"), f"{at}.image_url"))
         elif kind == "image_url":
             raise bad_request(f"`{at}`: only user messages may carry images.", at)
         else:
@@ -141,7 +154,7 @@ def _parts(content: Any, where: str, *, allow_images: bool) -> tuple[str | None,
     return ("\n".join(texts) if texts else None), tuple(images)
 
 
-def _image(value: Any, at: str) -> ImageInput:
+def decode_image(value: Any, at: str) -> ImageInput:
     url = value.get("url") if isinstance(value, dict) else value
     if not isinstance(url, str):
         raise bad_request(f"`{at}.url` must be a string.", f"{at}.url")

@@ -66,17 +66,21 @@ class ChatOptions:
     keepalive_seconds: float
 
 
-def session_id_from(header: str | None) -> str | None:
-    """The client's session id, or None for a stateless request; 400 for an id the server cannot keep."""
-    if header is None:
+def session_id_from(value: object, param: str = SESSION_HEADER) -> str | None:
+    """The client's session id, or None when it sent none; 400 for an id the server cannot keep."""
+    if value is None:
         return None
-    if not header or len(header) > MAX_SESSION_ID_CHARS or not _SESSION_ID.fullmatch(header):
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > MAX_SESSION_ID_CHARS
+        or not _SESSION_ID.fullmatch(value)
+    ):
         raise bad_request(
-            f"`{SESSION_HEADER}` must be 1-{MAX_SESSION_ID_CHARS} characters of letters, digits and "
-            "._:@!$+=/#~-",
-            SESSION_HEADER,
+            f"`{param}` must be 1-{MAX_SESSION_ID_CHARS} characters of letters, digits and ._:@!$+=/#~-",
+            param,
         )
-    return header
+    return value
 
 
 def session_key_from(header: str | None) -> str | None:

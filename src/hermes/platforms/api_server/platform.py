@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from hermes.config import LoadedConfig
     from hermes.platforms.api_server.admission import Admission
     from hermes.platforms.api_server.chat import ChatCompletions
+    from hermes.platforms.api_server.runs_api import RunsApi
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,7 @@ class ApiServerPlatform(Platform):
         self.key = options.key
         self.chat: ChatCompletions | None = None
         self.admission: Admission | None = None
+        self.runs: RunsApi | None = None
         self._runner: web.AppRunner | None = None
 
     @classmethod
@@ -179,6 +181,8 @@ class ApiServerPlatform(Platform):
         from hermes.platforms.api_server.idempotency import IdempotencyCache
         from hermes.platforms.api_server.metrics import ApiMetrics
         from hermes.platforms.api_server.routes import AppOptions, build_app
+        from hermes.platforms.api_server.runs import RunRegistry
+        from hermes.platforms.api_server.runs_api import RunsApi
 
         options = self.options
         if self.key is None:
@@ -195,7 +199,8 @@ class ApiServerPlatform(Platform):
         # The backend is the gateway's side of the API server; the hub is the gateway's only HubPort.
         assert isinstance(hub, Hub)
         backend = GatewayApiBackend(hub, self.config)
-        groups = [self.chat]
+        self.runs = RunsApi(hub, backend, RunRegistry(), admission, options.models, options.keepalive_seconds)
+        groups = [self.chat, self.runs]
         discovery = Discovery(backend, options.models.name, bool(options.cors_origins), groups)
         app = build_app(
             AppOptions(
@@ -242,6 +247,8 @@ class ApiServerPlatform(Platform):
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        if self.runs is not None:
+            await self.runs.close()
 
     async def send(
         self,
@@ -251,4 +258,8 @@ class ApiServerPlatform(Platform):
         idempotency_key: str,
         attachments: Sequence[Attachment] = (),
     ) -> MessageRef:
+        """Only a run's approval question is "posted": its followers see it as `approval.request`. The API
+        server has no chat of its own to post anything else to."""
+        if self.runs is not None and self.runs.deliver_question(chat.chat_id, text):
+            return MessageRef(chat, idempotency_key)
         raise LookupError("the API server only answers requests; it cannot post messages on its own")
