@@ -63,6 +63,8 @@ DESCRIPTIONS = {
     "api_server.model_aliases": "Extra model names listed by `/v1/models` that run the configured model.",
     "api_server.model_name": "The model name the API advertises (`/v1/models`, `/v1/capabilities`).",
     "api_server.model_routes": "Model names clients may send that run another model: `alias: {model: id}`.",
+    "api_server.response_retention_days": "Stored Responses (`/v1/responses`) unused this long are deleted.",
+    "api_server.max_stored_responses": "The most stored Responses kept; the least recently used go first.",
     "matrix.homeserver": "The bot account's homeserver URL.",
     "matrix.access_token": "The bot's access token (or use user id + password).",
     "matrix.user_id": "The bot's user id, `@name:server` (needed for password login).",

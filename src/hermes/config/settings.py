@@ -82,6 +82,8 @@ class ApiServerSettings(Section):
         "hermes-agent"
     )
     model_routes: dict[str, ModelRoute] = {}
+    response_retention_days: Annotated[float, Field(gt=0)] = 30.0
+    max_stored_responses: Annotated[int, Field(ge=1)] = 10_000
 
 
 class MatrixSettings(Section):

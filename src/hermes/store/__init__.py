@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from hermes.store.api_responses import ApiResponses
 from hermes.store.cursors import Cursors
 from hermes.store.database import Database
 from hermes.store.errors import (
@@ -59,6 +60,7 @@ class Store:
         self.cursors = Cursors(db, clock=clock)
         self.jobs = Jobs(db, clock=clock)
         self.homes = HomeChannels(db, clock=clock)
+        self.api_responses = ApiResponses(db, clock=clock)
 
     @classmethod
     async def open(cls, path: str | Path, *, clock: Callable[[], float] = time.time) -> Store:

@@ -114,17 +114,20 @@ async def start_server(tmp_path: Path, llm: FakeLLM) -> AsyncIterator[Any]:
         api_server: dict[str, Any] | None = None,
         config: dict[str, Any] | None = None,
         key: str | None = KEY,
+        home: Path | None = None,
         **options: Any,
     ) -> Server:
-        home = write_home(
-            tmp_path / f"home{len(started)}",
-            config={
-                "model": llm_config(llm.base_url, max_retries=0),
-                "api_server": {"enabled": True, "port": 0, **(api_server or {})},
-                **(config or {}),
-            },
-            env={"API_SERVER_KEY": key} if key is not None else {},
-        )
+        """A server on a new home, or on `home` as another server left it (a restart)."""
+        if home is None:
+            home = write_home(
+                tmp_path / f"home{len(started)}",
+                config={
+                    "model": llm_config(llm.base_url, max_retries=0),
+                    "api_server": {"enabled": True, "port": 0, **(api_server or {})},
+                    **(config or {}),
+                },
+                env={"API_SERVER_KEY": key} if key is not None else {},
+            )
         loaded = load_config({"HERMES_HOME": str(home)})
         platform = ApiServerPlatform.create(loaded)
         platform.options = dataclasses.replace(ServerOptions.from_config(loaded), **options)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from hermes.config import LoadedConfig
     from hermes.platforms.api_server.admission import Admission
     from hermes.platforms.api_server.chat import ChatCompletions
+    from hermes.platforms.api_server.responses import ResponsesApi
     from hermes.platforms.api_server.runs_api import RunsApi
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ class ApiServerPlatform(Platform):
         self.chat: ChatCompletions | None = None
         self.admission: Admission | None = None
         self.runs: RunsApi | None = None
+        self.responses: ResponsesApi | None = None
         self._runner: web.AppRunner | None = None
 
     @classmethod
@@ -180,6 +182,7 @@ class ApiServerPlatform(Platform):
         from hermes.platforms.api_server.discovery import Discovery
         from hermes.platforms.api_server.idempotency import IdempotencyCache
         from hermes.platforms.api_server.metrics import ApiMetrics
+        from hermes.platforms.api_server.responses import ResponsesApi, Retention
         from hermes.platforms.api_server.routes import AppOptions, build_app
         from hermes.platforms.api_server.runs import RunRegistry
         from hermes.platforms.api_server.runs_api import RunsApi
@@ -188,19 +191,33 @@ class ApiServerPlatform(Platform):
         if self.key is None:
             self.key = await self._generate_key()
         admission = self.admission = Admission(options.max_concurrent_runs)
+        idempotency = IdempotencyCache()
         metrics = ApiMetrics(lambda: admission.in_flight)
         self.chat = ChatCompletions(
             hub,
             ChatOptions(options.models, options.keepalive_seconds),
             admission,
-            IdempotencyCache(),
+            idempotency,
             metrics,
         )
         # The backend is the gateway's side of the API server; the hub is the gateway's only HubPort.
         assert isinstance(hub, Hub)
         backend = GatewayApiBackend(hub, self.config)
-        self.runs = RunsApi(hub, backend, RunRegistry(), admission, options.models, options.keepalive_seconds)
-        groups = [self.chat, self.runs]
+        api = self.config.settings.api_server
+        self.responses = ResponsesApi(
+            hub,
+            backend.store,
+            admission,
+            idempotency,
+            options.models,
+            Retention(api.response_retention_days, api.max_stored_responses),
+            options.keepalive_seconds,
+        )
+        self.responses.start_pruning()
+        self.runs = RunsApi(
+            hub, backend, RunRegistry(), admission, options.models, options.keepalive_seconds, self.responses
+        )
+        groups = [self.chat, self.responses, self.runs]
         discovery = Discovery(backend, options.models.name, bool(options.cors_origins), groups)
         app = build_app(
             AppOptions(
@@ -249,6 +266,8 @@ class ApiServerPlatform(Platform):
             await runner.cleanup()
         if self.runs is not None:
             await self.runs.close()
+        if self.responses is not None:
+            await self.responses.close()
 
     async def send(
         self,

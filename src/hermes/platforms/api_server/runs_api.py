@@ -16,7 +16,7 @@ import logging
 import os
 import time
 from contextlib import aclosing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -38,6 +38,9 @@ from hermes.platforms.api_server.errors import ApiError, bad_request
 from hermes.platforms.api_server.inputs import parse_history, parse_input
 from hermes.platforms.api_server.models import ModelCatalog
 from hermes.platforms.api_server.runs import Run, RunRegistry
+
+if TYPE_CHECKING:
+    from hermes.platforms.api_server.responses import Chain, ResponsesApi
 from hermes.platforms.api_server.sse import EventStream
 from hermes.platforms.base import HubPort
 
@@ -81,7 +84,7 @@ class RunsApi:
         admission: Admission,
         models: ModelCatalog,
         keepalive_seconds: float,
-        previous: Any = None,
+        previous: ResponsesApi | None = None,
     ) -> None:
         self.hub = hub
         self.backend = backend
@@ -89,7 +92,7 @@ class RunsApi:
         self.admission = admission
         self.models = models
         self.keepalive_seconds = keepalive_seconds
-        # The Responses store, for `previous_response_id` (None: not served).
+        # The Responses API, for `previous_response_id` (None: not served).
         self.previous = previous
 
     def endpoints(self) -> list[Endpoint]:
@@ -127,6 +130,7 @@ class RunsApi:
         if previous_id is not None:
             previous = await self._previous(previous_id, caller_of(request).name)
             session_id = session_id or previous.session_id
+            history = previous.seed or history
             instructions = instructions if instructions is not None else previous.instructions
         if body.get("conversation_history") is not None:
             history = tuple(m for m in parse_history(body["conversation_history"]) if m.role != "system")
@@ -159,7 +163,7 @@ class RunsApi:
         headers = {SESSION_KEY_HEADER: session_key} if session_key is not None else None
         return json_response({"run_id": run_id, "status": "started"}, 202, headers)
 
-    async def _previous(self, previous_id: Any, owner: str) -> Any:
+    async def _previous(self, previous_id: Any, owner: str) -> Chain:
         found = None
         if self.previous is not None and isinstance(previous_id, str):
             found = await self.previous.get_for(previous_id, owner)
