@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from hermes.cli import (
+    api_cmd,
     chat,
     config_cmd,
     cron,
@@ -27,6 +28,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(gateway.app, name="gateway")
+app.add_typer(api_cmd.app, name="api")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(cron.app, name="cron")
 app.add_typer(matrix_cmd.app, name="matrix")

@@ -10,7 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from hermes.store.api_keys import ApiKeys
 from hermes.store.api_responses import ApiResponses
+from hermes.store.api_sessions import ApiSessions
 from hermes.store.cursors import Cursors
 from hermes.store.database import Database
 from hermes.store.errors import (
@@ -61,6 +63,8 @@ class Store:
         self.jobs = Jobs(db, clock=clock)
         self.homes = HomeChannels(db, clock=clock)
         self.api_responses = ApiResponses(db, clock=clock)
+        self.api_keys = ApiKeys(db, clock=clock)
+        self.api_sessions = ApiSessions(db, clock=clock)
 
     @classmethod
     async def open(cls, path: str | Path, *, clock: Callable[[], float] = time.time) -> Store:

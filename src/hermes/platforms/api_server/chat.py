@@ -44,8 +44,10 @@ from hermes.platforms.api_server.idempotency import HEADER as IDEMPOTENCY_HEADER
 from hermes.platforms.api_server.idempotency import MAX_KEY_CHARS, IdempotencyCache, fingerprint
 from hermes.platforms.api_server.metrics import ApiMetrics
 from hermes.platforms.api_server.models import ModelCatalog
+from hermes.platforms.api_server.ownership import claim
 from hermes.platforms.api_server.sse import ChunkFormat, EventStream
 from hermes.platforms.base import HubPort
+from hermes.store import Store
 
 PLATFORM = "api_server"
 SESSION_HEADER = "X-Hermes-Session-Id"
@@ -130,7 +132,9 @@ class ChatCompletions:
         admission: Admission,
         idempotency: IdempotencyCache,
         metrics: ApiMetrics,
+        store: Store | None = None,
     ) -> None:
+        self.store = store
         self.hub = hub
         self.options = options
         self.admission = admission
@@ -168,7 +172,10 @@ class ChatCompletions:
         self, request: web.Request, call: ChatCall, given: str | None, session_key: str | None
     ) -> web.StreamResponse:
         session_id = given or os.urandom(16).hex()
-        scope = memory_scope(caller_of(request), session_key)
+        caller = caller_of(request)
+        if self.store is not None:
+            await claim(self.store, caller, session_id)
+        scope = memory_scope(caller, session_key)
         origin = {"memory_scope": scope} if scope is not None else None
         run = run_request(call, session_id, self.options.models.routed_model(call.model), origin)
         headers = {SESSION_HEADER: session_id}

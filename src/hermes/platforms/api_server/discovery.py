@@ -62,7 +62,7 @@ class Discovery:
     def endpoints(self) -> list[Endpoint]:
         return [
             Endpoint("capabilities", "GET", "/v1/capabilities", self.capabilities),
-            Endpoint("health_detailed", "GET", "/health/detailed", self.health_detailed),
+            Endpoint("health_detailed", "GET", "/health/detailed", self.health_detailed, scope="read"),
             Endpoint("skills", "GET", "/v1/skills", self.skills),
             Endpoint("toolsets", "GET", "/v1/toolsets", self.toolsets),
         ]

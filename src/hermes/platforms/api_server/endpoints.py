@@ -21,6 +21,8 @@ class Endpoint:
     method: str
     path: str
     handler: Handler
+    # What the caller's key needs (see `auth`): `chat` (and `read` for GETs), or `read`, or `admin`.
+    scope: str = "chat"
 
 
 class EndpointGroup(Protocol):

@@ -186,6 +186,7 @@ class ApiServerPlatform(Platform):
         from hermes.platforms.api_server.routes import AppOptions, build_app
         from hermes.platforms.api_server.runs import RunRegistry
         from hermes.platforms.api_server.runs_api import RunsApi
+        from hermes.platforms.api_server.sessions_api import SessionsApi
 
         options = self.options
         if self.key is None:
@@ -193,16 +194,17 @@ class ApiServerPlatform(Platform):
         admission = self.admission = Admission(options.max_concurrent_runs)
         idempotency = IdempotencyCache()
         metrics = ApiMetrics(lambda: admission.in_flight)
+        # The backend is the gateway's side of the API server; the hub is the gateway's only HubPort.
+        assert isinstance(hub, Hub)
+        backend = GatewayApiBackend(hub, self.config)
         self.chat = ChatCompletions(
             hub,
             ChatOptions(options.models, options.keepalive_seconds),
             admission,
             idempotency,
             metrics,
+            backend.store,
         )
-        # The backend is the gateway's side of the API server; the hub is the gateway's only HubPort.
-        assert isinstance(hub, Hub)
-        backend = GatewayApiBackend(hub, self.config)
         api = self.config.settings.api_server
         self.responses = ResponsesApi(
             hub,
@@ -217,7 +219,8 @@ class ApiServerPlatform(Platform):
         self.runs = RunsApi(
             hub, backend, RunRegistry(), admission, options.models, options.keepalive_seconds, self.responses
         )
-        groups = [self.chat, self.responses, self.runs]
+        sessions = SessionsApi(hub, backend.store, admission, options.keepalive_seconds)
+        groups = [self.chat, self.responses, self.runs, sessions]
         discovery = Discovery(backend, options.models.name, bool(options.cors_origins), groups)
         app = build_app(
             AppOptions(
@@ -225,6 +228,7 @@ class ApiServerPlatform(Platform):
             ),
             discovery.groups,
             metrics,
+            backend.store.api_keys,
         )
         runner = web.AppRunner(
             app,

@@ -24,7 +24,7 @@ from aiohttp import web
 
 from hermes.agent.contract import ChatMessage, Failed, Final, RunRequest
 from hermes.platforms.api_server.admission import Admission
-from hermes.platforms.api_server.auth import ADMIN, Caller, caller_of
+from hermes.platforms.api_server.auth import Caller, caller_of
 from hermes.platforms.api_server.body import read_object
 from hermes.platforms.api_server.chat import (
     PLATFORM,
@@ -40,6 +40,7 @@ from hermes.platforms.api_server.idempotency import HEADER as IDEMPOTENCY_HEADER
 from hermes.platforms.api_server.idempotency import MAX_KEY_CHARS, IdempotencyCache, fingerprint
 from hermes.platforms.api_server.inputs import parse_history, parse_input
 from hermes.platforms.api_server.models import ModelCatalog
+from hermes.platforms.api_server.ownership import claim
 from hermes.platforms.api_server.response_items import ResponseBuilder
 from hermes.platforms.api_server.runs_api import bool_like
 from hermes.platforms.api_server.sse import EventStream
@@ -102,7 +103,7 @@ class ResponsesApi:
 
     # -- what /v1/runs uses of it --------------------------------------------------------------------
 
-    async def get_for(self, response_id: str, owner: str) -> Chain | None:
+    async def get_for(self, response_id: str, owner: str | None) -> Chain | None:
         stored = await self._owned(response_id, owner)
         return None if stored is None else await self._chain_from(stored)
 
@@ -147,6 +148,7 @@ class ResponsesApi:
             chain = Chain(os.urandom(16).hex(), turn.conversation, None)
         if instructions is None:
             instructions = chain.instructions
+        await claim(self.store, caller, chain.session_id)
         store = bool_like(body.get("store", True))
         model = body.get("model", self.models.name)
         scope = memory_scope(caller, session_key)
@@ -185,7 +187,7 @@ class ResponsesApi:
         if previous_id is not None:
             if not isinstance(previous_id, str):
                 raise bad_request("`previous_response_id` must be a string.", "previous_response_id")
-            stored = await self._owned(previous_id, caller.name)
+            stored = await self._owned(previous_id, caller.owner_filter("POST"))
             if stored is None:
                 raise response_not_found(previous_id, "previous_response_id")
             return await self._chain_from(stored)
@@ -206,9 +208,10 @@ class ResponsesApi:
         )
         return Chain(os.urandom(16).hex(), seed, stored.instructions)
 
-    async def _owned(self, response_id: str, owner: str) -> StoredResponse | None:
+    async def _owned(self, response_id: str, owner: str | None) -> StoredResponse | None:
+        """The stored response, if `owner` may see it (None: anyone's)."""
         stored = await self.store.api_responses.get(response_id)
-        if stored is None or (owner != ADMIN and stored.owner != owner):
+        if stored is None or (owner is not None and stored.owner != owner):
             return None
         return stored
 
@@ -272,7 +275,7 @@ class ResponsesApi:
 
     async def read(self, request: web.Request) -> web.Response:
         response_id = request.match_info["response_id"]
-        stored = await self._owned(response_id, caller_of(request).name)
+        stored = await self._owned(response_id, caller_of(request).owner_filter(request.method))
         if stored is None:
             raise response_not_found(response_id)
         return json_response(stored.body)
@@ -280,7 +283,7 @@ class ResponsesApi:
     async def delete(self, request: web.Request) -> web.Response:
         response_id = request.match_info["response_id"]
         caller = caller_of(request)
-        if await self._owned(response_id, caller.name) is None:
+        if await self._owned(response_id, caller.owner_filter(request.method)) is None:
             raise response_not_found(response_id)
         await self.store.api_responses.delete(response_id)
         log.info("api_server: key %s deleted response %s", caller.name, response_id)

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from hermes.agent.contract import Failed, Final, RunRequest, TextDelta, ToolFinished, ToolStarted
 from hermes.platforms.api_server.admission import Admission
-from hermes.platforms.api_server.auth import ADMIN, caller_of
+from hermes.platforms.api_server.auth import caller_of
 from hermes.platforms.api_server.backend import ApiBackend
 from hermes.platforms.api_server.body import read_object
 from hermes.platforms.api_server.chat import (
@@ -37,6 +37,7 @@ from hermes.platforms.api_server.endpoints import Endpoint, json_response
 from hermes.platforms.api_server.errors import ApiError, bad_request
 from hermes.platforms.api_server.inputs import parse_history, parse_input
 from hermes.platforms.api_server.models import ModelCatalog
+from hermes.platforms.api_server.ownership import claim
 from hermes.platforms.api_server.runs import Run, RunRegistry
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ class RunsApi:
         session_id = session_id_from(body.get("session_id"), "session_id")
         previous_id = body.get("previous_response_id")
         if previous_id is not None:
-            previous = await self._previous(previous_id, caller_of(request).name)
+            previous = await self._previous(previous_id, caller_of(request).owner_filter("POST"))
             session_id = session_id or previous.session_id
             history = previous.seed or history
             instructions = instructions if instructions is not None else previous.instructions
@@ -136,6 +137,7 @@ class RunsApi:
             history = tuple(m for m in parse_history(body["conversation_history"]) if m.role != "system")
         run_id = f"run_{os.urandom(16).hex()}"
         caller = caller_of(request)
+        await claim(self.backend.store, caller, session_id or run_id)
         model = body.get("model", self.models.name)
         run = self.registry.add(run_id, caller.name, session_id or run_id, model)
         scope = memory_scope(caller, session_key)
@@ -163,7 +165,7 @@ class RunsApi:
         headers = {SESSION_KEY_HEADER: session_key} if session_key is not None else None
         return json_response({"run_id": run_id, "status": "started"}, 202, headers)
 
-    async def _previous(self, previous_id: Any, owner: str) -> Chain:
+    async def _previous(self, previous_id: Any, owner: str | None) -> Chain:
         found = None
         if self.previous is not None and isinstance(previous_id, str):
             found = await self.previous.get_for(previous_id, owner)
@@ -216,8 +218,7 @@ class RunsApi:
     def _run(self, request: web.Request) -> Run:
         run_id = request.match_info["run_id"]
         run = self.registry.get(run_id)
-        caller = caller_of(request)
-        if run is None or (caller.name != ADMIN and run.owner != caller.name):
+        if run is None or not caller_of(request).sees(run.owner, request.method):
             raise run_not_found(run_id)
         return run
 

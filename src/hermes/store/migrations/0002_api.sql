@@ -1,5 +1,5 @@
--- What the API server keeps: stored Responses (`/v1/responses`), named client keys, and which client key
--- opened which API session.
+-- What the API server keeps: stored Responses (`/v1/responses`), named client keys, and what it knows of
+-- its sessions beyond the transcript (who opened one, its title, what it was forked from).
 
 CREATE TABLE api_responses (
     id            TEXT PRIMARY KEY,
@@ -28,9 +28,12 @@ CREATE TABLE api_keys (
     revoked_at  REAL
 );
 
-CREATE TABLE api_session_owners (
+-- session_id: the API session id (hub key api_server:session:<id>).
+CREATE TABLE api_sessions (
     session_id  TEXT PRIMARY KEY,
     owner       TEXT NOT NULL,
+    title       TEXT,
+    parent_id   TEXT,
     created_at  REAL NOT NULL
 );
-CREATE INDEX api_session_owners_owner ON api_session_owners (owner, created_at);
+CREATE INDEX api_sessions_owner ON api_sessions (owner, created_at);
