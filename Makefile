@@ -16,11 +16,12 @@ run: | $(UV)
 	$(UV) sync --quiet --frozen --inexact --extra matrix
 	API_SERVER_ENABLED=$${API_SERVER_ENABLED:-true} .venv/bin/hermes gateway run
 
-# Lint, format check and the whole suite, real Synapse included.
+# Lint, format check, strict type check of src/, and the whole suite, real Synapse included.
 test: | $(UV)
 	$(UV) sync --quiet --frozen --all-extras
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 	.venv/bin/pytest
 
 format: | $(UV)

@@ -15,7 +15,7 @@ class Backoff:
     attempt: int = 0
 
     def next_delay(self) -> float:
-        delay = min(self.maximum, self.minimum * 2**self.attempt)
+        delay = min(self.maximum, self.minimum * 2.0**self.attempt)
         self.attempt += 1
         if self.jitter:
             delay *= random.uniform(1 - self.jitter, 1 + self.jitter)

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+Role = Literal["system", "user", "assistant", "tool"]
+
 
 @dataclass(frozen=True)
 class ImageInput:
@@ -34,7 +36,7 @@ class Usage:
 class ChatMessage:
     """A message supplied by the caller instead of the stored transcript (stateless API requests)."""
 
-    role: Literal["system", "user", "assistant", "tool"]
+    role: Role
     content: str | None
     images: tuple[ImageInput, ...] = ()
     tool_calls: tuple[dict[str, Any], ...] = ()

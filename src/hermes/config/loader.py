@@ -13,7 +13,7 @@ import types
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -73,7 +73,7 @@ def _walk(model: type[BaseModel], prefix: str) -> Iterator[Leaf]:
     for name, info in model.model_fields.items():
         key = f"{prefix}{name}"
         if _is_model(info.annotation):
-            yield from _walk(info.annotation, f"{key}.")
+            yield from _walk(cast(type[BaseModel], info.annotation), f"{key}.")
             continue
         env = next((m.names for m in info.metadata if isinstance(m, Env)), ())
         yield Leaf(key, env, any(m is Secret for m in info.metadata), _is_list(info.annotation))
@@ -125,7 +125,7 @@ def _unknown_keys(tree: Mapping[str, Any], model: type[BaseModel], prefix: str =
         if info is None:
             unknown.append(key)
         elif _is_model(info.annotation) and isinstance(value, Mapping):
-            unknown.extend(_unknown_keys(value, info.annotation, f"{key}."))
+            unknown.extend(_unknown_keys(value, cast(type[BaseModel], info.annotation), f"{key}."))
     return unknown
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import types
 import typing
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 
@@ -197,7 +197,8 @@ def _field(key: str) -> Any:
     model: type[BaseModel] = Settings
     *parents, last = key.split(".")
     for part in parents:
-        model = model.model_fields[part].annotation  # type: ignore[assignment]
+        # Every dotted key's parents are sections, and a section's annotation is its model class.
+        model = cast(type[BaseModel], model.model_fields[part].annotation)
     return model.model_fields[last]
 
 

@@ -69,7 +69,7 @@ class ConfigPlan:
 
     def diff(self) -> str:
         """A unified diff of both files, every secret value (old or new) replaced by `********`."""
-        parts = []
+        parts: list[str] = []
         for change in (self.env, self.yaml):
             if not change.changed:
                 continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from hermes.agent.contract import AgentEvent, AgentPort, Failed, GatewayServices, RunRequest
 
@@ -32,7 +32,7 @@ class RequestRuns:
 
     async def run(
         self, request: RunRequest, cancel: asyncio.Event, services: GatewayServices
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> AsyncGenerator[AgentEvent, None]:
         """Stateless requests (with their own history) share no state and run at once."""
         if request.history is not None:
             async for event in self._counted(request, cancel, services):
@@ -66,7 +66,7 @@ class RequestRuns:
 
     async def _counted(
         self, request: RunRequest, cancel: asyncio.Event, services: GatewayServices
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> AsyncGenerator[AgentEvent, None]:
         # Checked here, not on arrival: a run queued behind its session's lock may get it after drain began.
         if not self._accepting:
             yield Failed(SHUTTING_DOWN, cancelled=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import time
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, TextIO
 from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, RunRequest
 from hermes.agent.tools.cronspec import describe_schedule, describe_target, next_run, target_platform
 from hermes.gateway.splitting import split_message
-from hermes.platforms.base import ChatRef, Platform
+from hermes.platforms.base import ChatKind, ChatRef, Platform
 from hermes.store import Job, Store
 
 if TYPE_CHECKING:
@@ -56,12 +57,12 @@ def job_text(job: Job) -> str:
     )
 
 
-def job_request(job: Job, platform: str, chat_kind: str = "channel") -> RunRequest:
+def job_request(job: Job, platform: str, chat_kind: ChatKind = "channel") -> RunRequest:
     return RunRequest(
         session_key=session_key(job),
         text=job_text(job),
         platform=platform,
-        chat_kind=chat_kind,  # type: ignore[arg-type]
+        chat_kind=chat_kind,
         user_id=session_key(job),
         # No chat_id: nobody can be asked for approval, and the job's own jobs cannot target "this chat".
         origin={"platform": platform, "cron_job": job.id},
@@ -233,9 +234,12 @@ class Scheduler:
                 continue
             task = asyncio.create_task(self._guarded(job), name=f"cron-{job.id}")
             self._running[job.id] = task
-            task.add_done_callback(lambda _, job_id=job.id: self._running.pop(job_id, None))
+            task.add_done_callback(functools.partial(self._forget, job.id))
             started.append(task)
         return started
+
+    def _forget(self, job_id: str, _task: asyncio.Task[JobOutcome | None]) -> None:
+        self._running.pop(job_id, None)
 
     async def _skip_missed(self, job: Job, late: float, now: float) -> None:
         following = next_run(job.schedule_kind, job.schedule_value, scheduled=job.next_run_at, now=now)

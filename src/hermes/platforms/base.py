@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncGenerator
 
     from hermes.agent.contract import AgentEvent, RunRequest
     from hermes.config import LoadedConfig
@@ -94,7 +94,7 @@ class HubPort(Protocol):
         """Whether the hub will treat `text` as one of its commands (`/name` or `!name`; with `bare`, also
         a lone command word), for adapters whose addressing rules depend on it."""
 
-    def run_request(self, request: RunRequest, cancel: asyncio.Event) -> AsyncIterator[AgentEvent]:
+    def run_request(self, request: RunRequest, cancel: asyncio.Event) -> AsyncGenerator[AgentEvent, None]:
         """For request-driven platforms (the API server): one agent run streamed back, serialised with
         other runs of the same session."""
 

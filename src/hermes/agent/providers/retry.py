@@ -41,7 +41,7 @@ class RetryPolicy:
 
     def backoff(self, retry: int) -> float:
         """Delay before retry number `retry` (0-based): half fixed, half random, doubling each time."""
-        cap = min(self.max_delay, self.base_delay * (2**retry))
+        cap = min(self.max_delay, self.base_delay * (2.0**retry))
         return cap / 2 + random.uniform(0, cap / 2)
 
 

@@ -82,10 +82,16 @@ def int_arg(args: dict[str, Any], name: str, default: int, *, low: int, high: in
 
 
 class Tool(Protocol):
-    name: str
-    description: str
-    parameters: dict[str, Any]
-    """JSON schema of the arguments object."""
+    # Read-only members, so that a tool may declare them as class attributes.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """JSON schema of the arguments object."""
 
     async def __call__(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult: ...
 
