@@ -30,7 +30,17 @@ _COLUMNS = "id, owner, session_id, message_count, instructions, conversation, st
 
 
 def _stored(row: sqlite3.Row) -> StoredResponse:
-    return StoredResponse(*row[:7], json.loads(row[7]), row[8])
+    return StoredResponse(
+        row["id"],
+        row["owner"],
+        row["session_id"],
+        row["message_count"],
+        row["instructions"],
+        row["conversation"],
+        row["status"],
+        json.loads(row["body"]),
+        row["created_at"],
+    )
 
 
 class ApiResponses:

@@ -55,8 +55,8 @@ class IdempotencyCache:
         self._running: dict[tuple[tuple[str, ...], str], asyncio.Future[Kept | None]] = {}
 
     async def answer(
-        self, scope: tuple[str, ...], fingerprint: str, compute: Callable[[], Awaitable[web.Response]]
-    ) -> web.Response:
+        self, scope: tuple[str, ...], fingerprint: str, compute: Callable[[], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         now = self._clock()
         kept = self._kept.get(scope)
         if kept is not None and kept.expires_at > now and kept.fingerprint == fingerprint:
@@ -77,7 +77,10 @@ class IdempotencyCache:
             raise
         finally:
             del self._running[(scope, fingerprint)]
-        if not 200 <= response.status < 300 or not isinstance(response.body, bytes):
+        if not isinstance(response, web.Response) or not 200 <= response.status < 300:
+            future.set_result(None)
+            return response
+        if not isinstance(response.body, bytes):
             future.set_result(None)
             return response
         expires = self._clock() + self.ttl_seconds

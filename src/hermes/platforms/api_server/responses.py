@@ -203,7 +203,7 @@ class ResponsesApi:
         # The session went on past this response (another branch): fork it where this response left it.
         messages = [] if session is None else await self.store.sessions.messages(session.id)
         seed = tuple(
-            ChatMessage(m.role, m.content, tool_calls=tuple(m.tool_calls or ()), tool_call_id=m.tool_call_id)  # type: ignore[arg-type]
+            ChatMessage(m.role, m.content, tool_calls=tuple(m.tool_calls or ()), tool_call_id=m.tool_call_id)
             for m in messages[: stored.message_count]
         )
         return Chain(os.urandom(16).hex(), seed, stored.instructions)
