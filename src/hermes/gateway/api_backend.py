@@ -18,6 +18,7 @@ from hermes.agent.tools.base import ConditionalTool, Tool
 from hermes.agent.tools.mcp import SEPARATOR as MCP_SEPARATOR
 from hermes.agent.tools.mcp import McpTool
 from hermes.config import LoadedConfig
+from hermes.gateway.api_jobs import ApiJobs
 from hermes.platforms.base import ChatRef, Inbound
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class GatewayApiBackend:
     def __init__(self, hub: Hub, config: LoadedConfig) -> None:
         self.hub = hub
         self.store = hub.store
+        self.jobs = ApiJobs(hub.store)
         self.config = config
         self._skills = SkillIndex(config.paths.skills)
 

@@ -9,8 +9,32 @@ from typing import Any, Protocol
 from hermes.store import Store
 
 
+class JobsPort(Protocol):
+    """The scheduler's jobs as job objects; ValueError for a bad field, LookupError for an unknown job."""
+
+    async def all(self, include_disabled: bool) -> list[dict[str, Any]]: ...
+
+    async def get(self, job_id: str) -> dict[str, Any]: ...
+
+    async def create(self, fields: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def update(self, job_id: str, fields: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def delete(self, job_id: str) -> None: ...
+
+    async def pause(self, job_id: str) -> dict[str, Any]: ...
+
+    async def resume(self, job_id: str) -> dict[str, Any]: ...
+
+    async def run_now(self, job_id: str) -> dict[str, Any]: ...
+
+
 class ApiBackend(Protocol):
-    store: Store
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def jobs(self) -> JobsPort: ...
 
     def skills(self) -> list[dict[str, Any]]:
         """`{name, description, category}` of the installed skills, by category then name."""

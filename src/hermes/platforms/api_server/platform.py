@@ -182,6 +182,7 @@ class ApiServerPlatform(Platform):
         from hermes.platforms.api_server.discovery import Discovery
         from hermes.platforms.api_server.endpoints import EndpointGroup
         from hermes.platforms.api_server.idempotency import IdempotencyCache
+        from hermes.platforms.api_server.jobs_api import JobsApi
         from hermes.platforms.api_server.metrics import ApiMetrics
         from hermes.platforms.api_server.responses import ResponsesApi, Retention
         from hermes.platforms.api_server.routes import AppOptions, build_app
@@ -221,7 +222,7 @@ class ApiServerPlatform(Platform):
             hub, backend, RunRegistry(), admission, options.models, options.keepalive_seconds, self.responses
         )
         sessions = SessionsApi(hub, backend.store, admission, options.keepalive_seconds)
-        groups: list[EndpointGroup] = [self.chat, self.responses, self.runs, sessions]
+        groups: list[EndpointGroup] = [self.chat, self.responses, self.runs, sessions, JobsApi(backend.jobs)]
         discovery = Discovery(backend, options.models.name, bool(options.cors_origins), groups)
         app = build_app(
             AppOptions(
