@@ -210,8 +210,9 @@ class LocalAgent:
                 tool_names=[t.name for t in tools],
             )
         )
+        seed: list[Message] = []
         if request.seed and conversation.session_id is not None and not conversation.messages:
-            await self.conversations.append(conversation, [from_chat_message(m) for m in request.seed])
+            seed = [from_chat_message(m) for m in request.seed]
         event = request.origin.get("event_id")
         event_id = event if isinstance(event, str) and event else None
         asked_before = conversation.question_from(event_id) if event_id else None
@@ -220,11 +221,15 @@ class LocalAgent:
         with_images: tuple[Message, Message] | None = None
         if asked_before is None and (request.text or request.images):
             user = Message("user", request.text, images=request.images, event_id=event_id)
-            (user,) = await self.conversations.append(conversation, [user])
+            # The seed and the question in one write: a new API session costs one transaction, not two.
+            *_, user = await self.conversations.append(conversation, [*seed, user])
+            seed = []
             if user.images:
                 note = with_image_note(user.content, len(user.images))
                 with_images = (user, dataclasses.replace(user, content=note, images=()))
-        elif asked_before is not None and request.images:
+        if seed:
+            await self.conversations.append(conversation, seed)
+        if asked_before is not None and request.images:
             # A run redone after a crash: its question is stored already, its images go along again.
             user = dataclasses.replace(asked_before, content=request.text, images=request.images)
             conversation.replace_last(asked_before, user)
