@@ -62,12 +62,6 @@ class BedrockSettings(Section):
     region: Annotated[str | None, Env("AWS_DEFAULT_REGION", "AWS_REGION")] = None
 
 
-class ModelRoute(Section):
-    """A model name API clients may send that runs another model than the configured one."""
-
-    model: Annotated[str, Field(min_length=1)]
-
-
 class ApiServerSettings(Section):
     enabled: Annotated[bool, Env("API_SERVER_ENABLED")] = False
     key: Annotated[str | None, Env("API_SERVER_KEY"), Secret] = None
@@ -81,7 +75,8 @@ class ApiServerSettings(Section):
     model_name: Annotated[str, Env("API_SERVER_MODEL_NAME"), Field(min_length=1, max_length=255)] = (
         "hermes-agent"
     )
-    model_routes: dict[str, ModelRoute] = {}
+    # alias -> {model: <id>}: a model name API clients may send that runs another model (see the API server).
+    model_routes: dict[str, Any] = {}
     response_retention_days: Annotated[float, Field(gt=0)] = 30.0
     max_stored_responses: Annotated[int, Field(ge=1)] = 10_000
 

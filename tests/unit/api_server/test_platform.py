@@ -94,3 +94,19 @@ async def test_send_is_refused(tmp_path: Path) -> None:
     platform = ApiServerPlatform.create(config_for(tmp_path, {"enabled": True}))
     with pytest.raises(LookupError):
         await platform.send(ChatRef("api_server", "x", "dm"), "hi", idempotency_key="k")
+
+
+def test_model_routes_as_the_reference_reads_them(caplog: pytest.LogCaptureFixture) -> None:
+    from hermes.platforms.api_server.models import routes_from
+
+    routes = routes_from(
+        {
+            "fast": {"model": " vendor/small "},
+            "broken": "not a mapping",
+            "empty": {"provider": "openrouter"},
+            "keyed": {"model": "vendor/big", "api_key": "k", "base_url": "https://x"},
+        }
+    )
+    assert routes == {"fast": "vendor/small", "keyed": "vendor/big"}
+    assert "model_routes.broken: no `model`" in caplog.text
+    assert "model_routes.keyed: api_key, base_url not supported" in caplog.text
