@@ -183,6 +183,7 @@ def _write(form: Form, paths: HermesPaths, changes: dict[str, Any], *, dry_run: 
         "  hermes gateway run        start it in this terminal\n"
         "  hermes gateway install    or run it as a service (then: hermes gateway start)\n"
         "  hermes gateway status     see how it is doing once it runs\n"
-        "  hermes doctor             check everything again"
+        "  hermes doctor             check everything again\n"
+        "  hermes api key            the key OpenAI clients need for the API (when it is on): docs/api.md"
     )
     return 0

@@ -104,6 +104,8 @@ async def test_flags_set_up_mattermost_and_the_api_server_keeping_what_was_there
     assert code == 0, out
     for secret in (LLM_KEY, token, "sk-or-keep-me-1234"):
         assert secret not in out
+    # It ends by saying how to reach the API.
+    assert "hermes api key" in out and "docs/api.md" in out
     config = (home / "config.yaml").read_text()
     head = "# written by hand; keep this comment\nmodel:\n  provider: custom   # was the default\n"
     assert config.startswith(head)
