@@ -194,3 +194,25 @@ async def test_bad_run_requests_are_refused_clearly(
         error = (await response.json())["error"]
     assert error["param"] == param
     assert server.llm.chat_requests == []
+
+
+async def test_an_unanswered_approval_times_out_and_the_run_goes_on(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server: Server = await start_server(
+        config={"tools": {"terminal": {"enabled": True, "approval_timeout_seconds": 0.3}}}
+    )
+    server.llm.script(ToolCalls([Call("terminal", {"command": COMMAND})]), Stall(seconds=30))
+    run_id = await start_run(http, server, input="run it")
+    await server.llm.wait_for_requests(2)
+    body = await status(http, server, run_id)
+    # Not stuck in waiting_for_approval (§17.23): the question timed out, the run went on.
+    assert body["status"] == "running" and body["last_event"] == "tool.completed"
+    async with http.post(
+        f"{server.url}/v1/runs/{run_id}/approval", json={"choice": "once"}, headers=auth()
+    ) as response:
+        assert response.status == 409 and (await response.json())["error"]["code"] == "approval_not_pending"
+    assert not (server.home / "workspace" / "marker.txt").exists()
+    async with http.post(f"{server.url}/v1/runs/{run_id}/stop", headers=auth()) as response:
+        assert response.status == 200
+    await follow(http, server, run_id)

@@ -183,7 +183,12 @@ class RunsApi:
             try:
                 async with aclosing(self.hub.run_request(request, run.cancel)) as events:
                     async for event in events:
-                        if run.status == "waiting_for_approval" and run.pending_approvals == 0:
+                        if run.status == "waiting_for_approval" and isinstance(
+                            event, ToolFinished | TextDelta
+                        ):
+                            # The agent went on: its question was answered, or timed out (a no), so
+                            # nothing waits any more (the reference stays "waiting", §17.23).
+                            run.pending_approvals = 0
                             run.set_status("running")
                         if isinstance(event, TextDelta):
                             run.emit("message.delta", delta=event.text)
