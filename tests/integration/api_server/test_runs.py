@@ -216,3 +216,21 @@ async def test_an_unanswered_approval_times_out_and_the_run_goes_on(
     async with http.post(f"{server.url}/v1/runs/{run_id}/stop", headers=auth()) as response:
         assert response.status == 200
     await follow(http, server, run_id)
+
+
+async def test_runs_share_the_cap_on_concurrent_runs(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server: Server = await start_server(api_server={"max_concurrent_runs": 1})
+    server.llm.script(Stall(seconds=30))
+    run_id = await start_run(http, server)
+    await server.llm.wait_for_requests(1)
+    for path, body in (
+        ("/v1/runs", {"input": "more"}),
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": "x"}]}),
+    ):
+        async with http.post(f"{server.url}{path}", json=body, headers=auth()) as response:
+            assert response.status == 429 and response.headers["Retry-After"] == "1"
+    async with http.post(f"{server.url}/v1/runs/{run_id}/stop", headers=auth()) as response:
+        assert response.status == 200
+    await follow(http, server, run_id)
+    assert server.runs_in_flight() == 0
+    assert server.platform.runs is not None and server.platform.runs.registry.live() == []

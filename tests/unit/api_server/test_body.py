@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from hermes.agent.contract import ChatMessage
 from hermes.platforms.api_server.body import parse_chat_call
-from hermes.platforms.api_server.chat import SESSION_KEY_PREFIX, run_request, session_id_from
+from hermes.platforms.api_server.chat import run_request
 from hermes.platforms.api_server.errors import ApiError
+from hermes.platforms.api_server.session_headers import SESSION_KEY_PREFIX, session_id_from
 
 
 def parse(**fields: Any) -> Any:

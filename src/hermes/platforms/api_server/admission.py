@@ -19,11 +19,18 @@ class Admission:
         if self.in_flight >= self.max_runs:
             raise too_many_runs(self.max_runs)
 
-    @contextmanager
-    def slot(self) -> Iterator[None]:
+    def acquire(self) -> None:
+        """Takes a slot (429 when none is free); the caller must `release` it."""
         self.check()
         self.in_flight += 1
+
+    def release(self) -> None:
+        self.in_flight -= 1
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        self.acquire()
         try:
             yield
         finally:
-            self.in_flight -= 1
+            self.release()

@@ -5,12 +5,11 @@ Sessions: every exchange is kept under the hub session key `api_server:session:<
 the server holds no transcript for yet, the body's earlier messages open the session; afterwards only the
 body's last message (which must be the user's) is new. So a client that sends its next message alone with
 the id of an earlier exchange continues it, and one that resends its whole history (as OpenAI clients do)
-is not answered twice over. The body's system messages are layered over the agent's prompt.
+is not answered twice over. The body's system messages are layered over the agent's prompt. Runs of one
+session are serialised by the hub, never interleaved (ids and headers: `session_headers.py`).
 
 Models: the request's `model` is never refused. An exact `api_server.model_routes` alias runs that route's
-model; any other value runs the configured model. Either way the value is echoed back. Runs of one session are
-serialised by the hub, never interleaved. An id is 1-256 characters of letters, digits and `._:@!$+=/#~-`
-(enough for another gateway's session keys in proxy mode); anything else is a 400.
+model; any other value runs the configured model. Either way the value is echoed back.
 
 A client that goes away cancels its run: aiohttp cancels the handler (`handler_cancellation`), which
 closes the hub's event stream, which stops the agent.
@@ -21,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import time
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -31,12 +29,11 @@ from aiohttp import web
 
 from hermes.agent.contract import Failed, Final, RunRequest, TextDelta, ToolFinished, ToolStarted, Usage
 from hermes.platforms.api_server.admission import Admission
-from hermes.platforms.api_server.auth import Caller, caller_of
+from hermes.platforms.api_server.auth import caller_of
 from hermes.platforms.api_server.body import ChatCall, parse_chat_call
 from hermes.platforms.api_server.endpoints import Endpoint
 from hermes.platforms.api_server.errors import (
     ApiError,
-    bad_request,
     run_failed,
     shutting_down,
 )
@@ -45,20 +42,21 @@ from hermes.platforms.api_server.idempotency import MAX_KEY_CHARS, IdempotencyCa
 from hermes.platforms.api_server.metrics import ApiMetrics
 from hermes.platforms.api_server.models import ModelCatalog
 from hermes.platforms.api_server.ownership import claim
+from hermes.platforms.api_server.session_headers import (
+    PLATFORM,
+    SESSION_HEADER,
+    SESSION_KEY_HEADER,
+    SESSION_KEY_PREFIX,
+    memory_scope,
+    session_id_from,
+    session_key_from,
+)
 from hermes.platforms.api_server.sse import ChunkFormat, EventStream
 from hermes.platforms.base import HubPort
 from hermes.store import Store
 
-PLATFORM = "api_server"
-SESSION_HEADER = "X-Hermes-Session-Id"
-SESSION_KEY_HEADER = "X-Hermes-Session-Key"
 # What makes two requests with one Idempotency-Key the same request (the reference's choice).
 _FINGERPRINT_FIELDS = ("model", "messages", "tools", "tool_choice", "stream")
-SESSION_KEY_PREFIX = "api_server:session:"
-MAX_SESSION_ID_CHARS = 256
-# What a session id may hold: enough for another gateway's session keys (Matrix room, event and user ids)
-# in proxy mode, nothing that could break a header or a log line.
-_SESSION_ID = re.compile(r"[A-Za-z0-9._:@!$+=/#~-]+")
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
 
@@ -66,44 +64,6 @@ _JSON_HEADERS = {"Content-Type": "application/json"}
 class ChatOptions:
     models: ModelCatalog
     keepalive_seconds: float
-
-
-def session_id_from(value: object, param: str = SESSION_HEADER) -> str | None:
-    """The client's session id, or None when it sent none; 400 for an id the server cannot keep."""
-    if value is None:
-        return None
-    if (
-        not isinstance(value, str)
-        or not value
-        or len(value) > MAX_SESSION_ID_CHARS
-        or not _SESSION_ID.fullmatch(value)
-    ):
-        raise bad_request(
-            f"`{param}` must be 1-{MAX_SESSION_ID_CHARS} characters of letters, digits and ._:@!$+=/#~-",
-            param,
-        )
-    return value
-
-
-def session_key_from(header: str | None) -> str | None:
-    """`X-Hermes-Session-Key`: a caller's stable scope for long-term memory, independent of the session id.
-    Trimmed; empty is absent; 400 for control characters or more than 256 characters."""
-    if header is None or not (key := header.strip()):
-        return None
-    if len(key) > MAX_SESSION_ID_CHARS or not key.isprintable():
-        raise bad_request(
-            f"`{SESSION_KEY_HEADER}` must be at most {MAX_SESSION_ID_CHARS} printable characters.",
-            SESSION_KEY_HEADER,
-        )
-    return key
-
-
-def memory_scope(caller: Caller, session_key: str | None) -> str | None:
-    """Whose long-term memory a request sees: the caller's session key, within the caller's own keys
-    (a client key cannot reach another client's scope by sending its session key)."""
-    if session_key is None:
-        return None
-    return f"{PLATFORM}:{caller.name}:{session_key}"
 
 
 def run_request(

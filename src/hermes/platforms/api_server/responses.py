@@ -26,14 +26,6 @@ from hermes.agent.contract import ChatMessage, Failed, Final, RunRequest
 from hermes.platforms.api_server.admission import Admission
 from hermes.platforms.api_server.auth import Caller, caller_of
 from hermes.platforms.api_server.body import read_object
-from hermes.platforms.api_server.chat import (
-    PLATFORM,
-    SESSION_HEADER,
-    SESSION_KEY_HEADER,
-    SESSION_KEY_PREFIX,
-    memory_scope,
-    session_key_from,
-)
 from hermes.platforms.api_server.endpoints import Endpoint, json_response
 from hermes.platforms.api_server.errors import ApiError, bad_request
 from hermes.platforms.api_server.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -43,6 +35,14 @@ from hermes.platforms.api_server.models import ModelCatalog
 from hermes.platforms.api_server.ownership import claim
 from hermes.platforms.api_server.response_items import ResponseBuilder
 from hermes.platforms.api_server.runs_api import bool_like
+from hermes.platforms.api_server.session_headers import (
+    PLATFORM,
+    SESSION_HEADER,
+    SESSION_KEY_HEADER,
+    SESSION_KEY_PREFIX,
+    memory_scope,
+    session_key_from,
+)
 from hermes.platforms.api_server.sse import EventStream
 from hermes.platforms.base import HubPort
 from hermes.store import Store

@@ -19,7 +19,6 @@ from aiohttp import web
 
 from hermes import __version__
 from hermes.platforms.api_server.auth import BearerAuth, caller_of, forbidden, remember_caller
-from hermes.platforms.api_server.chat import SESSION_HEADER, SESSION_KEY_HEADER
 from hermes.platforms.api_server.endpoints import Endpoint, EndpointGroup, Handler
 from hermes.platforms.api_server.errors import (
     ApiError,
@@ -31,6 +30,7 @@ from hermes.platforms.api_server.errors import (
 )
 from hermes.platforms.api_server.metrics import CONTENT_TYPE, ApiMetrics
 from hermes.platforms.api_server.models import ModelCatalog
+from hermes.platforms.api_server.session_headers import SESSION_HEADER, SESSION_KEY_HEADER
 from hermes.store.api_keys import ApiKeys
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,13 @@ from hermes.platforms.api_server.admission import Admission
 from hermes.platforms.api_server.auth import caller_of
 from hermes.platforms.api_server.backend import ApiBackend
 from hermes.platforms.api_server.body import read_object
-from hermes.platforms.api_server.chat import (
+from hermes.platforms.api_server.endpoints import Endpoint, json_response
+from hermes.platforms.api_server.errors import ApiError, bad_request
+from hermes.platforms.api_server.inputs import parse_history, parse_input
+from hermes.platforms.api_server.models import ModelCatalog
+from hermes.platforms.api_server.ownership import claim
+from hermes.platforms.api_server.runs import Run, RunRegistry
+from hermes.platforms.api_server.session_headers import (
     PLATFORM,
     SESSION_KEY_HEADER,
     SESSION_KEY_PREFIX,
@@ -33,12 +39,6 @@ from hermes.platforms.api_server.chat import (
     session_id_from,
     session_key_from,
 )
-from hermes.platforms.api_server.endpoints import Endpoint, json_response
-from hermes.platforms.api_server.errors import ApiError, bad_request
-from hermes.platforms.api_server.inputs import parse_history, parse_input
-from hermes.platforms.api_server.models import ModelCatalog
-from hermes.platforms.api_server.ownership import claim
-from hermes.platforms.api_server.runs import Run, RunRegistry
 
 if TYPE_CHECKING:
     from hermes.platforms.api_server.responses import Chain, ResponsesApi
@@ -139,6 +139,9 @@ class RunsApi:
         caller = caller_of(request)
         await claim(self.backend.store, caller, session_id or run_id)
         model = body.get("model", self.models.name)
+        # Taken here, not in the task: a run over the cap is refused with a 429, never left queued. Nothing
+        # below can fail before the task (which releases it) exists.
+        self.admission.acquire()
         run = self.registry.add(run_id, caller.name, session_id or run_id, model)
         scope = memory_scope(caller, session_key)
         origin: dict[str, Any] = {
@@ -178,7 +181,7 @@ class RunsApi:
     async def _execute(self, run: Run, request: RunRequest) -> None:
         tools: dict[str, float] = {}
         end: Final | Failed | None = None
-        with self.admission.slot():
+        try:
             run.set_status("running")
             try:
                 async with aclosing(self.hub.run_request(request, run.cancel)) as events:
@@ -204,6 +207,8 @@ class RunsApi:
             except Exception:
                 log.exception("api_server: run %s failed", run.id)
                 end = Failed("Something went wrong in the server; the error was logged.")
+        finally:
+            self.admission.release()
         if isinstance(end, Final):
             # Even after a stop request: an answer that is ready is not thrown away.
             run.output = end.text

@@ -24,7 +24,11 @@ from hermes.agent.contract import Failed, Final, RunRequest, TextDelta, ToolFini
 from hermes.platforms.api_server.admission import Admission
 from hermes.platforms.api_server.auth import caller_of
 from hermes.platforms.api_server.body import read_object
-from hermes.platforms.api_server.chat import (
+from hermes.platforms.api_server.endpoints import Endpoint, json_response
+from hermes.platforms.api_server.errors import ApiError, bad_request, run_failed
+from hermes.platforms.api_server.inputs import parse_input
+from hermes.platforms.api_server.ownership import session_not_found
+from hermes.platforms.api_server.session_headers import (
     PLATFORM,
     SESSION_HEADER,
     SESSION_KEY_HEADER,
@@ -33,10 +37,6 @@ from hermes.platforms.api_server.chat import (
     session_id_from,
     session_key_from,
 )
-from hermes.platforms.api_server.endpoints import Endpoint, json_response
-from hermes.platforms.api_server.errors import ApiError, bad_request, run_failed
-from hermes.platforms.api_server.inputs import parse_input
-from hermes.platforms.api_server.ownership import session_not_found
 from hermes.platforms.api_server.sse import EventStream
 from hermes.platforms.base import HubPort
 from hermes.store import NewMessage, Store
