@@ -204,3 +204,48 @@ async def test_invalid_session_ids_are_refused(server: Server, http: aiohttp.Cli
             error = (await response.json())["error"]
             assert error["param"] == HEADER
     assert server.llm.chat_requests == []
+
+
+async def test_a_resent_history_continues_its_session_instead_of_copying_it(server: Server) -> None:
+    server.llm.script(Text("Hello Ada."), Text("You are Ada."), Text("A branch."))
+    client = server.client()
+    opening = [{"role": "user", "content": "I am Ada."}]
+    first = await client.chat.completions.with_raw_response.create(model="m", messages=opening)
+    session_id = first.headers[HEADER]
+    # As a chat UI does: no session id, the whole conversation again, with the new question.
+    history = [*opening, {"role": "assistant", "content": "Hello Ada."}]
+    second = await client.chat.completions.with_raw_response.create(
+        model="m", messages=[*history, {"role": "user", "content": "Who am I?"}]
+    )
+    assert second.headers[HEADER] == session_id
+    assert contents(server.llm.chat_requests[-1].messages, "user") == ["I am Ada.", "Who am I?"]
+    stored = await server.store.sessions.current(f"api_server:session:{session_id}")
+    assert stored is not None and stored.message_count == 4
+    # An edited history is another conversation: its own session, seeded with it.
+    edited = [{"role": "user", "content": "I am Bob."}, {"role": "assistant", "content": "Hello Ada."}]
+    third = await client.chat.completions.with_raw_response.create(
+        model="m", messages=[*edited, {"role": "user", "content": "Who am I?"}]
+    )
+    assert third.headers[HEADER] != session_id
+    assert contents(server.llm.chat_requests[-1].messages, "user") == ["I am Bob.", "Who am I?"]
+
+
+async def test_a_streamed_exchange_is_continued_too(server: Server) -> None:
+    server.llm.script(Text("One."), Text("Two."))
+    client = server.client()
+    raw = await client.chat.completions.with_raw_response.create(
+        model="m", messages=[{"role": "user", "content": "first"}], stream=True
+    )
+    session_id = raw.headers[HEADER]
+    answer = "".join([c.choices[0].delta.content or "" async for c in raw.parse() if c.choices])
+    second = await client.chat.completions.with_raw_response.create(
+        model="m",
+        messages=[
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": answer},
+            {"role": "user", "content": "second"},
+        ],
+        stream=True,
+    )
+    assert second.headers[HEADER] == session_id
+    [_ async for _ in second.parse()]

@@ -5,7 +5,9 @@ Sessions: every exchange is kept under the hub session key `api_server:session:<
 the server holds no transcript for yet, the body's earlier messages open the session; afterwards only the
 body's last message (which must be the user's) is new. So a client that sends its next message alone with
 the id of an earlier exchange continues it, and one that resends its whole history (as OpenAI clients do)
-is not answered twice over. The body's system messages are layered over the agent's prompt. Runs of one
+is not answered twice over; one that resends its whole history without the id (as chat UIs do) continues
+the session that history came from (`continuations.py`). The body's system messages are layered over the
+agent's prompt. Runs of one
 session are serialised by the hub, never interleaved (ids and headers: `session_headers.py`).
 
 Models: the request's `model` is never refused. An exact `api_server.model_routes` alias runs that route's
@@ -27,10 +29,20 @@ from typing import Any
 
 from aiohttp import web
 
-from hermes.agent.contract import Failed, Final, RunRequest, TextDelta, ToolFinished, ToolStarted, Usage
+from hermes.agent.contract import (
+    ChatMessage,
+    Failed,
+    Final,
+    RunRequest,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+    Usage,
+)
 from hermes.platforms.api_server.admission import Admission
 from hermes.platforms.api_server.auth import caller_of
 from hermes.platforms.api_server.body import ChatCall, parse_chat_call
+from hermes.platforms.api_server.continuations import Continuations
 from hermes.platforms.api_server.endpoints import Endpoint
 from hermes.platforms.api_server.errors import (
     ApiError,
@@ -95,6 +107,7 @@ class ChatCompletions:
         store: Store | None = None,
     ) -> None:
         self.store = store
+        self.continuations = Continuations()
         self.hub = hub
         self.options = options
         self.admission = admission
@@ -131,8 +144,11 @@ class ChatCompletions:
     async def _run(
         self, request: web.Request, call: ChatCall, given: str | None, session_key: str | None
     ) -> web.StreamResponse:
-        session_id = given or os.urandom(16).hex()
         caller = caller_of(request)
+        history = call.messages[:-1]
+        if given is not None:
+            self.continuations.forget(given)
+        session_id = given or self.continuations.find(caller.name, history) or os.urandom(16).hex()
         if self.store is not None:
             await claim(self.store, caller, session_id)
         scope = memory_scope(caller, session_key)
@@ -143,10 +159,18 @@ class ChatCompletions:
             headers[SESSION_KEY_HEADER] = session_key
         with self.admission.slot():
             if call.stream:
-                return await self._stream(request, call, run, headers)
-            return await self._json(call, run, headers)
+                response, answer = await self._stream(request, call, run, headers)
+            else:
+                response, answer = await self._json(call, run, headers)
+        if given is None and answer is not None:
+            exchange = (*call.messages, ChatMessage("assistant", answer))
+            self.continuations.remember(caller.name, exchange, session_id)
+        return response
 
-    async def _json(self, call: ChatCall, run: RunRequest, headers: dict[str, str]) -> web.Response:
+    async def _json(
+        self, call: ChatCall, run: RunRequest, headers: dict[str, str]
+    ) -> tuple[web.Response, str]:
+        """The response, and the answer it carries."""
         end: Final | Failed | None = None
         cancel = asyncio.Event()
         try:
@@ -181,16 +205,18 @@ class ChatCompletions:
             },
             "system_fingerprint": None,
         }
-        return web.Response(body=json.dumps(body).encode(), headers={**_JSON_HEADERS, **headers})
+        return web.Response(body=json.dumps(body).encode(), headers={**_JSON_HEADERS, **headers}), end.text
 
     async def _stream(
         self, request: web.Request, call: ChatCall, run: RunRequest, headers: dict[str, str]
-    ) -> web.StreamResponse:
+    ) -> tuple[web.StreamResponse, str | None]:
+        """The response, and the answer it carried when the client received all of it."""
         chunks = ChunkFormat(_completion_id(), int(time.time()), call.model, call.include_usage)
         stream = EventStream(request, headers, chunks.opening(), self.options.keepalive_seconds)
         cancel = asyncio.Event()
         end: Final | Failed | None = None
         wrote_text = False
+        answer: str | None = None
         try:
             async with aclosing(self.hub.run_request(run, cancel)) as events:
                 async for event in events:
@@ -208,6 +234,7 @@ class ChatCompletions:
                 # An answer that came whole (no deltas) is still sent as text before the finish chunk.
                 opening = b"" if wrote_text or not end.text else chunks.text(end.text)
                 await stream.finish(opening + chunks.closing(end.usage))
+                answer = end.text
             else:
                 error = self._failure(end)
                 if not stream.started:
@@ -221,7 +248,7 @@ class ChatCompletions:
             raise
         finally:
             stream.close()
-        return stream.response
+        return stream.response, answer
 
     def _failure(self, failed: Failed | None) -> ApiError:
         if failed is None:
