@@ -64,6 +64,12 @@ class RunRequest:
     extra_system: str | None = None
     # Opaque to the agent: handed to tools through ToolContext so a tool can address the requester.
     origin: dict[str, Any] = field(default_factory=dict)
+    # Whose memory the run sees and edits: None for the owner's (memories/USER.md and MEMORY.md), else a
+    # stable name for the person (e.g. "matrix:@bob:example.org"), whose memory is kept apart.
+    memory_scope: str | None = None
+    # A scheduled run: nobody is there, and tools that create standing work (`attended_only`) are not
+    # offered, so a job cannot create jobs.
+    unattended: bool = False
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,10 @@ def run_wizard(form: Form, *, dry_run: bool = False, yes: bool = False) -> int:
     paths, current = _current(form)
     ui = form.ui
     ui.say(f"Setting up Hermes in {paths.home}")
-    ui.say("Current settings are suggested as answers; nothing is written before you see the changes.")
+    if form.interactive:
+        ui.say("Current settings are suggested as answers; nothing is written before you see the changes.")
+    else:
+        ui.say("Current settings stay unless a flag changes them; the changes are shown, then written.")
     changes = model_section(form, current)
     available = registered()
     offered = [section for section in SECTIONS if section.name in available]
@@ -167,6 +170,7 @@ def _write(form: Form, paths: HermesPaths, changes: dict[str, Any], *, dry_run: 
             raise SetupStopped("fix the settings named above and run the setup again")
     if not plan.changed:
         ui.say(f"\nNothing to change: {paths.env_file.name} and {paths.config_file.name} already say this.")
+        _say_how_to_reach_the_api(form)
         return 0
     ui.say("\nThese changes will be made (secrets shown as ********):\n")
     ui.say(plan.diff().rstrip("\n"))
@@ -183,7 +187,24 @@ def _write(form: Form, paths: HermesPaths, changes: dict[str, Any], *, dry_run: 
         "  hermes gateway run        start it in this terminal\n"
         "  hermes gateway install    or run it as a service (then: hermes gateway start)\n"
         "  hermes gateway status     see how it is doing once it runs\n"
-        "  hermes doctor             check everything again\n"
-        "  hermes api key            the key OpenAI clients need for the API (when it is on): docs/api.md"
+        "  hermes doctor             check everything again"
     )
+    _say_how_to_reach_the_api(form)
     return 0
+
+
+def _say_how_to_reach_the_api(form: Form) -> None:
+    from hermes.config import ConfigError, load_config
+
+    try:
+        api = load_config().settings.api_server
+    except ConfigError:
+        return
+    if not api.enabled:
+        return
+    host = f"[{api.host}]" if ":" in api.host else api.host
+    form.ui.say(
+        f"\nThe API (OpenAI-compatible), once the gateway runs: http://{host}:{api.port}/v1\n"
+        "  hermes api key            prints the key clients send as `Authorization: Bearer <key>`\n"
+        "  docs/api.md               endpoints, sessions, errors, examples (curl, openai SDK, Open WebUI)"
+    )

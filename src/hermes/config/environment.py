@@ -10,9 +10,10 @@ import re
 from collections.abc import Mapping
 
 from hermes.config.loader import leaves
+from hermes.config.names import setting_prefixes
 
 _CREDENTIAL_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION", re.IGNORECASE)
-_OWN_PREFIXES = ("HERMES_", "MATRIX_", "MATTERMOST_", "API_SERVER_", "GATEWAY_", "AWS_")
+_OWN_PREFIXES = (*setting_prefixes(), "AWS_")
 
 
 def command_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:

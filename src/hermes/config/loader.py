@@ -13,14 +13,16 @@ import types
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 from pydantic import BaseModel, ValidationError
 
 from hermes.config.errors import ConfigError
+from hermes.config.mcp_secrets import mcp_secret_values
+from hermes.config.names import OTHER_NAMES, closest, did_you_mean, setting_prefixes
 from hermes.config.paths import HermesPaths
 from hermes.config.settings import Env, Secret, Settings
-from hermes.config.sources import env_layers, expand_vars, read_yaml
+from hermes.config.sources import ENVIRONMENT, EnvLayer, env_layers, expand_vars, read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ class Leaf:
     env: tuple[str, ...]
     secret: bool
     is_list: bool
+    # The field's type with its constraints, for validating one value on its own (`hermes config set`).
+    annotation: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -54,6 +58,7 @@ class LoadedConfig:
                 value = lookup(self.settings, leaf.key)
                 if isinstance(value, str) and value:
                     found.append(value)
+        found.extend(mcp_secret_values(self.settings.mcp_servers))
         return found
 
 
@@ -76,7 +81,10 @@ def _walk(model: type[BaseModel], prefix: str) -> Iterator[Leaf]:
             yield from _walk(cast(type[BaseModel], info.annotation), f"{key}.")
             continue
         env = next((m.names for m in info.metadata if isinstance(m, Env)), ())
-        yield Leaf(key, env, any(m is Secret for m in info.metadata), _is_list(info.annotation))
+        constraints = [m for m in info.metadata if not isinstance(m, Env) and m is not Secret]
+        annotation = Annotated[(info.annotation, *constraints)] if constraints else info.annotation
+        secret = any(m is Secret for m in info.metadata)
+        yield Leaf(key, env, secret, _is_list(info.annotation), annotation)
 
 
 _LEAVES: list[Leaf] | None = None
@@ -118,15 +126,47 @@ def _has(tree: Mapping[str, Any], key: str) -> bool:
 
 
 def _unknown_keys(tree: Mapping[str, Any], model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Each unknown dotted key, with the known key of that section it is most likely a typo of."""
     unknown = []
     for name, value in tree.items():
         key = f"{prefix}{name}"
         info = model.model_fields.get(str(name))
         if info is None:
-            unknown.append(key)
+            suggestion = closest(str(name), model.model_fields)
+            unknown.append(f"{key} (did you mean {prefix}{suggestion}?)" if suggestion else key)
         elif _is_model(info.annotation) and isinstance(value, Mapping):
             unknown.extend(_unknown_keys(value, cast(type[BaseModel], info.annotation), f"{key}."))
     return unknown
+
+
+def secret_reference_name(key: str) -> str:
+    """The `.env` name for a secret without an environment twin (`model.api_key`: HERMES_MODEL_API_KEY),
+    which `config.yaml` refers to as `${HERMES_MODEL_API_KEY}`."""
+    return "HERMES_" + key.upper().replace(".", "_")
+
+
+def known_env_names() -> frozenset[str]:
+    """Every environment name Hermes reads."""
+    names = set(OTHER_NAMES)
+    for leaf in leaves():
+        names.update(leaf.env or ((secret_reference_name(leaf.key),) if leaf.secret else ()))
+    return frozenset(names)
+
+
+def _unknown_env_keys(layers: list[EnvLayer], referenced: set[str]) -> list[str]:
+    """One warning per key of ours in `.env` or `.env.d/` that nothing reads: a typo, most likely. The
+    process environment is not checked; it holds whatever the shell has."""
+    known = known_env_names()
+    warnings = []
+    for layer in layers:
+        if layer.origin == ENVIRONMENT:
+            continue
+        for name in layer.values:
+            if name.startswith(setting_prefixes()) and name not in known and name not in referenced:
+                warnings.append(
+                    f"{layer.origin}: {name} is not a setting; ignored{did_you_mean(name, known)}"
+                )
+    return warnings
 
 
 def _env_value(raw: str, leaf: Leaf) -> Any:
@@ -145,14 +185,17 @@ def load_config(environ: Mapping[str, str] | None = None) -> LoadedConfig:
     """Read HERMES_HOME's files and the environment; raise `ConfigError` naming every bad value."""
     process_env = dict(os.environ if environ is None else environ)
     paths = HermesPaths.resolve(process_env)
+    if (problem := paths.problem()) is not None:
+        raise ConfigError([problem])
     layers = env_layers(paths.env_file, paths.env_dropins, process_env)
     merged_env: dict[str, str] = {}
     for layer in layers:
         merged_env.update(layer.values)
 
     missing: set[str] = set()
-    tree = expand_vars(read_yaml(paths.config_file), merged_env, missing)
-    warnings = []
+    referenced: set[str] = set()
+    tree = expand_vars(read_yaml(paths.config_file), merged_env, missing, referenced)
+    warnings = _unknown_env_keys(layers, referenced)
     unknown = _unknown_keys(tree, Settings)
     if unknown:
         warnings.append(f"config.yaml: unknown keys ignored: {', '.join(unknown)}")

@@ -127,6 +127,9 @@ async def _usage(ctx: CommandContext) -> str:
 @command("sethome", summary="make this chat the home channel for proactive messages")
 async def _sethome(ctx: CommandContext) -> str:
     chat = ctx.inbound.chat
+    # Where scheduled answers go is the owner's to choose; with no owner known, any allowed person may.
+    if ctx.hub.has_owner(chat.platform) and not ctx.hub.is_owner(chat.platform, ctx.inbound.sender_id):
+        return "🏠 Only the owner can set the home channel (the `gateway.owners` setting names who that is)."
     await ctx.hub.store.homes.set(chat.platform, chat.chat_id, chat.thread_id, set_by=ctx.inbound.sender_id)
     return "🏠 This chat is now the home channel: scheduled and proactive messages will arrive here."
 

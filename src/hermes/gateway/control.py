@@ -211,6 +211,10 @@ async def _store_figures(store: Store) -> tuple[dict[str, float], int, int]:
     return await store.db.run(read)
 
 
+def _latest(*times: float | None) -> float | None:
+    return max((at for at in times if at is not None), default=None)
+
+
 async def gateway_status(gateway: Gateway) -> dict[str, Any]:
     from hermes import __version__
 
@@ -226,7 +230,14 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
             "state": describe_state(supervisor.state, problem),
             "supervisor_state": supervisor.state,
             "problem": problem,
-            "last_event_at": last_events.get(name),
+            "last_event_at": max(
+                (
+                    at
+                    for at in (last_events.get(name), hub.requests.last_request_at.get(name))
+                    if at is not None
+                ),
+                default=None,
+            ),
             "inbox_backlog": await store.inbox.backlog_count(name),
         }
     jobs = await store.jobs.all()
@@ -241,7 +252,7 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
         "started_at": hub.started_at,
         "stopping": gateway.stop_requested.is_set(),
         "platforms": platforms,
-        "sessions": {"open": open_sessions, "total": all_sessions},
+        "sessions": {"open": open_sessions, "total": all_sessions, "stateless": hub.requests.stateless_runs},
         "runs_in_flight": hub.runs_in_flight,
         "inbox_backlog": await store.inbox.backlog_count(),
         "jobs": {
@@ -261,8 +272,12 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
     }
 
 
+async def gateway_reload(gateway: Gateway) -> dict[str, Any]:
+    return (await gateway.reload()).as_dict()
+
+
 def status_handlers(gateway: Gateway) -> dict[str, Handler]:
-    return {"status": lambda: gateway_status(gateway)}
+    return {"status": lambda: gateway_status(gateway), "reload": lambda: gateway_reload(gateway)}
 
 
 def ask(path: Path, request: Mapping[str, Any], timeout: float) -> dict[str, Any]:

@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import functools
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, RunRequest
 from hermes.agent.tools.cronspec import describe_schedule, describe_target, next_run, target_platform
+from hermes.gateway.image_links import images_as_links
+from hermes.gateway.pid_lock import PidLock
 from hermes.gateway.splitting import split_message
 from hermes.platforms.base import ChatKind, ChatRef, Platform
 from hermes.store import Job, Store
@@ -66,7 +66,14 @@ def job_request(job: Job, platform: str, chat_kind: ChatKind = "channel") -> Run
         user_id=session_key(job),
         # No chat_id: nobody can be asked for approval, and the job's own jobs cannot target "this chat".
         origin={"platform": platform, "cron_job": job.id},
+        memory_scope=_memory_scope(job),
+        unattended=True,
     )
+
+
+def _memory_scope(job: Job) -> str | None:
+    scope = job.target.get("memory_scope") if isinstance(job.target, dict) else None
+    return scope if isinstance(scope, str) else None
 
 
 async def collect(events: AsyncIterator[AgentEvent]) -> Final | Failed:
@@ -86,42 +93,6 @@ class JobOutcome:
     message_ids: tuple[str, ...] = ()
 
 
-class SchedulerLock:
-    """An exclusive, non-blocking flock on `HERMES_HOME/cron.lock`; the OS drops it if the holder dies."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: TextIO | None = None
-
-    @property
-    def held(self) -> bool:
-        return self._file is not None
-
-    def acquire(self) -> bool:
-        """Blocking file I/O, but only an open and a flock: call it through asyncio.to_thread."""
-        if self._file is not None:
-            return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")  # noqa: SIM115 - held open as long as the lock is
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return False
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        self._file = handle
-        return True
-
-    def release(self) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
-
-
 class Scheduler:
     def __init__(
         self,
@@ -136,7 +107,7 @@ class Scheduler:
     ) -> None:
         self.hub = hub
         self.store: Store = hub.store
-        self.lock = SchedulerLock(lock_path) if lock_path is not None else None
+        self.lock = PidLock(lock_path) if lock_path is not None else None
         self.connected = connected or {}
         self.clock = clock
         self.poll_seconds = poll_seconds
@@ -320,7 +291,7 @@ class Scheduler:
 
     async def _deliver(self, platform: Platform, chat: ChatRef, text: str, key: str) -> list[str]:
         ids = []
-        for index, chunk in enumerate(split_message(text, platform.max_message_chars)):
+        for index, chunk in enumerate(split_message(images_as_links(text), platform.max_message_chars)):
             ref = await platform.send(chat, chunk, idempotency_key=f"{key}:{index}")
             ids.append(ref.message_id)
         return ids

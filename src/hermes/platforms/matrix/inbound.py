@@ -203,6 +203,7 @@ class EventReader:
             text=key,
             addressed=False,
             sent_at=_seconds(event),
+            reaction_to=str(rel.get("event_id")),
         )
 
 
