@@ -8,7 +8,6 @@ import os
 import shutil
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,14 +18,12 @@ from hermes.agent.tools.mcp import SEPARATOR as MCP_SEPARATOR
 from hermes.agent.tools.mcp import McpTool
 from hermes.config import LoadedConfig
 from hermes.gateway.api_jobs import ApiJobs
-from hermes.platforms.base import ChatRef, Inbound
 
 if TYPE_CHECKING:
     from hermes.gateway.hub import Hub
 
 # Used space of the home's disk from which readiness reports `degraded`, as the reference does.
 DISK_DEGRADED_PERCENT = 90.0
-API_PLATFORM = "api_server"
 
 
 class GatewayApiBackend:
@@ -97,18 +94,11 @@ class GatewayApiBackend:
             "pid": os.getpid(),
         }
 
-    def answer_approval(self, chat_id: str, user_id: str, approve: bool) -> bool:
-        # An answer typed in a chat, as the chat platforms deliver theirs.
-        answer = Inbound(
-            event_id=f"api-approval-{uuid.uuid4().hex}",
-            chat=ChatRef(API_PLATFORM, chat_id, "dm"),
-            sender_id=user_id,
-            sender_name=user_id,
-            text="yes" if approve else "no",
-            addressed=True,
-            sent_at=time.time(),
-        )
-        return self.hub.approvals.answer(answer)
+    def answer_approval(self, question_id: str, approve: bool) -> bool:
+        return self.hub.approvals.resolve(question_id, approve)
+
+    def waiting_approvals(self) -> set[str]:
+        return set(self.hub.approvals.pending())
 
     async def _state_db(self) -> dict[str, Any]:
         try:

@@ -164,3 +164,24 @@ async def test_a_failed_request_is_not_kept(server: Server, http: aiohttp.Client
     assert (await post(http, server, {"messages": USER}, **key))[0] == 502
     status, raw, _ = await post(http, server, {"messages": USER}, **key)
     assert status == 200 and b"second try" in raw
+
+
+async def test_a_session_key_keeps_its_memory_apart(server: Server, http: aiohttp.ClientSession) -> None:
+    from hermes.agent.memory import scope_directory
+
+    remember = ToolCalls([Call("memory", {"action": "add", "target": "user", "content": "Likes green tea."})])
+    server.llm.script(remember, Text("Noted."), Text("You like green tea."))
+    key = {"X-Hermes-Session-Key": "ui-user-7"}
+    status, _, _ = await post(
+        http, server, {"messages": [{"role": "user", "content": "I like green tea."}]}, **key
+    )
+    assert status == 200
+    scoped = server.home / "memories" / "users" / scope_directory("api_server:admin:ui-user-7") / "USER.md"
+    assert "Likes green tea." in scoped.read_text()
+    owner = server.home / "memories" / "USER.md"
+    assert not owner.exists() or "green tea" not in owner.read_text()
+    # Another conversation with the same session key sees it; one without does not.
+    await post(http, server, {"messages": [{"role": "user", "content": "What do I like?"}]}, **key)
+    assert "Likes green tea." in server.llm.chat_requests[-1].system
+    await post(http, server, {"messages": [{"role": "user", "content": "What do I like?"}]})
+    assert "Likes green tea." not in server.llm.chat_requests[-1].system

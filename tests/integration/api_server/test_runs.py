@@ -140,7 +140,7 @@ async def test_a_tool_approved_over_the_api_while_its_run_streams(
                 for _, data in parse_events(block + "\n\n"):
                     seen.append(data)
                     if data["event"] == "approval.request":
-                        assert data["command"] == COMMAND
+                        assert data["command"] == COMMAND and data["id"]
                         assert (await status(http, server, run_id))["status"] == "waiting_for_approval"
                         async with http.post(
                             f"{server.url}/v1/runs/{run_id}/approval", json={"choice": choice}, headers=auth()

@@ -45,6 +45,8 @@ class ApiBackend(Protocol):
     async def readiness(self) -> dict[str, Any]:
         """`/health/detailed`'s body, without the server's own fields."""
 
-    def answer_approval(self, chat_id: str, user_id: str, approve: bool) -> bool:
-        """Answer the approval question pending in the API chat `chat_id` (a run) for `user_id`; False when
-        none is pending."""
+    def answer_approval(self, question_id: str, approve: bool) -> bool:
+        """Answer the gateway's approval question `question_id`; False when it no longer waits."""
+
+    def waiting_approvals(self) -> set[str]:
+        """The ids of the gateway's approval questions still waiting for an answer."""

@@ -78,9 +78,7 @@ class ChatOptions:
     keepalive_seconds: float
 
 
-def run_request(
-    call: ChatCall, session_id: str, model: str | None, origin: dict[str, Any] | None = None
-) -> RunRequest:
+def run_request(call: ChatCall, session_id: str, model: str | None, scope: str | None = None) -> RunRequest:
     last = call.last
     return RunRequest(
         session_key=SESSION_KEY_PREFIX + session_id,
@@ -92,7 +90,7 @@ def run_request(
         model_override=model,
         seed=tuple(m for m in call.messages[:-1] if m.role != "system"),
         extra_system=call.system_text,
-        origin=origin or {},
+        memory_scope=scope,
     )
 
 
@@ -152,8 +150,7 @@ class ChatCompletions:
         if self.store is not None:
             await claim(self.store, caller, session_id)
         scope = memory_scope(caller, session_key)
-        origin = {"memory_scope": scope} if scope is not None else None
-        run = run_request(call, session_id, self.options.models.routed_model(call.model), origin)
+        run = run_request(call, session_id, self.options.models.routed_model(call.model), scope)
         headers = {SESSION_HEADER: session_id}
         if session_key is not None:
             headers[SESSION_KEY_HEADER] = session_key

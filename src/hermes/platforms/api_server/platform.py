@@ -285,6 +285,8 @@ class ApiServerPlatform(Platform):
     ) -> MessageRef:
         """Only a run's approval question is "posted": its followers see it as `approval.request`. The API
         server has no chat of its own to post anything else to."""
-        if self.runs is not None and self.runs.deliver_question(chat.chat_id, text):
+        # The gateway's approvals name the question in the key: `<event>:approval:<question id>`.
+        _, marker, question_id = idempotency_key.rpartition(":approval:")
+        if marker and self.runs is not None and self.runs.deliver_question(chat.chat_id, question_id, text):
             return MessageRef(chat, idempotency_key)
         raise LookupError("the API server only answers requests; it cannot post messages on its own")

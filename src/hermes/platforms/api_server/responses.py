@@ -162,7 +162,7 @@ class ResponsesApi:
             model_override=self.models.routed_model(model),
             seed=chain.seed,
             extra_system="\n\n".join(p for p in (turn.system_text, instructions) if p) or None,
-            origin={"memory_scope": scope} if scope is not None else {},
+            memory_scope=scope,
         )
         builder = ResponseBuilder(
             f"resp_{os.urandom(14).hex()}",

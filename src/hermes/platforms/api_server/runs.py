@@ -47,7 +47,8 @@ class Run:
     output: str | None = None
     usage: dict[str, int] | None = None
     error: str | None = None
-    pending_approvals: int = 0
+    # Ids of the gateway's approval questions waiting for this run's followers, oldest first.
+    pending_questions: list[str] = field(default_factory=list)
     # "session" answered once: the rest of this run's questions are approved without asking.
     approve_rest: bool = False
     stop_requested: bool = False

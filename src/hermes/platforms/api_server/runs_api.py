@@ -150,8 +150,6 @@ class RunsApi:
             "kind": "dm",
             "user_id": caller.name,
         }
-        if scope is not None:
-            origin["memory_scope"] = scope
         run_request = RunRequest(
             session_key=SESSION_KEY_PREFIX + run.session_id,
             text=turn.text,
@@ -163,6 +161,7 @@ class RunsApi:
             seed=history,
             extra_system="\n\n".join(p for p in (turn.system_text, instructions) if p) or None,
             origin=origin,
+            memory_scope=scope,
         )
         run.task = asyncio.create_task(self._execute(run, run_request), name=f"api-run-{run_id}")
         headers = {SESSION_KEY_HEADER: session_key} if session_key is not None else None
@@ -189,10 +188,12 @@ class RunsApi:
                         if run.status == "waiting_for_approval" and isinstance(
                             event, ToolFinished | TextDelta
                         ):
-                            # The agent went on: its question was answered, or timed out (a no), so
-                            # nothing waits any more (the reference stays "waiting", §17.23).
-                            run.pending_approvals = 0
-                            run.set_status("running")
+                            # Questions that timed out (a no) wait no more; with none left the run is
+                            # running again (the reference stays "waiting", §17.23).
+                            waiting = self.backend.waiting_approvals()
+                            run.pending_questions = [q for q in run.pending_questions if q in waiting]
+                            if not run.pending_questions:
+                                run.set_status("running")
                         if isinstance(event, TextDelta):
                             run.emit("message.delta", delta=event.text)
                         elif isinstance(event, ToolStarted):
@@ -262,7 +263,7 @@ class RunsApi:
 
     # -- approvals and stop --------------------------------------------------------------------------
 
-    def deliver_question(self, run_id: str, text: str) -> bool:
+    def deliver_question(self, run_id: str, question_id: str, text: str) -> bool:
         """A tool of run `run_id` asks for approval (through the gateway's approvals): tell its followers,
         or answer at once when the client approved the rest of the run. False for no such live run."""
         run = self.registry.get(run_id)
@@ -270,10 +271,11 @@ class RunsApi:
             return False
         if run.approve_rest:
             # The question is registered before it is sent, so it can be answered right here.
-            return self.backend.answer_approval(run.id, run.owner, True)
-        run.pending_approvals += 1
+            return self.backend.answer_approval(question_id, True)
+        run.pending_questions.append(question_id)
         run.emit(
             "approval.request",
+            id=question_id,
             command=_command_of(text),
             description=text,
             choices=["once", "session", "deny"],
@@ -297,17 +299,15 @@ class RunsApi:
             raise ApiError(
                 409, "The run has finished; nothing is waiting for approval.", code="approval_not_active"
             )
-        if run.pending_approvals == 0:
+        if not run.pending_questions:
             raise ApiError(409, "The run is not waiting for an approval.", code="approval_not_pending")
         answer_all = bool_like(body.get("all", body.get("resolve_all", False)))
         approve = choice != "deny"
         resolved = 0
-        while run.pending_approvals and (answer_all or resolved == 0):
-            if not self.backend.answer_approval(run.id, run.owner, approve):
-                run.pending_approvals = 0
-                break
-            run.pending_approvals -= 1
-            resolved += 1
+        while run.pending_questions and (answer_all or resolved == 0):
+            # A question that timed out meanwhile answers nothing; the next one is tried.
+            if self.backend.answer_approval(run.pending_questions.pop(0), approve):
+                resolved += 1
         if choice == "session":
             run.approve_rest = True
         caller = caller_of(request)
@@ -319,7 +319,7 @@ class RunsApi:
             run.id,
         )
         run.emit("approval.responded", choice=choice, resolved=resolved)
-        if run.pending_approvals == 0 and not run.finished:
+        if not run.pending_questions and not run.finished:
             run.set_status("running")
         return json_response(
             {
@@ -379,8 +379,12 @@ def _preview(arguments: dict[str, Any]) -> str:
 
 
 def _command_of(question: str) -> str:
-    """The fenced command of an approval question, else its first line."""
-    if "```" in question:
-        fenced = question.split("```", 2)[1]
-        return fenced.strip("\n")
+    """The fenced command of an approval question (its fence is as long as it must be not to close
+    inside the command), else its first line."""
+    lines = question.splitlines()
+    for start, line in enumerate(lines):
+        if len(line) >= 3 and set(line) == {"`"}:
+            for end in range(start + 1, len(lines)):
+                if lines[end] == line:
+                    return "\n".join(lines[start + 1 : end])
     return question.strip().splitlines()[0] if question.strip() else ""

@@ -50,8 +50,10 @@ def session_key_from(header: str | None) -> str | None:
 
 
 def memory_scope(caller: Caller, session_key: str | None) -> str | None:
-    """Whose long-term memory a request sees: the caller's session key, within the caller's own keys
-    (a client key cannot reach another client's scope by sending its session key)."""
+    """Whose long-term memory a request sees (`RunRequest.memory_scope`): with the admin key and no session
+    key the owner's (the API is the owner's way in, as before); otherwise one kept apart, per client key and
+    session key (a client key cannot reach another client's scope by sending its session key)."""
     if session_key is None:
-        return None
+        # A client key is not the owner: its callers get a memory of their own, not the owner's notes.
+        return None if caller.is_admin else f"{PLATFORM}:{caller.name}"
     return f"{PLATFORM}:{caller.name}:{session_key}"

@@ -205,7 +205,7 @@ class SessionsApi:
             user_id=PLATFORM,
             images=turn.images,
             extra_system="\n\n".join(p for p in (turn.system_text, system) if p) or None,
-            origin={"memory_scope": scope} if scope is not None else {},
+            memory_scope=scope,
         )
 
     async def chat(self, request: web.Request) -> web.Response:
