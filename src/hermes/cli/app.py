@@ -11,6 +11,7 @@ from hermes.cli import (
     chat,
     config_cmd,
     cron,
+    dashboard,
     doctor,
     gateway,
     matrix_cmd,
@@ -20,6 +21,7 @@ from hermes.cli import (
     setup,
     skills_cmd,
     status,
+    store_cmd,
     version_line,
 )
 
@@ -53,8 +55,10 @@ app.add_typer(matrix_cmd.app, name="matrix")
 app.add_typer(memory_cmd.app, name="memory")
 app.add_typer(sessions_cmd.app, name="sessions")
 app.add_typer(skills_cmd.app, name="skills")
+app.add_typer(store_cmd.app, name="store")
 app.command("doctor")(doctor.doctor)
 app.command("chat")(chat.chat)
+app.command("dashboard")(dashboard.dashboard)
 gateway.app.command("setup")(setup.setup)
 gateway.app.command("status")(status.status)
 for _action in (service.install, service.uninstall, service.start, service.stop, service.restart):

@@ -6,12 +6,13 @@ carries the hub's replies back out. It never sees the agent.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import asyncio
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from hermes.config import LoadedConfig
 
 ChatKind = Literal["dm", "group", "channel"]
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,30 @@ class Check:
         return f"✗ {self.label}" + (f" — fix: {self.fix}" if self.fix else "")
 
 
+class FenceLost(Exception):
+    """This gateway no longer holds the platform's lease (another replica does): it must not send."""
+
+
+class Fence(Protocol):
+    """Set on a platform by a gateway that holds it through a lease shared with other replicas."""
+
+    def check(self) -> None:
+        """Raise `FenceLost` once the lease may have passed to another replica."""
+
+
+def _fenced(
+    method: Callable[Concatenate[Platform, _P], Awaitable[_R]],
+) -> Callable[Concatenate[Platform, _P], Awaitable[_R]]:
+    async def fenced(platform: Platform, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if platform.fence is not None:
+            platform.fence.check()
+        return await method(platform, *args, **kwargs)
+
+    functools.update_wrapper(fenced, method)
+    fenced.__dict__["_hermes_fenced"] = True
+    return fenced
+
+
 class StartRefused(Exception):
     """The platform cannot start until the operator changes something: retrying will not help."""
 
@@ -142,6 +169,20 @@ class Platform(ABC):
     default_home: ChatRef | None = None
     # Why the platform is not running, for status output; None while healthy.
     problem: str | None = None
+    # False for platforms every replica serves at once (the API server); True where one bot account allows
+    # one connection: replicas sharing a PostgreSQL store then hold it in turn, through a lease.
+    exclusive: ClassVar[bool] = True
+    # Checked before every send and edit, whatever the subclass: see `__init_subclass__`.
+    fence: Fence | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Every platform, present and to come, is fenced without code of its own: a replica that lost its
+        # lease must not post, however the send was reached (a reply, an approval, a cron job, a tool).
+        for name in ("send", "edit"):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "_hermes_fenced", False):
+                setattr(cls, name, _fenced(method))
 
     @classmethod
     @abstractmethod

@@ -4,11 +4,11 @@ is shown once, when it is created, and cannot be read back."""
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from hermes.store.connection import Connection, Row
 from hermes.store.database import Database
 
 SCOPES = ("chat", "read", "admin")
@@ -27,7 +27,7 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _key(row: sqlite3.Row) -> ApiKey:
+def _key(row: Row) -> ApiKey:
     return ApiKey(row[0], tuple(row[1].split(",")), row[2], row[3], row[4])
 
 
@@ -47,7 +47,7 @@ class ApiKeys:
             raise ValueError(f"scopes must be among {', '.join(SCOPES)}; got {', '.join(scopes) or 'none'}")
         ordered = ",".join(scope for scope in SCOPES if scope in scopes)
 
-        def insert(conn: sqlite3.Connection) -> ApiKey:
+        def insert(conn: Connection) -> ApiKey:
             if conn.execute("SELECT 1 FROM api_keys WHERE name = ?", (name,)).fetchone():
                 raise ValueError(f"a key named {name!r} exists already")
             conn.execute(
@@ -61,7 +61,7 @@ class ApiKeys:
     async def find(self, key: str) -> ApiKey | None:
         """The live (not revoked) key `key` is, noting its use."""
 
-        def read(conn: sqlite3.Connection) -> ApiKey | None:
+        def read(conn: Connection) -> ApiKey | None:
             row = conn.execute(
                 f"SELECT {_COLUMNS} FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (key_hash(key),)
             ).fetchone()
@@ -80,7 +80,7 @@ class ApiKeys:
     async def revoke(self, name: str) -> bool:
         """False when there is no live key of that name."""
 
-        def update(conn: sqlite3.Connection) -> bool:
+        def update(conn: Connection) -> bool:
             cursor = conn.execute(
                 "UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
                 (self._clock(), name),

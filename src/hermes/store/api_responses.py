@@ -4,12 +4,12 @@ a number of entries; reading one counts as using it, so live chains are the last
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hermes.store.connection import Connection, Row
 from hermes.store.database import Database
 
 
@@ -29,7 +29,7 @@ class StoredResponse:
 _COLUMNS = "id, owner, session_id, message_count, instructions, conversation, status, body, created_at"
 
 
-def _stored(row: sqlite3.Row) -> StoredResponse:
+def _stored(row: Row) -> StoredResponse:
     return StoredResponse(
         row["id"],
         row["owner"],
@@ -65,14 +65,16 @@ class ApiResponses:
         )
         await self._db.run(
             lambda conn: conn.execute(
-                f"INSERT OR REPLACE INTO api_responses ({_COLUMNS}, accessed_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO api_responses ({_COLUMNS}, accessed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "message_count = excluded.message_count, status = excluded.status, body = excluded.body, "
+                "accessed_at = excluded.accessed_at",
                 values,
             )
         )
 
     async def get(self, response_id: str) -> StoredResponse | None:
-        def read(conn: sqlite3.Connection) -> StoredResponse | None:
+        def read(conn: Connection) -> StoredResponse | None:
             row = conn.execute(
                 f"SELECT {_COLUMNS} FROM api_responses WHERE id = ?", (response_id,)
             ).fetchone()
@@ -85,7 +87,7 @@ class ApiResponses:
         return await self._db.run(read)
 
     async def latest_in_conversation(self, owner: str, conversation: str) -> StoredResponse | None:
-        def read(conn: sqlite3.Connection) -> StoredResponse | None:
+        def read(conn: Connection) -> StoredResponse | None:
             row = conn.execute(
                 f"SELECT {_COLUMNS} FROM api_responses WHERE owner = ? AND conversation = ? "
                 "ORDER BY created_at DESC LIMIT 1",
@@ -96,7 +98,7 @@ class ApiResponses:
         return await self._db.run(read)
 
     async def delete(self, response_id: str) -> bool:
-        def remove(conn: sqlite3.Connection) -> bool:
+        def remove(conn: Connection) -> bool:
             return conn.execute("DELETE FROM api_responses WHERE id = ?", (response_id,)).rowcount > 0
 
         return await self._db.run(remove)
@@ -105,7 +107,7 @@ class ApiResponses:
         """Deletes responses unused since `older_than`, then the least recently used beyond
         `keep_at_most`; at most `batch` per call, so no call holds the database for long."""
 
-        def remove(conn: sqlite3.Connection) -> int:
+        def remove(conn: Connection) -> int:
             removed = conn.execute(
                 "DELETE FROM api_responses WHERE id IN "
                 "(SELECT id FROM api_responses WHERE accessed_at < ? LIMIT ?)",

@@ -4,11 +4,11 @@ row until they get a title or are forked: the admin key owns every session no on
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hermes.store.connection import Connection
 from hermes.store.database import Database
 from hermes.store.sessions import _SESSION_COLUMNS, Session, _session
 
@@ -38,7 +38,7 @@ class ApiSessions:
         """Whether `owner` may use `session_id`, recording it as the owner of a session new to everyone.
         The admin key may use any session; another key only one nobody else has."""
 
-        def check(conn: sqlite3.Connection) -> bool:
+        def check(conn: Connection) -> bool:
             row = conn.execute(
                 "SELECT owner FROM api_sessions WHERE session_id = ?", (session_id,)
             ).fetchone()
@@ -58,7 +58,7 @@ class ApiSessions:
         return await self._db.transaction(check)
 
     async def get(self, session_id: str) -> ApiSession | None:
-        def read(conn: sqlite3.Connection) -> ApiSession | None:
+        def read(conn: Connection) -> ApiSession | None:
             meta = conn.execute(
                 "SELECT owner, title, parent_id FROM api_sessions WHERE session_id = ?", (session_id,)
             ).fetchone()
@@ -78,7 +78,7 @@ class ApiSessions:
     ) -> bool:
         """False when the id is taken (by a row of ours or by a transcript)."""
 
-        def insert(conn: sqlite3.Connection) -> bool:
+        def insert(conn: Connection) -> bool:
             taken = conn.execute("SELECT 1 FROM api_sessions WHERE session_id = ?", (session_id,)).fetchone()
             used = conn.execute("SELECT 1 FROM sessions WHERE key = ?", (KEY_PREFIX + session_id,)).fetchone()
             if taken or used:
@@ -104,7 +104,7 @@ class ApiSessions:
     async def delete(self, session_id: str) -> bool:
         """The session's transcripts (open and ended) and our row; False when there was neither."""
 
-        def remove(conn: sqlite3.Connection) -> bool:
+        def remove(conn: Connection) -> bool:
             ours = conn.execute("DELETE FROM api_sessions WHERE session_id = ?", (session_id,)).rowcount
             theirs = conn.execute("DELETE FROM sessions WHERE key = ?", (KEY_PREFIX + session_id,)).rowcount
             return ours + theirs > 0
@@ -114,7 +114,7 @@ class ApiSessions:
     async def list(self, owner: str | None, limit: int, offset: int) -> list[ApiSession]:
         """Open API sessions, most recently active first; only `owner`'s unless None."""
 
-        def read(conn: sqlite3.Connection) -> list[ApiSession]:
+        def read(conn: Connection) -> list[ApiSession]:
             where = "" if owner is None else "WHERE coalesce(listed.owner, 'admin') = ?"
             params: tuple[object, ...] = () if owner is None else (owner,)
             rows = conn.execute(
