@@ -36,9 +36,10 @@ _PREFIX = "hermes-"
 def key() -> None:
     """Print the admin key (API_SERVER_KEY), the one `Authorization: Bearer …` needs."""
     from hermes.platforms.api_server.keys import ENV_NAME, key_problem, new_key, write_key
+    from hermes.platforms.api_server.settings import ApiServerSettings
 
     config = load_or_exit()
-    current = config.settings.api_server.key
+    current = config.section(ApiServerSettings).key
     if current:
         problem = key_problem(current)
         if problem is not None:

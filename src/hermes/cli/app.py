@@ -14,7 +14,6 @@ from hermes.cli import (
     dashboard,
     doctor,
     gateway,
-    matrix_cmd,
     memory_cmd,
     service,
     sessions_cmd,
@@ -24,6 +23,7 @@ from hermes.cli import (
     store_cmd,
     version_line,
 )
+from hermes.cli.platform_commands import WithPlatformCommands
 
 
 def _flags_take_no_value() -> None:
@@ -43,7 +43,8 @@ _flags_take_no_value()
 
 app = typer.Typer(
     name="hermes",
-    help="Hermes: a self-hosted AI agent on Matrix, Mattermost and an OpenAI-compatible API.",
+    cls=WithPlatformCommands,
+    help="Hermes: a self-hosted AI agent on your chat platforms and an OpenAI-compatible API.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -51,7 +52,6 @@ app.add_typer(gateway.app, name="gateway")
 app.add_typer(api_cmd.app, name="api")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(cron.app, name="cron")
-app.add_typer(matrix_cmd.app, name="matrix")
 app.add_typer(memory_cmd.app, name="memory")
 app.add_typer(sessions_cmd.app, name="sessions")
 app.add_typer(skills_cmd.app, name="skills")
@@ -59,7 +59,11 @@ app.add_typer(store_cmd.app, name="store")
 app.command("doctor")(doctor.doctor)
 app.command("chat")(chat.chat)
 app.command("dashboard")(dashboard.dashboard)
-gateway.app.command("setup")(setup.setup)
+gateway.app.command(
+    "setup",
+    cls=setup.PlatformFlags,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)(setup.setup)
 gateway.app.command("status")(status.status)
 for _action in (service.install, service.uninstall, service.start, service.stop, service.restart):
     gateway.app.command(_action.__name__)(_action)

@@ -232,7 +232,15 @@ class Repl:
         return True
 
     async def _reply(self, text: str) -> None:
-        from hermes.agent.contract import Failed, Final, RunRequest, TextDelta, ToolFinished, ToolStarted
+        from hermes.agent.contract import (
+            Failed,
+            Final,
+            Origin,
+            RunRequest,
+            TextDelta,
+            ToolFinished,
+            ToolStarted,
+        )
 
         request = RunRequest(
             session_key=SESSION_KEY,
@@ -241,7 +249,7 @@ class Repl:
             chat_kind="dm",
             platform_hint="You are chatting in a terminal. Prefer plain text; Markdown is shown as typed.",
             model_override=self.model,
-            origin={"chat_id": "local"},
+            origin=Origin("cli", "local", "dm"),
         )
         self._cancel = self.hub.lane_.cancel = asyncio.Event()
         try:

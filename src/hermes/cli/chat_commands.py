@@ -1,8 +1,9 @@
 """The chat platforms' slash commands in `hermes chat`, run by the very handlers the hub runs
 (`gateway/commands.py`), so the terminal and the chats cannot drift apart.
 
-The handlers read a few members of the hub; `TerminalHub` is those members for a terminal session: the
-local agent's store, the session's one reply at a time, and a retry that the chat loop runs itself.
+The handlers see the sessions and homes repositories and the session's runs (`commands.RunsPort`);
+`TerminalHub` is the runs of a terminal session: its one reply at a time, and a retry that the chat loop
+runs itself.
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ import getpass
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from hermes.platforms.base import ChatRef, Inbound
 
 if TYPE_CHECKING:
     import asyncio
 
-    from hermes.gateway.hub import Hub
     from hermes.store import Store
 
 PLATFORM = "cli"
@@ -57,8 +57,15 @@ class TerminalHub:
     def runs_in_flight(self) -> int:
         return int(self.lane_.busy)
 
-    def lane(self, key: str) -> TerminalLane:
-        return self.lane_
+    def interrupt(self, session_key: str) -> bool:
+        return self.lane_.interrupt()
+
+    def has_owner(self, platform: str) -> bool:
+        # The terminal is the operator's own: no one else could be the owner here.
+        return False
+
+    def is_owner(self, platform: str, user_id: str) -> bool:
+        return True
 
     def run_again(self, key: str, inbound: Inbound) -> None:
         self.retry = inbound
@@ -86,5 +93,16 @@ async def run_command(hub: TerminalHub, session_key: str, text: str) -> str | No
     if parsed is None:
         raise LookupError(text.split()[0])
     found, args = parsed
-    context = CommandContext(cast("Hub", hub), terminal_inbound(text), session_key, found, args)
+    context = CommandContext(
+        terminal_inbound(text),
+        session_key,
+        found,
+        args,
+        sessions=hub.store.sessions,
+        homes=hub.store.homes,
+        runs=hub,
+        owners=hub,
+        default_model=hub.default_model,
+        uptime_seconds=hub.clock() - hub.started_at,
+    )
     return await found.handler(context)

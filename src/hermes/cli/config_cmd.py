@@ -29,13 +29,13 @@ def reference() -> None:
 @app.command("show")
 def show() -> None:
     """Print every effective setting with its origin; secrets are redacted."""
-    from hermes.config.loader import leaves, lookup
+    from hermes.config.loader import leaves
     from hermes.config.mcp_secrets import mcp_redacted
 
     config = load_or_exit()
     rows = []
     for leaf in leaves():
-        value = lookup(config.settings, leaf.key)
+        value = config.value(leaf.key)
         if leaf.key == "mcp_servers":
             value = mcp_redacted(value, REDACTED)
         shown = REDACTED if leaf.secret and value else json.dumps(value, ensure_ascii=False)
@@ -60,16 +60,15 @@ def _leaf_or_exit(name: str) -> Leaf:
 
 @app.command("get")
 def get(
-    name: str = typer.Argument(..., help="A dotted key (api_server.port) or an environment name."),
+    name: str = typer.Argument(..., help="A dotted key (gateway.allow_bots) or an environment name."),
     reveal: bool = typer.Option(False, "--reveal", help="Print a secret instead of ********."),
 ) -> None:
     """Print one effective setting (lists comma-separated, as in .env); its origin goes to stderr."""
-    from hermes.config.loader import lookup
     from hermes.config.writer import env_text
 
     leaf = _leaf_or_exit(name)
     config = load_or_exit()
-    value = lookup(config.settings, leaf.key)
+    value = config.value(leaf.key)
     text = "" if value is None else env_text(value)
     typer.echo(REDACTED if leaf.secret and text and not reveal else text)
     typer.echo(f"# {leaf.key} [{config.origins[leaf.key]}]", err=True)
@@ -77,7 +76,7 @@ def get(
 
 @app.command("set")
 def set_(
-    name: str = typer.Argument(..., help="A dotted key (api_server.port) or an environment name."),
+    name: str = typer.Argument(..., help="A dotted key (gateway.allow_bots) or an environment name."),
     value: str = typer.Argument(..., help="The value as in .env; lists comma-separated."),
     if_unset: bool = typer.Option(
         False, "--if-unset", help="Change nothing when a file or the environment already sets it."

@@ -13,17 +13,18 @@ from hermes.config.loader import leaves
 from hermes.config.names import setting_prefixes
 
 _CREDENTIAL_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION", re.IGNORECASE)
-_OWN_PREFIXES = (*setting_prefixes(), "AWS_")
 
 
 def command_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     source = os.environ if environ is None else environ
     secret_names = {name for leaf in leaves() if leaf.secret for name in leaf.env}
+    # AWS_ names too: they are credentials even where they are not ours.
+    own_prefixes = (*setting_prefixes(), "AWS_")
 
     def harmless(name: str) -> bool:
         return (
             name not in secret_names
-            and not name.startswith(_OWN_PREFIXES)
+            and not name.startswith(own_prefixes)
             and not _CREDENTIAL_NAME.search(name)
         )
 

@@ -13,7 +13,7 @@ import types
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -21,10 +21,13 @@ from hermes.config.errors import ConfigError
 from hermes.config.mcp_secrets import mcp_secret_values
 from hermes.config.names import OTHER_NAMES, closest, did_you_mean, setting_prefixes
 from hermes.config.paths import HermesPaths
-from hermes.config.settings import Env, Secret, Settings
+from hermes.config.sections import SectionSpec, registered_sections
+from hermes.config.settings import Env, Secret, Section, Settings
 from hermes.config.sources import ENVIRONMENT, EnvLayer, env_layers, expand_vars, read_yaml
 
 log = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=Section)
 
 DEFAULT = "default"
 CONFIG_YAML = "config.yaml"
@@ -40,6 +43,7 @@ class Leaf:
     is_list: bool
     # The field's type with its constraints, for validating one value on its own (`hermes config set`).
     annotation: Any = field(default=None, compare=False, repr=False)
+    description: str | None = None
 
 
 @dataclass
@@ -49,13 +53,30 @@ class LoadedConfig:
     origins: dict[str, str]
     warnings: list[str] = field(default_factory=list)
     environ: dict[str, str] = field(default_factory=dict)
+    # The extensions' sections (platform packages), by config.yaml key.
+    sections: dict[str, Section] = field(default_factory=dict)
+
+    def section(self, model: type[S]) -> S:
+        """An extension's settings, e.g. `config.section(MatrixSettings)`; its defaults when the section
+        was registered after this configuration was loaded."""
+        for value in self.sections.values():
+            if type(value) is model:
+                return value
+        return model()
+
+    def value(self, key: str) -> Any:
+        """The value of a dotted key, core or extension."""
+        head, _, rest = key.partition(".")
+        if head in self.sections:
+            return lookup(self.sections[head], rest)
+        return lookup(self.settings, key)
 
     def secret_values(self) -> list[str]:
         """Every secret value in force, for log redaction."""
         found = []
         for leaf in leaves():
             if leaf.secret:
-                value = lookup(self.settings, leaf.key)
+                value = self.value(leaf.key)
                 if isinstance(value, str) and value:
                     found.append(value)
         found.extend(mcp_secret_values(self.settings.mcp_servers))
@@ -84,17 +105,33 @@ def _walk(model: type[BaseModel], prefix: str) -> Iterator[Leaf]:
         constraints = [m for m in info.metadata if not isinstance(m, Env) and m is not Secret]
         annotation = Annotated[(info.annotation, *constraints)] if constraints else info.annotation
         secret = any(m is Secret for m in info.metadata)
-        yield Leaf(key, env, secret, _is_list(info.annotation), annotation)
+        yield Leaf(key, env, secret, _is_list(info.annotation), annotation, info.description)
 
 
-_LEAVES: list[Leaf] | None = None
+_leaves_cache: dict[tuple[str, ...], list[Leaf]] = {}
 
 
 def leaves() -> list[Leaf]:
-    global _LEAVES
-    if _LEAVES is None:
-        _LEAVES = list(_walk(Settings, ""))
-    return _LEAVES
+    """Every setting: the core's, then each registered section's."""
+    sections = registered_sections()
+    cache_key = tuple(sections)
+    if cache_key not in _leaves_cache:
+        found = list(_walk(Settings, ""))
+        for key, spec in sections.items():
+            found.extend(_walk(spec.model, f"{key}."))
+        _leaves_cache.clear()
+        _leaves_cache[cache_key] = found
+    return _leaves_cache[cache_key]
+
+
+def section_models() -> dict[str, type[BaseModel]]:
+    """Each top-level block of config.yaml and the model that validates it."""
+    models: dict[str, type[BaseModel]] = {}
+    for name, info in Settings.model_fields.items():
+        if _is_model(info.annotation):
+            models[name] = cast(type[BaseModel], info.annotation)
+    models.update({key: spec.model for key, spec in registered_sections().items()})
+    return models
 
 
 def lookup(settings: BaseModel, key: str) -> Any:
@@ -137,6 +174,32 @@ def _unknown_keys(tree: Mapping[str, Any], model: type[BaseModel], prefix: str =
         elif _is_model(info.annotation) and isinstance(value, Mapping):
             unknown.extend(_unknown_keys(value, cast(type[BaseModel], info.annotation), f"{key}."))
     return unknown
+
+
+def _unknown_top_keys(tree: Mapping[str, Any], sections: Mapping[str, SectionSpec]) -> list[str]:
+    """`_unknown_keys` for the whole file, whose blocks are the core's sections and the extensions'."""
+    known = [*Settings.model_fields, *sections]
+    unknown = []
+    for name, value in tree.items():
+        spec = sections.get(str(name))
+        if spec is not None:
+            if isinstance(value, Mapping):
+                unknown.extend(_unknown_keys(value, spec.model, f"{name}."))
+        elif str(name) in Settings.model_fields:
+            unknown.extend(_unknown_keys({name: value}, Settings))
+        else:
+            suggestion = closest(str(name), known)
+            unknown.append(f"{name} (did you mean {suggestion}?)" if suggestion else str(name))
+    return unknown
+
+
+def _plugins(tree: Mapping[str, Any]) -> list[str]:
+    """`gateway.plugins` as written, imported before the settings are known: a plugin may bring a section."""
+    gateway = tree.get("gateway")
+    plugins = gateway.get("plugins") if isinstance(gateway, Mapping) else None
+    if isinstance(plugins, list):
+        return [str(module) for module in plugins]
+    return []
 
 
 def secret_reference_name(key: str) -> str:
@@ -195,8 +258,12 @@ def load_config(environ: Mapping[str, str] | None = None) -> LoadedConfig:
     missing: set[str] = set()
     referenced: set[str] = set()
     tree = expand_vars(read_yaml(paths.config_file), merged_env, missing, referenced)
+    from hermes.extensions import import_plugins
+
+    import_plugins(_plugins(tree))
+    sections = registered_sections()
     warnings = _unknown_env_keys(layers, referenced)
-    unknown = _unknown_keys(tree, Settings)
+    unknown = _unknown_top_keys(tree, sections)
     if unknown:
         warnings.append(f"config.yaml: unknown keys ignored: {', '.join(unknown)}")
     if missing:
@@ -214,20 +281,33 @@ def load_config(environ: Mapping[str, str] | None = None) -> LoadedConfig:
                 origins[leaf.key] = layer.origin
                 env_names[leaf.key] = name
 
+    problems: list[str] = []
+    validated: dict[str, Section] = {}
+    for section, spec in sections.items():
+        block = values.pop(section, None)
+        try:
+            validated[section] = spec.model.model_validate({} if block is None else block)
+        except ValidationError as exc:
+            problems += _problems(exc, origins, env_names, prefix=(section,))
     try:
         settings = Settings.model_validate(values)
     except ValidationError as exc:
-        raise ConfigError(_problems(exc, values, origins, env_names)) from None
-    return LoadedConfig(settings, paths, origins, warnings, merged_env)
+        problems = _problems(exc, origins, env_names) + problems
+    if problems:
+        raise ConfigError(problems)
+    return LoadedConfig(settings, paths, origins, warnings, merged_env, validated)
 
 
 def _problems(
-    exc: ValidationError, values: dict[str, Any], origins: dict[str, str], env_names: dict[str, str]
+    exc: ValidationError,
+    origins: dict[str, str],
+    env_names: dict[str, str],
+    prefix: tuple[str, ...] = (),
 ) -> list[str]:
     problems = []
     secret_keys = {leaf.key for leaf in leaves() if leaf.secret}
     for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"])
+        key = ".".join(str(part) for part in (*prefix, *error["loc"]))
         origin = origins.get(key, CONFIG_YAML)
         source = f"{origin} as {env_names[key]}" if key in env_names else origin
         shown = "(redacted)" if key in secret_keys else repr(error.get("input"))

@@ -1,13 +1,11 @@
-"""The environment names Hermes owns: the prefixes of its settings and the few names read outside the
-settings model. Secret hiding (`environment.py`) and the typo check of `.env` files both read them here."""
+"""The environment names Hermes owns: the prefixes of its settings (the core's and every registered
+section's, see `sections.py`) and the few names read outside the settings model. Secret hiding
+(`environment.py`) and the typo check of `.env` files both read them here."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-
-# A key in `.env` with one of these prefixes is meant for Hermes; one no setting knows is most likely a typo.
-SETTING_PREFIXES = ("HERMES_", "MATRIX_", "MATTERMOST_", "API_SERVER_", "GATEWAY_")
 
 # Read by Hermes itself but not settings: where the home is, the database of a replicated gateway, the
 # dashboard's terminal mode.
@@ -15,7 +13,11 @@ OTHER_NAMES = frozenset({"HERMES_HOME", "HERMES_DATABASE_URL", "HERMES_DASHBOARD
 
 
 def setting_prefixes() -> tuple[str, ...]:
-    return SETTING_PREFIXES
+    """A key in `.env` with one of these prefixes is meant for Hermes; one no setting knows is most likely
+    a typo."""
+    from hermes.config.sections import env_prefixes
+
+    return env_prefixes()
 
 
 def closest(name: str, known: Iterable[str]) -> str | None:

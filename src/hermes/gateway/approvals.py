@@ -17,8 +17,10 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from hermes.agent.contract import Origin
+from hermes.gateway.homes import no_home
 from hermes.gateway.image_links import images_as_links
 from hermes.platforms.base import ChatRef, Inbound, Platform
 
@@ -38,7 +40,7 @@ class ChatDirectory(Protocol):
     def platforms(self) -> Mapping[str, Platform]: ...
 
     async def home_chat(self, platform: str) -> ChatRef | None:
-        """The chat set by /sethome on `platform`, if any."""
+        """The platform's home (`gateway.homes.home_chat`), if it has one."""
 
 
 @dataclass
@@ -91,9 +93,9 @@ class Approvals:
         """The ids of the questions waiting for an answer."""
         return [qid for qid, q in self._questions.items() if not q.future.done()]
 
-    async def ask(self, platform: Platform, origin: dict[str, Any], prompt: str, wait_seconds: float) -> bool:
-        chat = ChatRef(platform.name, origin["chat_id"], origin["kind"], origin.get("thread_id"))
-        asker: _Asker = (chat.platform, chat.chat_id, chat.thread_id, origin["user_id"])
+    async def ask(self, platform: Platform, origin: Origin, prompt: str, wait_seconds: float) -> bool:
+        chat = ChatRef(platform.name, origin.chat_id, origin.kind, origin.thread_id)
+        asker: _Asker = (chat.platform, chat.chat_id, chat.thread_id, origin.user_id)
         question = Question(secrets.token_hex(3), asker, asyncio.get_running_loop().create_future())
         text = (
             f"{prompt}\n\nReply **yes** to approve or **no** to refuse (within {int(wait_seconds)} s), "
@@ -109,7 +111,7 @@ class Approvals:
                 ref = await platform.send(
                     chat,
                     text,
-                    idempotency_key=f"{origin.get('event_id', uuid.uuid4().hex)}:approval:{question.id}",
+                    idempotency_key=f"{origin.event_id or uuid.uuid4().hex}:approval:{question.id}",
                 )
                 question.message_id = ref.message_id
                 return await asyncio.wait_for(question.future, wait_seconds)
@@ -144,8 +146,8 @@ class HubServices:
         self.approvals = approvals
         self.platform = platform
 
-    async def request_approval(self, origin: dict[str, Any], prompt: str, wait_seconds: float) -> bool:
-        if origin.get("platform") != self.platform.name or "chat_id" not in origin:
+    async def request_approval(self, origin: Origin, prompt: str, wait_seconds: float) -> bool:
+        if origin.platform != self.platform.name:
             return False
         return await self.approvals.ask(self.platform, origin, prompt, wait_seconds)
 
@@ -158,9 +160,9 @@ async def send_to_target(directory: ChatDirectory, target: str, text: str) -> st
     scope, _, rest = target.partition(":")
     if scope == "home":
         platform = _platform(directory, rest)
-        chat = await directory.home_chat(rest) or platform.default_home
+        chat = await directory.home_chat(rest)
         if chat is None:
-            raise LookupError(f"{rest} has no home channel: send /sethome in the chat that should be it")
+            raise no_home(rest)
     else:
         platform = _platform(directory, scope)
         if not rest:

@@ -16,7 +16,7 @@ import secrets
 from collections.abc import AsyncGenerator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from hermes.agent.contract import Failed, Final, RunRequest, TextDelta, ToolFinished, ToolStarted
+from hermes.agent.contract import Failed, Final, Origin, RunRequest, TextDelta, ToolFinished, ToolStarted
 from hermes.gateway.approvals import send_to_target
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ class _Services:
         self.chat = chat
         self.events = events
 
-    async def request_approval(self, origin: dict[str, Any], prompt: str, wait_seconds: float) -> bool:
+    async def request_approval(self, origin: Origin, prompt: str, wait_seconds: float) -> bool:
         approval_id = secrets.token_hex(8)
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.chat.pending[approval_id] = future
@@ -89,7 +89,7 @@ class DashboardChat:
             platform_hint=_HINT,
             user_id="operator",
             user_name="operator",
-            origin={"platform": PLATFORM, "chat_id": session, "kind": "dm", "user_id": "operator"},
+            origin=Origin(PLATFORM, session, "dm", user_id="operator"),
         )
         events: asyncio.Queue[_Event | None] = asyncio.Queue()
         cancel = asyncio.Event()

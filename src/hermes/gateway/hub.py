@@ -16,13 +16,14 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapp
 from dataclasses import dataclass
 from typing import Any
 
-from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, ImageInput, RunRequest
+from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, ImageInput, Origin, RunRequest
 from hermes.config.settings import Settings
 from hermes.gateway.approvals import Approvals
 from hermes.gateway.auth import Authorizer, DenialNotices, denial_text
 from hermes.gateway.codec import from_payload, to_payload
 from hermes.gateway.commands import CommandContext, parse_command
 from hermes.gateway.delivery import EditThrottle, ReplyStream
+from hermes.gateway.homes import home_chat
 from hermes.gateway.image_links import images_as_links
 from hermes.gateway.lanes import Lane
 from hermes.gateway.leases import HeldLease
@@ -116,8 +117,8 @@ class Hub:
         return await self.store.cursors.get(platform)
 
     async def home_chat(self, platform: str) -> ChatRef | None:
-        home = await self.store.homes.get(platform)
-        return None if home is None else ChatRef(platform, home.chat_id, "channel", home.thread_id)
+        adapter = self.platforms.get(platform)
+        return None if adapter is None else await home_chat(self.store.homes, adapter)
 
     def has_owner(self, platform: str) -> bool:
         """Whether anyone is the owner on `platform` (see `is_owner`)."""
@@ -193,8 +194,10 @@ class Hub:
     def default_model(self) -> str:
         return self.options.default_model
 
-    def lane(self, key: str) -> Lane | None:
-        return self._lanes.get(key)
+    def interrupt(self, session_key: str) -> bool:
+        """Stop the session's current run (for /stop and /new); False when none was running."""
+        lane = self._lanes.get(session_key)
+        return lane is not None and lane.interrupt()
 
     def session_key_for(self, inbound: Inbound) -> str:
         return session_key(inbound.chat, inbound.sender_id, self.options.routing)
@@ -251,7 +254,20 @@ class Hub:
         key = self.session_key_for(inbound)
         command = parse_command(inbound.text, bare=inbound.chat.kind != "dm" and platform.bare_commands)
         if command is not None:
-            await self._run_command(platform, inbound, CommandContext(self, inbound, key, *command))
+            found, args = command
+            ctx = CommandContext(
+                inbound,
+                key,
+                found,
+                args,
+                sessions=self.store.sessions,
+                homes=self.store.homes,
+                runs=self,
+                owners=self,
+                default_model=self.default_model,
+                uptime_seconds=self.clock() - self.started_at,
+            )
+            await self._run_command(platform, inbound, ctx)
             return False
         self._enqueue(key, inbound)
         return True
@@ -286,14 +302,12 @@ class Hub:
 
     async def _deny(self, platform: Platform, inbound: Inbound) -> None:
         self.denials.log_once(platform.name, inbound.sender_id, inbound.chat.chat_id)
-        reply_ids: list[str] = []
         if inbound.chat.kind == "dm" and self.denials.should_notify(platform.name, inbound.sender_id):
-            ref = await platform.send(
+            await platform.send(
                 inbound.chat,
                 denial_text(platform.name, inbound.sender_id),
                 idempotency_key=f"{inbound.event_id}:denied",
             )
-            reply_ids.append(ref.message_id)
         await self.store.inbox.mark_skipped(inbound.chat.platform, inbound.event_id, "not allowed")
 
     async def _run_command(self, platform: Platform, inbound: Inbound, ctx: CommandContext) -> None:
@@ -386,14 +400,14 @@ class Hub:
             user_name=last.sender_name,
             images=await _images(batch),
             memory_scope=self._memory_scope(last),
-            origin={
-                "platform": platform.name,
-                "chat_id": last.chat.chat_id,
-                "kind": last.chat.kind,
-                "thread_id": last.chat.thread_id,
-                "user_id": last.sender_id,
-                "event_id": last.event_id,
-            },
+            origin=Origin(
+                platform.name,
+                last.chat.chat_id,
+                last.chat.kind,
+                last.chat.thread_id,
+                last.sender_id,
+                last.event_id,
+            ),
         )
         typing = asyncio.create_task(self._keep_typing(platform, last.chat))
         end: Final | Failed | None = None

@@ -12,8 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hermes.config.loader import leaves, lookup
-from hermes.config.settings import Settings
+from hermes.config.loader import LoadedConfig, leaves
 
 # The keys behind `HubOptions` and the gateway-wide allowlist: the hub takes them without a restart.
 APPLIED_AT_ONCE = frozenset(
@@ -47,13 +46,14 @@ class ReloadResult:
         }
 
 
-def changed_keys(old: Settings, new: Settings) -> list[str]:
-    return [leaf.key for leaf in leaves() if lookup(old, leaf.key) != lookup(new, leaf.key)]
+def changed_keys(old: LoadedConfig, new: LoadedConfig) -> list[str]:
+    """By name: the order of the settings depends on which sections are registered."""
+    return sorted(leaf.key for leaf in leaves() if old.value(leaf.key) != new.value(leaf.key))
 
 
-def platform_section(settings: Settings, platform: str) -> Any:
-    """The platform's own settings (`matrix:` for matrix); None for a platform without a section."""
-    return getattr(settings, platform, None)
+def platform_section(config: LoadedConfig, platform: str) -> Any:
+    """The platform's own settings (its registered section); None for a platform without one."""
+    return config.sections.get(platform)
 
 
 def sort_changes(keys: Iterable[str], platforms: Iterable[str]) -> tuple[list[str], list[str]]:

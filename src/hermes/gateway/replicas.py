@@ -94,6 +94,29 @@ class Replication:
             await asyncio.gather(self._heartbeat, return_exceptions=True)
         await asyncio.gather(*(keeper.stop() for keeper in self.keepers.values()))
 
+    async def describe(self) -> dict[str, object]:
+        """Every replica seen lately and who holds what, for `gateway status` and `/health/detailed`."""
+        now = await self.store.leases.now()
+        seen_within = max(60.0, 3 * self.ttl)
+        return {
+            "this_replica": self.replica_id,
+            "lease_seconds": self.ttl,
+            "replicas": [
+                {"id": r.id, "host": r.host, "pid": r.pid, "seen_seconds_ago": round(now - r.seen_at, 1)}
+                for r in await self.store.leases.replicas(seen_within)
+            ],
+            "leases": [
+                {
+                    "name": lease.name,
+                    "holder": lease.holder if lease.expires_at > now else None,
+                    "token": lease.token,
+                    "renewed_seconds_ago": round(now - lease.renewed_at, 1),
+                    "expires_in_seconds": round(lease.expires_at - now, 1),
+                }
+                for lease in await self.store.leases.all()
+            ],
+        }
+
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(self.ttl / 3)

@@ -5,7 +5,6 @@ gracefully on SIGINT/SIGTERM (stop taking work, let runs finish within the grace
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import os
 import signal
@@ -18,8 +17,9 @@ from hermes.agent.contract import AgentPort
 from hermes.agent.tools.mcp import McpServers
 from hermes.backoff import Backoff
 from hermes.config import ConfigError, LoadedConfig, load_config
+from hermes.extensions import import_plugins
 from hermes.gateway.auth import Authorizer
-from hermes.gateway.control import ControlServer, control_socket_path, status_handlers
+from hermes.gateway.control import ControlServer, control_socket_path
 from hermes.gateway.dashboard_chat import DashboardChat
 from hermes.gateway.hub import Hub, HubOptions
 from hermes.gateway.media_cache import MediaCachePruner
@@ -27,6 +27,7 @@ from hermes.gateway.pid_lock import PidLock
 from hermes.gateway.reload import ReloadResult, changed_keys, platform_section, sort_changes
 from hermes.gateway.replicas import Replication
 from hermes.gateway.scheduler import LOCK_FILE, Scheduler
+from hermes.gateway.status_report import status_handlers
 from hermes.gateway.supervisor import PlatformSupervisor
 from hermes.platforms.base import AccessList, Platform, registered
 from hermes.store import ForeignDatabaseError, Store
@@ -52,21 +53,18 @@ class HomeInUse(Exception):
 MCP_START_WAIT_SECONDS = 10.0
 
 
-def load_plugins(modules: list[str]) -> None:
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            problem = f"config error: gateway.plugins names {module!r}, which cannot be imported: {exc}"
-            raise ConfigError([problem]) from None
-
-
 def no_platform_fix(env_file: Path) -> str:
-    return f"run `hermes gateway setup`, or set API_SERVER_ENABLED=true in {env_file}"
+    """What to do when no platform is enabled: the wizard, or the one-line switch of a platform that has
+    one (`Platform.quick_start`)."""
+    switches = " or ".join(cls.quick_start for cls in registered().values() if cls.quick_start)
+    if not switches:
+        return "run `hermes gateway setup`"
+    return f"run `hermes gateway setup`, or set {switches} in {env_file}"
 
 
 def enabled_platforms(config: LoadedConfig) -> dict[str, Platform]:
-    load_plugins(config.settings.gateway.plugins)
+    # The loader imported `gateway.plugins` already; this keeps a config built by hand (tests) the same.
+    import_plugins(config.settings.gateway.plugins)
     return {name: cls.create(config) for name, cls in registered().items() if cls.enabled(config)}
 
 
@@ -239,7 +237,7 @@ class Gateway:
         hub = self.hub
         if hub is None:
             return ReloadResult(refused=["the gateway has not started yet"])
-        old = self.config.settings
+        old = self.config
         gateway = new.settings.gateway
         hub.options = HubOptions.from_settings(new.settings)
         hub.authorizer = Authorizer(AccessList(frozenset(gateway.allowed_users), gateway.allow_all_users))
@@ -250,7 +248,7 @@ class Gateway:
                 await self._unsupervise(name)
             elif name not in self.supervisors:
                 self._supervise(name, platforms[name])
-            elif platform_section(old, name) != platform_section(new.settings, name):
+            elif platform_section(old, name) != platform_section(new, name):
                 # Stopped first: the new one may need what the old one holds (the API server's port).
                 await self._unsupervise(name)
                 self._supervise(name, platforms[name])
@@ -258,7 +256,7 @@ class Gateway:
                 continue
             result.restarted.append(name)
         result.applied, result.needs_restart = sort_changes(
-            changed_keys(old, new.settings), set(platforms) | set(result.restarted)
+            changed_keys(old, new), set(platforms) | set(result.restarted)
         )
         return result
 

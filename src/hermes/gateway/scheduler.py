@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, RunRequest
 from hermes.agent.tools.cronspec import describe_schedule, describe_target, next_run, target_platform
+from hermes.gateway.homes import home_chat, no_home
 from hermes.gateway.image_links import images_as_links
 from hermes.gateway.leases import HeldLease
 from hermes.gateway.pid_lock import PidLock
@@ -66,7 +67,6 @@ def job_request(job: Job, platform: str, chat_kind: ChatKind = "channel") -> Run
         chat_kind=chat_kind,
         user_id=session_key(job),
         # No chat_id: nobody can be asked for approval, and the job's own jobs cannot target "this chat".
-        origin={"platform": platform, "cron_job": job.id},
         memory_scope=_memory_scope(job),
         unattended=True,
     )
@@ -278,12 +278,10 @@ class Scheduler:
             return platform, ChatRef(
                 name, str(target["chat_id"]), target.get("kind") or "channel", target.get("thread_id")
             )
-        home = await self.store.homes.get(name)
-        if home is not None:
-            return platform, ChatRef(name, home.chat_id, "channel", home.thread_id)
-        if platform.default_home is not None:
-            return platform, platform.default_home
-        raise LookupError(f"{name} has no home channel: send /sethome in the chat that should be it")
+        chat = await home_chat(self.store.homes, platform)
+        if chat is None:
+            raise no_home(name)
+        return platform, chat
 
     async def _wait_connected(self, name: str) -> None:
         event = self.connected.get(name)

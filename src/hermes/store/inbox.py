@@ -148,6 +148,15 @@ class Inbox:
 
         return await self._db.run(read)
 
+    async def last_accepted_at(self) -> dict[str, float]:
+        """When each platform's latest event was accepted, for `gateway status`."""
+
+        def read(conn: Connection) -> dict[str, float]:
+            rows = conn.execute("SELECT platform, max(accepted_at) FROM inbox GROUP BY platform").fetchall()
+            return {row[0]: row[1] for row in rows}
+
+        return await self._db.run(read)
+
     async def record_sent(
         self, platform: str, event_id: str, chunk: int, message_id: str, *, fence: LeaseFence | None = None
     ) -> None:

@@ -184,6 +184,16 @@ class Sessions:
 
         return await self._db.transaction(find_or_insert)
 
+    async def counts(self) -> tuple[int, int]:
+        """Open sessions and all sessions, for `gateway status`."""
+
+        def read(conn: Connection) -> tuple[int, int]:
+            # count(ended_at) skips NULLs; portable where sum() over a boolean is not (PostgreSQL).
+            total, ended = conn.execute("SELECT count(*), count(ended_at) FROM sessions").fetchone()
+            return int(total) - int(ended), int(total)
+
+        return await self._db.run(read)
+
     async def get(self, session_id: str) -> Session | None:
         return await self._db.run(lambda conn: _get(conn, session_id))
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hermes.agent.contract import Origin
 from hermes.agent.local import LocalAgent
 from hermes.config import load_config
 from hermes.gateway.delivery import STOPPED_MARK
@@ -210,6 +211,12 @@ async def test_stop_cancels_the_run(make_rig) -> None:
     await rig.platform.wait_for(lambda: any("Stopped" in m.text for m in rig.platform.messages))
     await rig.settled()
     assert time.monotonic() - started < 2.0
+    texts = [m.text for m in rig.platform.messages]
+    assert "⏹ Stopped." in texts
+    assert not any("never finished" in text for text in texts)
+    assert rig.hub.runs_in_flight == 0
+    await rig.platform.push("/stop")
+    assert (await rig.reply_texts(len(texts) + 1))[-1] == "Nothing is running."
 
 
 async def test_interrupt_cancels_and_runs_again_with_the_new_input(make_rig) -> None:
@@ -243,8 +250,12 @@ async def test_commands_are_never_queued_behind_a_run(make_rig) -> None:
     await rig.llm.wait_for_requests(1)
     await rig.platform.push("/whoami")
     await rig.platform.wait_for(lambda: any("test id" in m.text for m in rig.platform.messages))
+    # Answered while the run still stalls: the command did not wait in the session's queue.
+    assert rig.hub.runs_in_flight == 1
     await rig.platform.push("/stop")
     await rig.settled()
+    assert [m.text for m in rig.platform.messages][-1] == "⏹ Stopped."
+    assert rig.hub.runs_in_flight == 0 and len(rig.llm.requests) == 1
 
 
 async def test_streaming_edits_are_throttled_and_capped(make_rig) -> None:
@@ -329,13 +340,7 @@ async def test_approval_answered_by_the_requester(make_rig) -> None:
     rig: Rig = await make_rig()
     inbound = await rig.platform.push("/whoami")
     await rig.settled()
-    origin = {
-        "platform": "test",
-        "chat_id": inbound.chat.chat_id,
-        "kind": "dm",
-        "user_id": "@alice",
-        "event_id": "x",
-    }
+    origin = Origin("test", inbound.chat.chat_id, "dm", None, "@alice", "x")
     services = rig.hub.approvals.services_for(rig.platform)
     asking = asyncio.create_task(services.request_approval(origin, "Run `rm -rf build`?", 5))
     await rig.platform.wait_for(lambda: any("rm -rf build" in m.text for m in rig.platform.messages))
@@ -350,7 +355,7 @@ async def test_approval_answered_by_the_requester(make_rig) -> None:
 
 async def test_approval_times_out_as_a_refusal(make_rig) -> None:
     rig: Rig = await make_rig()
-    origin = {"platform": "test", "chat_id": "dm-@alice", "kind": "dm", "user_id": "@alice", "event_id": "x"}
+    origin = Origin("test", "dm-@alice", "dm", None, "@alice", "x")
     services = rig.hub.approvals.services_for(rig.platform)
     assert await services.request_approval(origin, "Run it?", 0.2) is False
 

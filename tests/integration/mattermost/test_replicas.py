@@ -4,25 +4,56 @@ by, and takes over when the holder is killed, answering every message exactly on
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
 import shutil
+import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
-from tests.harness.gateway import GatewayProcess, start_gateway_process, wait_for_log
+from tests.harness.gateway import HERMES, GatewayProcess, start_gateway_process, wait_for_log
 from tests.harness.postgres_server import PostgresServer
 
 from .conftest import MattermostBot
 
-LEASE = {"store": {"lease_seconds": 2}}
 
-
-def replica_homes(bot: MattermostBot, url: str) -> tuple[Path, Path]:
-    """Two homes configured alike (two hosts), sharing the database at `url`."""
-    bot.configure(config=LEASE, env={"HERMES_DATABASE_URL": url})
+@contextlib.asynccontextmanager
+async def two_replicas(
+    bot: MattermostBot, postgres: PostgresServer, lease_seconds: float
+) -> AsyncIterator[tuple[str, GatewayProcess, GatewayProcess]]:
+    """Two homes configured alike (two hosts) sharing one new database: the first replica holds
+    Mattermost, the second has started and stands by. Both are killed, and the database dropped, after."""
+    url = postgres.create_database()
+    bot.configure(config={"store": {"lease_seconds": lease_seconds}}, env={"HERMES_DATABASE_URL": url})
     standby_home = bot.home.with_name("standby-home")
     shutil.copytree(bot.home, standby_home)
-    return bot.home, standby_home
+    holder = start_gateway_process(bot.home)
+    standby = None
+    try:
+        await wait_for_log(holder, "mattermost: connected")
+        standby = start_gateway_process(standby_home)
+        await wait_for_log(standby, "platforms are shared through leases")
+        yield url, holder, standby
+    finally:
+        for process in (holder, standby):
+            if process is not None and process.proc.poll() is None:
+                process.kill()
+        postgres.drop_database(url)
+
+
+def replication_status(home: Path) -> dict[str, Any]:
+    """`hermes gateway status --json` of the replica at `home`: its replication part."""
+    env = {**os.environ, "HERMES_HOME": str(home)}
+    done = subprocess.run(
+        [HERMES, "gateway", "status", "--json"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    replication: dict[str, Any] = json.loads(done.stdout)["replication"]
+    return replication
 
 
 async def settled(url: str, timeout: float = 15.0) -> None:
@@ -37,24 +68,11 @@ async def settled(url: str, timeout: float = 15.0) -> None:
             await asyncio.sleep(0.1)
 
 
-def stop(*processes: GatewayProcess | None) -> None:
-    for process in processes:
-        if process is not None and process.proc.poll() is None:
-            process.kill()
-
-
 async def test_the_standby_takes_over_a_killed_holder_and_answers_the_gap_once(
     bot: MattermostBot, postgres: PostgresServer
 ) -> None:
-    url = postgres.create_database()
-    first_home, second_home = replica_homes(bot, url)
     dm = bot.dm_with(bot.alice)
-    holder = start_gateway_process(first_home)
-    standby = None
-    try:
-        await wait_for_log(holder, "mattermost: connected")
-        standby = start_gateway_process(second_home)
-        await wait_for_log(standby, "platforms are shared through leases")
+    async with two_replicas(bot, postgres, lease_seconds=2) as (url, holder, standby):
         await bot.mm.post_as(bot.alice, dm, "hello")
         await bot.reply(dm, lambda p: p.message == "hello", timeout=15)
         await settled(url)
@@ -67,9 +85,6 @@ async def test_the_standby_takes_over_a_killed_holder_and_answers_the_gap_once(
         await settled(url)
         await bot.mm.post_as(bot.alice, dm, "and after")
         await bot.reply(dm, lambda p: p.message == "and after", timeout=15)
-    finally:
-        stop(holder, standby)
-        postgres.drop_database(url)
     assert [p.message for p in bot.replies_in(dm)] == [
         "hello",
         "sent while nobody held mattermost",
@@ -83,22 +98,15 @@ async def test_the_standby_takes_over_a_killed_holder_and_answers_the_gap_once(
 async def test_a_replica_that_stops_cleanly_hands_over_at_once(
     bot: MattermostBot, postgres: PostgresServer
 ) -> None:
-    url = postgres.create_database()
-    first_home, second_home = replica_homes(bot, url)
-    bot.configure(config={"store": {"lease_seconds": 60}}, env={"HERMES_DATABASE_URL": url})
-    shutil.copy(first_home / "config.yaml", second_home / "config.yaml")
     dm = bot.dm_with(bot.alice)
-    holder = start_gateway_process(first_home)
-    standby = None
-    try:
-        await wait_for_log(holder, "mattermost: connected")
-        standby = start_gateway_process(second_home)
-        await wait_for_log(standby, "platforms are shared through leases")
+    async with two_replicas(bot, postgres, lease_seconds=60) as (_, holder, standby):
+        report = replication_status(standby.home)
+        holder_id = next(r["id"] for r in report["replicas"] if r["pid"] == holder.proc.pid)
+        assert {r["pid"] for r in report["replicas"]} == {holder.proc.pid, standby.proc.pid}
+        held = {lease["name"]: lease["holder"] for lease in report["leases"]}
+        assert held["platform:mattermost"] == holder_id and held["scheduler"] == holder_id
         assert holder.terminate() == 0
         # Released on the way out: no waiting for a 60 s lease to expire.
         await wait_for_log(standby, "mattermost: connected", timeout=10)
         await bot.mm.post_as(bot.alice, dm, "still there?")
         await bot.reply(dm, lambda p: p.message == "still there?", timeout=15)
-    finally:
-        stop(holder, standby)
-        postgres.drop_database(url)

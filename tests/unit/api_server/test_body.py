@@ -192,7 +192,7 @@ def test_run_request_seeds_a_new_session_with_the_history() -> None:
     assert run.extra_system == "be brief"
     assert run.model_override is None
     assert (run.platform, run.chat_kind) == ("api_server", "api")
-    assert run.origin == {}
+    assert run.origin is None
 
 
 def test_run_request_carries_a_routed_model() -> None:

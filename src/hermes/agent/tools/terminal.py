@@ -162,8 +162,8 @@ async def _approval_refusal(command: str, ctx: ToolContext, config: TerminalTool
     """Why the command may not run, or None when it may."""
     if config.auto_approve or allowed_without_approval(command, config.allow):
         return None
-    # API chat requests have no chat to ask in (no chat_id); API runs do (their followers answer).
-    if ctx.services is None or not ctx.origin.get("chat_id"):
+    # API chat requests have no chat to ask in (no origin); API runs do (their followers answer).
+    if ctx.services is None or ctx.origin is None:
         return (
             "this command needs approval and there is nobody to ask here; it did not run. The operator "
             "can allow it with tools.terminal.allow (or tools.terminal.auto_approve)."

@@ -7,7 +7,7 @@ import json
 
 from aiohttp import web
 
-from hermes.config.loader import leaves, lookup
+from hermes.config.loader import leaves
 from hermes.dashboard.app import dashboard, render
 
 
@@ -25,7 +25,7 @@ async def page(request: web.Request) -> web.StreamResponse:
     rows = [
         {
             "key": leaf.key,
-            "value": shown(lookup(config.settings, leaf.key), leaf.secret),
+            "value": shown(config.value(leaf.key), leaf.secret),
             "origin": config.origins[leaf.key],
             "secret": leaf.secret,
             "env": ", ".join(leaf.env),

@@ -21,13 +21,16 @@ def _stored_figures(conn: Connection) -> dict[str, Any]:
     platforms = {
         row[0]: {"last_event_at": row[1], "inbox_backlog": row[2]}
         for row in conn.execute(
-            "SELECT platform, max(accepted_at), coalesce(sum(status = 'pending'), 0) FROM inbox GROUP BY 1"
+            "SELECT platform, max(accepted_at), "
+            "coalesce(sum(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0) FROM inbox GROUP BY 1"
         )
     }
     total, open_ = conn.execute(
-        "SELECT count(*), coalesce(sum(ended_at IS NULL), 0) FROM sessions"
+        "SELECT count(*), coalesce(sum(CASE WHEN ended_at IS NULL THEN 1 ELSE 0 END), 0) FROM sessions"
     ).fetchone()
-    jobs, paused = conn.execute("SELECT count(*), coalesce(sum(enabled = 0), 0) FROM jobs").fetchone()
+    jobs, paused = conn.execute(
+        "SELECT count(*), coalesce(sum(CASE WHEN enabled = 0 THEN 1 ELSE 0 END), 0) FROM jobs"
+    ).fetchone()
     return {
         "platforms": platforms,
         "sessions": {"total": total, "open": open_},

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from hermes.config.settings import ApiServerSettings
+from hermes.platforms.api_server.settings import ApiServerSettings
 
 log = logging.getLogger(__name__)
 

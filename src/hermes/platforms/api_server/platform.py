@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, ClassVar
 from hermes.config import ConfigError
 from hermes.platforms.api_server.keys import ENV_NAME, key_problem, new_key, redact_from_logs, write_key
 from hermes.platforms.api_server.models import ModelCatalog
+from hermes.platforms.api_server.settings import ApiServerSettings
+from hermes.platforms.api_server.setup import WIZARD
 from hermes.platforms.base import (
     AccessList,
     Attachment,
@@ -36,6 +38,8 @@ from hermes.platforms.base import (
     HubPort,
     MessageRef,
     Platform,
+    StatusValue,
+    Trouble,
     register,
 )
 
@@ -70,7 +74,7 @@ class ServerOptions:
 
     @classmethod
     def from_config(cls, config: LoadedConfig) -> ServerOptions:
-        api = config.settings.api_server
+        api = config.section(ApiServerSettings)
         return cls(
             host=api.host,
             port=api.port,
@@ -112,10 +116,34 @@ class ApiServerPlatform(Platform):
     # Request-driven: every replica serves the API at once; runs on one session are serialised in the hub.
     exclusive: ClassVar[bool] = False
     # Answers go back whole in the HTTP response; nothing is split.
-    max_message_chars: ClassVar[int] = 1_000_000
-    can_edit: ClassVar[bool] = False
+    max_message_chars: int = 1_000_000
+    can_edit: bool = False
     prompt_hint: ClassVar[str] = (
         "You are answering through an OpenAI-compatible API; the client decides how text is shown."
+    )
+    label: ClassVar[str] = "API server"
+    summary: ClassVar[str] = (
+        "The OpenAI-compatible HTTP API (chat completions, Responses, runs, sessions, jobs; see docs/api.md)."
+    )
+    settings: ClassVar[type[ApiServerSettings]] = ApiServerSettings
+    env_prefix: ClassVar[str] = "API_SERVER_"
+    quick_start: ClassVar[str | None] = "API_SERVER_ENABLED=true"
+    wizard = WIZARD
+    troubleshooting: ClassVar[tuple[Trouble, ...]] = (
+        Trouble(
+            "The gateway stops at start naming `api_server.key`.",
+            "The key is shorter than 16 characters or a placeholder: set `API_SERVER_KEY` to a long random "
+            "value (`openssl rand -hex 32`), or remove it to have one generated into `.env`.",
+        ),
+        Trouble(
+            "Clients get `401 invalid_api_key`.",
+            "They must send `Authorization: Bearer <API_SERVER_KEY>`; the key is in `HERMES_HOME/.env`.",
+        ),
+        Trouble(
+            "Clients on other machines cannot connect.",
+            "The server listens on 127.0.0.1 by default; set `API_SERVER_HOST=0.0.0.0` (the key is then "
+            "all that protects the agent).",
+        ),
     )
 
     def __init__(self, options: ServerOptions, config: LoadedConfig) -> None:
@@ -130,10 +158,6 @@ class ApiServerPlatform(Platform):
         self._runner: web.AppRunner | None = None
 
     @classmethod
-    def enabled(cls, config: LoadedConfig) -> bool:
-        return config.settings.api_server.enabled
-
-    @classmethod
     def create(cls, config: LoadedConfig) -> ApiServerPlatform:
         """Raises ConfigError for a key too weak to protect the agent."""
         options = ServerOptions.from_config(config)
@@ -143,7 +167,7 @@ class ApiServerPlatform(Platform):
 
     @classmethod
     async def check(cls, config: LoadedConfig) -> list[Check]:
-        api = config.settings.api_server
+        api = config.section(ApiServerSettings)
         where = f"{api.host}:{api.port}"
         if not api.key:
             return [Check(True, f"api_server: {where}; no key yet, one is generated into .env at start")]
@@ -173,6 +197,9 @@ class ApiServerPlatform(Platform):
         host = self.options.host
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{self.port}"
+
+    def status_fields(self) -> dict[str, StatusValue]:
+        return {"url": self.url if self._runner is not None else None}
 
     async def start(self, hub: HubPort) -> None:
         from aiohttp import web
@@ -209,7 +236,7 @@ class ApiServerPlatform(Platform):
             metrics,
             backend.store,
         )
-        api = self.config.settings.api_server
+        api = self.config.section(ApiServerSettings)
         self.responses = ResponsesApi(
             hub,
             backend.store,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from hermes.agent.contract import Failed, Final, RunRequest, TextDelta, ToolFinished, ToolStarted
+from hermes.agent.contract import Failed, Final, Origin, RunRequest, TextDelta, ToolFinished, ToolStarted
 from hermes.platforms.api_server.admission import Admission
 from hermes.platforms.api_server.auth import caller_of
 from hermes.platforms.api_server.backend import ApiBackend
@@ -144,12 +144,8 @@ class RunsApi:
         self.admission.acquire()
         run = self.registry.add(run_id, caller.name, session_id or run_id, model)
         scope = memory_scope(caller, session_key)
-        origin: dict[str, Any] = {
-            "platform": PLATFORM,
-            "chat_id": run_id,
-            "kind": "dm",
-            "user_id": caller.name,
-        }
+        # Where the run's approval questions go: the run itself (see `deliver_question`).
+        origin = Origin(PLATFORM, run_id, "dm", user_id=caller.name)
         run_request = RunRequest(
             session_key=SESSION_KEY_PREFIX + run.session_id,
             text=turn.text,

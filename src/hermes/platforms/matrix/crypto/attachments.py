@@ -23,11 +23,6 @@ def encrypt_file(data: bytes) -> tuple[bytes, dict[str, Any]]:
     return ciphertext, described
 
 
-def file_url(file: dict[str, Any]) -> str | None:
-    url = file.get("url")
-    return url if isinstance(url, str) else None
-
-
 def encryption_details(file: dict[str, Any]) -> tuple[str, str, str] | None:
     """The key, the ciphertext's SHA-256 and the iv of a `file` object; None when one is missing."""
     key = found if isinstance(found := file.get("key"), dict) else {}
