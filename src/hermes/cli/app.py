@@ -7,7 +7,6 @@ from typing import Any
 import typer
 
 from hermes.cli import (
-    api_cmd,
     chat,
     config_cmd,
     cron,
@@ -49,7 +48,6 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(gateway.app, name="gateway")
-app.add_typer(api_cmd.app, name="api")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(cron.app, name="cron")
 app.add_typer(memory_cmd.app, name="memory")

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from hermes.store.api_keys import ApiKeys
 from hermes.store.api_responses import ApiResponses
-from hermes.store.api_sessions import ApiSessions
 from hermes.store.cursors import Cursors
 from hermes.store.database import Database
 from hermes.store.dialect import POSTGRESQL, is_postgres_url
@@ -101,7 +100,6 @@ class Store:
         self.leases = Leases(db, clock=clock)
         self.api_responses = ApiResponses(db, clock=clock)
         self.api_keys = ApiKeys(db, clock=clock)
-        self.api_sessions = ApiSessions(db, clock=clock)
 
     @classmethod
     async def open(

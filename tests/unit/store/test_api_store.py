@@ -1,10 +1,10 @@
-"""The API server's repositories (stored responses, client keys, API sessions) on each engine."""
+"""The API server's repositories in the store (stored responses, client keys) on each engine."""
 
 from __future__ import annotations
 
 import pytest
 
-from hermes.store import NewMessage, Store
+from hermes.store import Store
 from hermes.store.api_responses import StoredResponse
 
 from .conftest import FakeClock
@@ -62,32 +62,3 @@ async def test_client_keys(store: Store) -> None:
     assert await store.api_keys.find("secret-key-1") is None
     [listed] = await store.api_keys.all()
     assert listed.revoked_at is not None and listed.last_used_at is not None
-
-
-async def test_api_sessions_ownership_titles_and_listing(store: Store, clock: FakeClock) -> None:
-    assert await store.api_sessions.claim("mine", "alice")
-    assert await store.api_sessions.claim("mine", "alice") and not await store.api_sessions.claim(
-        "mine", "bob"
-    )
-    assert await store.api_sessions.claim("mine", "admin")
-    clock.advance(1)
-    # A transcript nobody claimed is the admin's.
-    opened = await store.sessions.get_or_create("api_server:session:adm", platform="api_server", chat_id="c")
-    await store.sessions.append(opened.id, [NewMessage("user", "hi")])
-    assert not await store.api_sessions.claim("adm", "alice")
-    clock.advance(5)
-    assert await store.api_sessions.create("empty", "alice", "Empty one")
-    assert not await store.api_sessions.create("adm", "alice", None)
-    await store.api_sessions.set_title("adm", "admin", "Admin's")
-    everyone = await store.api_sessions.list(None, 10, 0)
-    assert [s.session_id for s in everyone] == ["empty", "adm", "mine"]
-    assert [s.session_id for s in await store.api_sessions.list("alice", 10, 0)] == ["empty", "mine"]
-    adm = await store.api_sessions.get("adm")
-    assert (
-        adm is not None
-        and adm.title == "Admin's"
-        and adm.stored is not None
-        and adm.stored.message_count == 1
-    )
-    assert await store.api_sessions.delete("adm") and await store.api_sessions.get("adm") is None
-    assert await store.sessions.current("api_server:session:adm") is None

@@ -63,9 +63,9 @@ from hermes.platforms.api_server.session_headers import (
     session_id_from,
     session_key_from,
 )
+from hermes.platforms.api_server.session_store import ApiSessions
 from hermes.platforms.api_server.sse import ChunkFormat, EventStream
 from hermes.platforms.base import HubPort
-from hermes.store import Store
 
 # What makes two requests with one Idempotency-Key the same request (the reference's choice).
 _FINGERPRINT_FIELDS = ("model", "messages", "tools", "tool_choice", "stream")
@@ -102,9 +102,9 @@ class ChatCompletions:
         admission: Admission,
         idempotency: IdempotencyCache,
         metrics: ApiMetrics,
-        store: Store | None = None,
+        owners: ApiSessions | None = None,
     ) -> None:
-        self.store = store
+        self.owners = owners
         self.continuations = Continuations()
         self.hub = hub
         self.options = options
@@ -147,8 +147,8 @@ class ChatCompletions:
         if given is not None:
             self.continuations.forget(given)
         session_id = given or self.continuations.find(caller.name, history) or os.urandom(16).hex()
-        if self.store is not None:
-            await claim(self.store, caller, session_id)
+        if self.owners is not None:
+            await claim(self.owners, caller, session_id)
         scope = memory_scope(caller, session_key)
         run = run_request(call, session_id, self.options.models.routed_model(call.model), scope)
         headers = {SESSION_HEADER: session_id}

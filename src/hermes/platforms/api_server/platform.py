@@ -35,6 +35,7 @@ from hermes.platforms.base import (
     Attachment,
     ChatRef,
     Check,
+    Commands,
     HubPort,
     MessageRef,
     Platform,
@@ -124,6 +125,9 @@ class ApiServerPlatform(Platform):
     label: ClassVar[str] = "API server"
     summary: ClassVar[str] = (
         "The OpenAI-compatible HTTP API (chat completions, Responses, runs, sessions, jobs; see docs/api.md)."
+    )
+    commands: ClassVar[Commands | None] = Commands(
+        "api", "hermes.platforms.api_server.cli:app", "The API server's keys: the admin key, and client keys."
     )
     settings: ClassVar[type[ApiServerSettings]] = ApiServerSettings
     env_prefix: ClassVar[str] = "API_SERVER_"
@@ -217,6 +221,7 @@ class ApiServerPlatform(Platform):
         from hermes.platforms.api_server.routes import AppOptions, build_app
         from hermes.platforms.api_server.runs import RunRegistry
         from hermes.platforms.api_server.runs_api import RunsApi
+        from hermes.platforms.api_server.session_store import ApiSessions
         from hermes.platforms.api_server.sessions_api import SessionsApi
 
         options = self.options
@@ -228,13 +233,14 @@ class ApiServerPlatform(Platform):
         # The backend is the gateway's side of the API server; the hub is the gateway's only HubPort.
         assert isinstance(hub, Hub)
         backend = GatewayApiBackend(hub, self.config)
+        owners = ApiSessions(backend.store.db)
         self.chat = ChatCompletions(
             hub,
             ChatOptions(options.models, options.keepalive_seconds),
             admission,
             idempotency,
             metrics,
-            backend.store,
+            owners,
         )
         api = self.config.section(ApiServerSettings)
         self.responses = ResponsesApi(
@@ -245,12 +251,20 @@ class ApiServerPlatform(Platform):
             options.models,
             Retention(api.response_retention_days, api.max_stored_responses),
             options.keepalive_seconds,
+            owners,
         )
         self.responses.start_pruning()
         self.runs = RunsApi(
-            hub, backend, RunRegistry(), admission, options.models, options.keepalive_seconds, self.responses
+            hub,
+            backend,
+            RunRegistry(),
+            admission,
+            options.models,
+            options.keepalive_seconds,
+            owners,
+            self.responses,
         )
-        sessions = SessionsApi(hub, backend.store, admission, options.keepalive_seconds)
+        sessions = SessionsApi(hub, backend.store, owners, admission, options.keepalive_seconds)
         groups: list[EndpointGroup] = [self.chat, self.responses, self.runs, sessions, JobsApi(backend.jobs)]
         discovery = Discovery(backend, options.models.name, bool(options.cors_origins), groups)
         app = build_app(

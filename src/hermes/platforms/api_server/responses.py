@@ -43,6 +43,7 @@ from hermes.platforms.api_server.session_headers import (
     memory_scope,
     session_key_from,
 )
+from hermes.platforms.api_server.session_store import ApiSessions
 from hermes.platforms.api_server.sse import EventStream
 from hermes.platforms.base import HubPort
 from hermes.store import Store
@@ -81,9 +82,11 @@ class ResponsesApi:
         models: ModelCatalog,
         retention: Retention,
         keepalive_seconds: float,
+        owners: ApiSessions,
     ) -> None:
         self.hub = hub
         self.store = store
+        self.owners = owners
         self.admission = admission
         self.idempotency = idempotency
         self.models = models
@@ -148,7 +151,7 @@ class ResponsesApi:
             chain = Chain(os.urandom(16).hex(), turn.conversation, None)
         if instructions is None:
             instructions = chain.instructions
-        await claim(self.store, caller, chain.session_id)
+        await claim(self.owners, caller, chain.session_id)
         store = bool_like(body.get("store", True))
         model = body.get("model", self.models.name)
         scope = memory_scope(caller, session_key)

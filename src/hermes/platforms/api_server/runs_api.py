@@ -39,6 +39,7 @@ from hermes.platforms.api_server.session_headers import (
     session_id_from,
     session_key_from,
 )
+from hermes.platforms.api_server.session_store import ApiSessions
 
 if TYPE_CHECKING:
     from hermes.platforms.api_server.responses import Chain, ResponsesApi
@@ -85,8 +86,10 @@ class RunsApi:
         admission: Admission,
         models: ModelCatalog,
         keepalive_seconds: float,
+        owners: ApiSessions,
         previous: ResponsesApi | None = None,
     ) -> None:
+        self.owners = owners
         self.hub = hub
         self.backend = backend
         self.registry = registry
@@ -137,7 +140,7 @@ class RunsApi:
             history = tuple(m for m in parse_history(body["conversation_history"]) if m.role != "system")
         run_id = f"run_{os.urandom(16).hex()}"
         caller = caller_of(request)
-        await claim(self.backend.store, caller, session_id or run_id)
+        await claim(self.owners, caller, session_id or run_id)
         model = body.get("model", self.models.name)
         # Taken here, not in the task: a run over the cap is refused with a 429, never left queued. Nothing
         # below can fail before the task (which releases it) exists.

@@ -37,10 +37,10 @@ from hermes.platforms.api_server.session_headers import (
     session_id_from,
     session_key_from,
 )
+from hermes.platforms.api_server.session_store import ApiSession, ApiSessions
 from hermes.platforms.api_server.sse import EventStream
 from hermes.platforms.base import HubPort
 from hermes.store import NewMessage, Store
-from hermes.store.api_sessions import ApiSession
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,12 @@ _PREVIEW_CHARS = 60
 
 
 class SessionsApi:
-    def __init__(self, hub: HubPort, store: Store, admission: Admission, keepalive_seconds: float) -> None:
+    def __init__(
+        self, hub: HubPort, store: Store, owners: ApiSessions, admission: Admission, keepalive_seconds: float
+    ) -> None:
         self.hub = hub
         self.store = store
+        self.owners = owners
         self.admission = admission
         self.keepalive_seconds = keepalive_seconds
 
@@ -80,7 +83,7 @@ class SessionsApi:
 
     async def _session(self, request: web.Request) -> ApiSession:
         session_id = request.match_info["session_id"]
-        found = await self.store.api_sessions.get(session_id)
+        found = await self.owners.get(session_id)
         if found is None or not caller_of(request).sees(found.owner, request.method):
             raise session_not_found(session_id)
         return found
@@ -91,7 +94,7 @@ class SessionsApi:
         limit = _int_query(request, "limit", 50, 1, MAX_LIMIT)
         offset = _int_query(request, "offset", 0, 0, 1_000_000)
         owner = caller_of(request).owner_filter(request.method)
-        found = await self.store.api_sessions.list(owner, limit + 1, offset)
+        found = await self.owners.list(owner, limit + 1, offset)
         data = [await self._object(session, preview=True) for session in found[:limit]]
         return json_response(
             {"object": "list", "data": data, "limit": limit, "offset": offset, "has_more": len(found) > limit}
@@ -110,9 +113,9 @@ class SessionsApi:
         given = body.get("id", body.get("session_id"))
         session_id = session_id_from(given, "id") or f"api_{int(time.time())}_{os.urandom(4).hex()}"
         title = _title(body.get("title"))
-        if not await self.store.api_sessions.create(session_id, caller.name, title):
+        if not await self.owners.create(session_id, caller.name, title):
             raise ApiError(409, f"Session exists: {session_id}", param="id", code="session_exists")
-        found = await self.store.api_sessions.get(session_id)
+        found = await self.owners.get(session_id)
         assert found is not None
         return json_response({"object": "hermes.session", "session": await self._object(found)}, 201)
 
@@ -134,16 +137,16 @@ class SessionsApi:
                 code="unsupported_session_field",
             )
         if "title" in body:
-            await self.store.api_sessions.set_title(found.session_id, found.owner, _title(body["title"]))
+            await self.owners.set_title(found.session_id, found.owner, _title(body["title"]))
         if body.get("end_reason"):
             await self.store.sessions.end_current(SESSION_KEY_PREFIX + found.session_id)
-        updated = await self.store.api_sessions.get(found.session_id)
+        updated = await self.owners.get(found.session_id)
         assert updated is not None
         return json_response({"object": "hermes.session", "session": await self._object(updated)})
 
     async def delete(self, request: web.Request) -> web.Response:
         found = await self._session(request)
-        await self.store.api_sessions.delete(found.session_id)
+        await self.owners.delete(found.session_id)
         log.info("api_server: key %s deleted session %s", caller_of(request).name, found.session_id)
         return json_response({"object": "hermes.session.deleted", "id": found.session_id, "deleted": True})
 
@@ -172,7 +175,7 @@ class SessionsApi:
         given = body.get("id", body.get("session_id"))
         session_id = session_id_from(given, "id") or f"api_{int(time.time())}_{os.urandom(4).hex()}"
         title = _title(body.get("title")) or f"{source.title or source.session_id} (fork)"[:MAX_TITLE_CHARS]
-        if not await self.store.api_sessions.create(session_id, caller.name, title, source.session_id):
+        if not await self.owners.create(session_id, caller.name, title, source.session_id):
             raise ApiError(409, f"Session exists: {session_id}", param="id", code="session_exists")
         if source.stored is not None:
             rows = await self.store.sessions.messages(source.stored.id)
@@ -180,7 +183,7 @@ class SessionsApi:
                 SESSION_KEY_PREFIX + session_id, platform=PLATFORM, chat_id=SESSION_KEY_PREFIX + session_id
             )
             await self.store.sessions.append(copy.id, [_copy(row) for row in rows])
-        forked = await self.store.api_sessions.get(session_id)
+        forked = await self.owners.get(session_id)
         assert forked is not None
         return json_response({"object": "hermes.session", "session": await self._object(forked)}, 201)
 

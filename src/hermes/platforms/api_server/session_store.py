@@ -1,4 +1,5 @@
-"""What the API server knows of its sessions beyond the transcript: who opened each one (a client key sees
+"""The API server's own table in state.db (`api_sessions`, migration 0003): what it knows of its sessions
+beyond the transcript: who opened each one (a client key sees
 only its own), its title, and the session it was forked from. Sessions opened with the admin key have no
 row until they get a title or are forked: the admin key owns every session no one else claimed."""
 

@@ -4,6 +4,9 @@ keys with scopes.
 The admin key is `API_SERVER_KEY` (in `.env`); `hermes api key` prints it, generating one first when there
 is none, as the gateway would at start. Client keys live in state.db as hashes: `create` shows a key once,
 and it cannot be shown again. They work at once, without a restart.
+
+The API server package's contribution to the `hermes` command (`ApiServerPlatform.commands`); the CLI
+imports it only when `hermes api ...` runs.
 """
 
 from __future__ import annotations
