@@ -18,6 +18,9 @@ from hermes.agent.tools.mcp import SEPARATOR as MCP_SEPARATOR
 from hermes.agent.tools.mcp import McpTool
 from hermes.config import LoadedConfig
 from hermes.gateway.api_jobs import ApiJobs
+from hermes.gateway.replicas import report as replicas_report
+from hermes.platforms.base import Platform
+from hermes.store import StoreError
 
 if TYPE_CHECKING:
     from hermes.gateway.hub import Hub
@@ -77,9 +80,7 @@ class GatewayApiBackend:
         }
         status = "ok" if all(check["status"] == "ok" for check in checks.values()) else "degraded"
         now = _iso(time.time())
-        platforms = {
-            name: _platform_state(platform.problem, now) for name, platform in self.hub.platforms.items()
-        }
+        platforms = {name: _platform_state(platform, now) for name, platform in self.hub.platforms.items()}
         active = self.hub.runs_in_flight
         return {
             "status": status,
@@ -92,7 +93,17 @@ class GatewayApiBackend:
             "exit_reason": None,
             "updated_at": now,
             "pid": os.getpid(),
+            "replicas": await self._replicas(),
         }
+
+    async def _replicas(self) -> dict[str, object] | None:
+        """With PostgreSQL: every replica seen lately and who holds which lease (None on state.db)."""
+        if self.hub.store.db.dialect.name != "postgresql":
+            return None
+        try:
+            return await replicas_report(self.hub.store, seen_within=60.0)
+        except StoreError:
+            return None
 
     def answer_approval(self, question_id: str, approve: bool) -> bool:
         return self.hub.approvals.resolve(question_id, approve)
@@ -146,10 +157,13 @@ def _description(tool: Tool) -> str:
     return doc.strip().splitlines()[0]
 
 
-def _platform_state(problem: str | None, now: str) -> dict[str, Any]:
-    if problem is None:
+def _platform_state(platform: Platform, now: str) -> dict[str, Any]:
+    if platform.standby:
+        # Healthy: another replica holds this platform, and this one takes over if it dies.
+        return {"state": "standby", "updated_at": now}
+    if platform.problem is None:
         return {"state": "connected", "updated_at": now}
-    return {"state": "retrying", "error_message": problem, "updated_at": now}
+    return {"state": "retrying", "error_message": platform.problem, "updated_at": now}
 
 
 def _iso(seconds: float) -> str:

@@ -72,8 +72,18 @@ async def test_a_session_started_on_one_replica_continues_on_the_other(
         async with api_replicas(tmp_path, llm, url) as (one, two), aiohttp.ClientSession() as http:
             assert await ask(http, one, "shared-1", "My name is Ada.") == "Hello Ada."
             assert await ask(http, two, "shared-1", "What is my name?") == "You are Ada."
+            auth = {"Authorization": f"Bearer {KEY}"}
+            async with http.get(f"{two}/health/detailed", headers=auth) as response:
+                detailed = await response.json()
+            for base in (one, two):
+                async with http.get(f"{base}/health") as response:
+                    assert response.status == 200
     finally:
         postgres.drop_database(url)
+    replicas = detailed["replicas"]
+    assert len(replicas["replicas"]) == 2
+    [scheduler] = [lease for lease in replicas["leases"] if lease["name"] == "scheduler"]
+    assert scheduler["holder"] in {r["id"] for r in replicas["replicas"]}
     last = llm.chat_requests[-1].body
     assert sent_texts(last)[-3:] == ["My name is Ada.", "Hello Ada.", "What is my name?"]
 
