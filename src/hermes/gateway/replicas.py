@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import AsyncIterator
 
 from hermes.config.settings import StoreSettings
 from hermes.gateway.leases import HeldLease, LeaseKeeper
@@ -24,6 +25,9 @@ from hermes.store import Store, StoreError
 log = logging.getLogger(__name__)
 
 STANDBY = "standby: another replica holds it"
+SESSION_LEASE_PREFIX = "session:"
+# How often a run waiting for a session that another replica is running on looks again.
+_SESSION_POLL_SECONDS = 0.05
 
 
 class Replication:
@@ -50,18 +54,47 @@ class Replication:
         """Connect `platform` only while this replica holds its lease; every send is fenced by it."""
         lease = self._lease(f"platform:{platform.name}")
         platform.fence = lease
-        platform.problem = STANDBY
+        platform.problem, platform.standby = STANDBY, True
 
         async def acquired() -> None:
+            platform.problem, platform.standby = None, False
             supervisor.start()
 
         async def lost() -> None:
             await supervisor.stop()
-            platform.problem = STANDBY
+            platform.problem, platform.standby = STANDBY, True
 
         keeper = LeaseKeeper(lease, acquired, lost, poll_seconds=self.poll_seconds)
         self.keepers[platform.name] = keeper
         keeper.start()
+
+    @contextlib.asynccontextmanager
+    async def session_lock(self, session_key: str) -> AsyncIterator[None]:
+        """One run at a time on an API session across every replica: held while the run goes, renewed,
+        and dropped after. A replica that dies holding it delays the session by one lease at most."""
+        lease = self._lease(f"{SESSION_LEASE_PREFIX}{session_key}")
+        # Polled: the holder may be another process on another host, which no local event can signal.
+        while True:
+            if await lease.acquire():
+                break
+            await asyncio.sleep(_SESSION_POLL_SECONDS)
+        renewing = asyncio.create_task(self._renew(lease), name=f"renew-session-{session_key}")
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            await asyncio.gather(renewing, return_exceptions=True)
+            fence = lease.fence
+            lease.forget()
+            if fence is not None:
+                with contextlib.suppress(StoreError):
+                    await self.store.leases.drop(fence)
+
+    async def _renew(self, lease: HeldLease) -> None:
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            with contextlib.suppress(StoreError):
+                await lease.renew()
 
     async def let_go(self, platform: str) -> None:
         """Stop holding `platform` (its settings changed or it was removed): stop it, give its lease up."""
@@ -95,26 +128,11 @@ class Replication:
         await asyncio.gather(*(keeper.stop() for keeper in self.keepers.values()))
 
     async def describe(self) -> dict[str, object]:
-        """Every replica seen lately and who holds what, for `gateway status` and `/health/detailed`."""
-        now = await self.store.leases.now()
-        seen_within = max(60.0, 3 * self.ttl)
+        """For `gateway status`: this replica, every replica seen lately, and who holds what."""
         return {
             "this_replica": self.replica_id,
             "lease_seconds": self.ttl,
-            "replicas": [
-                {"id": r.id, "host": r.host, "pid": r.pid, "seen_seconds_ago": round(now - r.seen_at, 1)}
-                for r in await self.store.leases.replicas(seen_within)
-            ],
-            "leases": [
-                {
-                    "name": lease.name,
-                    "holder": lease.holder if lease.expires_at > now else None,
-                    "token": lease.token,
-                    "renewed_seconds_ago": round(now - lease.renewed_at, 1),
-                    "expires_in_seconds": round(lease.expires_at - now, 1),
-                }
-                for lease in await self.store.leases.all()
-            ],
+            **await report(self.store, seen_within=max(60.0, 3 * self.ttl)),
         }
 
     async def _beat(self) -> None:
@@ -122,3 +140,26 @@ class Replication:
             await asyncio.sleep(self.ttl / 3)
             with contextlib.suppress(StoreError):
                 await self.store.leases.check_in(self.replica_id)
+
+
+async def report(store: Store, *, seen_within: float) -> dict[str, object]:
+    """Every replica seen within `seen_within` seconds and who holds each platform's and the scheduler's
+    lease, by the database's clock (session locks come and go with each API run and are left out)."""
+    now = await store.leases.now()
+    return {
+        "replicas": [
+            {"id": r.id, "host": r.host, "pid": r.pid, "seen_seconds_ago": round(now - r.seen_at, 1)}
+            for r in await store.leases.replicas(seen_within)
+        ],
+        "leases": [
+            {
+                "name": lease.name,
+                "holder": lease.holder if lease.expires_at > now else None,
+                "token": lease.token,
+                "renewed_seconds_ago": round(now - lease.renewed_at, 1),
+                "expires_in_seconds": round(lease.expires_at - now, 1),
+            }
+            for lease in await store.leases.all()
+            if not lease.name.startswith(SESSION_LEASE_PREFIX)
+        ],
+    }

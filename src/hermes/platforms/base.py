@@ -246,6 +246,8 @@ class Platform(ABC):
     exclusive: ClassVar[bool] = True
     # Checked before every send and edit, whatever the subclass: see `__init_subclass__`.
     fence: Fence | None = None
+    # True while another replica holds this platform's lease and this one stands by.
+    standby: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
