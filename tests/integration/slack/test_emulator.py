@@ -101,7 +101,8 @@ async def test_hello_then_events_acked_are_not_redelivered(slack: SlackEmulator)
         event = seen[0].payload["event"]
         assert seen[0].type == "events_api" and seen[0].retry_attempt == 0 and seen[0].retry_reason == ""
         assert event["type"] == "message" and event["channel_type"] == "im"
-        assert (event["channel"], event["ts"], event["user"], event["text"]) == (dm.id, message.ts, alice.id, "hello")
+        wanted = (dm.id, message.ts, alice.id, "hello")
+        assert (event["channel"], event["ts"], event["user"], event["text"]) == wanted
         assert seen[0].payload["event_id"].startswith("Ev")
     finally:
         await client.close()
@@ -269,7 +270,9 @@ async def test_rate_limits_answer_429_with_retry_after(slack: SlackEmulator) -> 
 async def test_upload_flow_and_private_downloads(slack: SlackEmulator) -> None:
     alice = slack.add_user("alice")
     dm = slack.dm(alice)
-    result = await web(slack).files_upload_v2(channel=dm.id, content=b"report body", filename="r.txt", title="R")
+    result = await web(slack).files_upload_v2(
+        channel=dm.id, content=b"report body", filename="r.txt", title="R"
+    )
     file_id = result["file"]["id"]
     shared = [m for m in dm.messages.values() if m.files == [file_id]]
     assert len(shared) == 1 and shared[0].user == slack.bot.id
