@@ -42,8 +42,23 @@ async def _post_message(call: Call) -> dict[str, Any]:
     if not text and not blocks and not call.args.get("attachments"):
         raise SlackError("no_text")
     thread_ts = call.args.get("thread_ts") or None
-    msg = await call.ws.post(call.actor, conv, str(text or ""), thread_ts=thread_ts, blocks=blocks)
+    metadata = _metadata(call.args.get("metadata"))
+    msg = await call.ws.post(
+        call.actor, conv, str(text or ""), thread_ts=thread_ts, blocks=blocks, metadata=metadata
+    )
     return {"channel": conv.id, "ts": msg.ts, "message": call.ws.message_json(msg)}
+
+
+def _metadata(raw: Any) -> dict[str, Any] | None:
+    """Message metadata: `{"event_type": str, "event_payload": object}`; anything else is refused."""
+    if raw in (None, ""):
+        return None
+    value = json_arg(raw)
+    if not isinstance(value, dict) or not isinstance(value.get("event_type"), str):
+        raise SlackError("invalid_metadata_format")
+    if not isinstance(value.get("event_payload"), dict):
+        raise SlackError("invalid_metadata_schema")
+    return {"event_type": value["event_type"], "event_payload": value["event_payload"]}
 
 
 async def _update(call: Call) -> dict[str, Any]:
@@ -132,7 +147,8 @@ async def _history(call: Call) -> dict[str, Any]:
         raise SlackError("not_in_channel")
     newest_first = [m for m in reversed(conv.messages.values()) if not m.is_reply and _in_range(m.ts, call)]
     page, meta = _page(newest_first, call, 100)
-    return {"messages": [call.ws.message_json(m) for m in page], **meta}
+    with_metadata = flag(call.args.get("include_all_metadata"))
+    return {"messages": [call.ws.message_json(m, metadata=with_metadata) for m in page], **meta}
 
 
 async def _replies(call: Call) -> dict[str, Any]:
@@ -147,7 +163,8 @@ async def _replies(call: Call) -> dict[str, Any]:
     # The parent always comes first; the window applies to the replies.
     chosen = [parent] + [m for m in thread[1:] if _in_range(m.ts, call)]
     page, meta = _page(chosen, call, 1000)
-    return {"messages": [call.ws.message_json(m) for m in page], **meta}
+    with_metadata = flag(call.args.get("include_all_metadata"))
+    return {"messages": [call.ws.message_json(m, metadata=with_metadata) for m in page], **meta}
 
 
 async def _info(call: Call) -> dict[str, Any]:

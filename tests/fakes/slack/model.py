@@ -77,6 +77,7 @@ class Message:
     edited_ts: str | None = None
     replies: list[str] = field(default_factory=list)  # ts of the replies, for a thread's parent
     reactions: dict[str, list[str]] = field(default_factory=dict)
+    metadata: dict[str, Any] | None = None
 
     @property
     def is_reply(self) -> bool:

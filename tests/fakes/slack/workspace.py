@@ -150,6 +150,7 @@ class Workspace:
         thread_ts: str | None = None,
         blocks: list[dict[str, Any]] | None = None,
         files: Iterable[str] = (),
+        metadata: dict[str, Any] | None = None,
     ) -> Message:
         """The one path for a new message, a human's or the app's (chat.postMessage)."""
         if author.id not in conv.members:
@@ -172,6 +173,7 @@ class Workspace:
             bot_id=author.bot_id,
             blocks=blocks,
             files=list(files),
+            metadata=metadata,
         )
         if parent is not None:
             parent.thread_ts = parent.ts
@@ -243,7 +245,7 @@ class Workspace:
     def _hears(self, conv: Conversation) -> bool:
         return self.bot.id in conv.members and EVENT_SUBSCRIPTION[conv.kind] in self.subscriptions
 
-    def message_json(self, msg: Message) -> dict[str, Any]:
+    def message_json(self, msg: Message, *, metadata: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
             "type": "message",
             "user": msg.user,
@@ -275,6 +277,8 @@ class Workspace:
             out["upload"] = False
         if msg.edited_ts:
             out["edited"] = {"user": msg.user, "ts": msg.edited_ts}
+        if metadata and msg.metadata is not None:
+            out["metadata"] = msg.metadata
         if msg.reactions:
             out["reactions"] = [{"name": n, "users": u, "count": len(u)} for n, u in msg.reactions.items()]
         return out

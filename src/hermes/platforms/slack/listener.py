@@ -1,0 +1,201 @@
+"""What the bot hears: envelopes acked on arrival, then handed to the hub one at a time, in order.
+
+Acking first is what Slack asks (within 3 s, whatever the handler does next); the hub's inbox, written
+before anything runs, is what makes that safe: an event acked and then lost to a crash is still in the
+inbox, or is read back by the next catch-up. Every new socket (slack_sdk's `hello`) queues a catch-up
+ahead of the events that follow it, so the cursor never moves past a message that was not handed over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+
+from hermes.platforms.base import ChatRef, HubPort, Inbound
+from hermes.platforms.slack.addressing import Bot, Policy, ignored, mentioned
+from hermes.platforms.slack.catchup import Cursor, read_backlog
+from hermes.platforms.slack.inbound import PLATFORM, InboundBuilder
+from hermes.platforms.slack.socket import acknowledge
+from hermes.platforms.slack.web import SlackWeb
+
+log = logging.getLogger(__name__)
+_CATCH_UP = object()
+FRESH_KEPT = 10_000
+
+
+@dataclass(frozen=True)
+class Slash:
+    payload: dict[str, Any]
+
+
+def command_text(command: str, text: str) -> str:
+    """`/hermes new` is the hub's `/new`; `/hermes` alone asks for help; any other native slash command
+    (declared in the app manifest, e.g. `/new`) is the command of that name."""
+    words = text.strip()
+    if command.lstrip("/").lower() == "hermes":
+        return "/" + (words.lstrip("/!") if words else "help")
+    return f"{command} {words}".strip()
+
+
+class Listener:
+    def __init__(
+        self,
+        *,
+        web: SlackWeb,
+        bot: Bot,
+        policy: Policy,
+        builder: InboundBuilder,
+        hub: HubPort,
+        cursor: Cursor | None,
+        on_addressed: Callable[[Inbound, bool], Awaitable[None]],
+        on_slash: Callable[[str, str], None],
+    ) -> None:
+        self.web = web
+        self.bot = bot
+        self.policy = policy
+        self.builder = builder
+        self.hub = hub
+        self.cursor = cursor
+        self.on_addressed = on_addressed
+        self.on_slash = on_slash
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.caught_up = asyncio.Event()
+        # Events this process handed to the hub first: their replies cannot have been posted by an
+        # earlier process, so sending them needs no look for an already-posted chunk.
+        self._fresh: OrderedDict[str, None] = OrderedDict()
+
+    def is_fresh(self, event_id: str) -> bool:
+        return event_id in self._fresh
+
+    # -- from the socket (slack_sdk's listeners) -------------------------------------------------------
+
+    async def on_message(self, client: SocketModeClient, message: dict[str, Any], raw: str | None) -> None:
+        if message.get("type") == "hello":
+            self.queue.put_nowait(_CATCH_UP)
+
+    async def on_request(self, client: SocketModeClient, request: SocketModeRequest) -> None:
+        if request.type == "slash_commands":
+            command = str(request.payload.get("command") or "")
+            shown = f"{command} {request.payload.get('text') or ''}".strip()
+            await acknowledge(client, request, {"response_type": "ephemeral", "text": f"Running `{shown}`…"})
+            self.queue.put_nowait(Slash(request.payload))
+            return
+        # Everything is acked, handled or not: an envelope left unacked comes back again and again.
+        await acknowledge(client, request, None)
+        if request.type == "events_api":
+            self.queue.put_nowait(request.payload)
+
+    # -- handing over ----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        while True:
+            item = await self.queue.get()
+            try:
+                if item is _CATCH_UP:
+                    await self.catch_up()
+                elif isinstance(item, Slash):
+                    await self._slash(item.payload)
+                else:
+                    await self._event(item)
+            except asyncio.CancelledError:
+                raise
+            except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                # The next connection's catch-up reads again what this one could not.
+                log.warning("slack: could not read what was said (%s); it is read again on reconnect", exc)
+            except Exception:
+                log.exception("slack: unexpected error while handing a message over")
+
+    async def catch_up(self) -> None:
+        if self.cursor is None:
+            self.cursor = Cursor.now()
+            await self.hub.save_cursor(PLATFORM, self.cursor.encode())
+            log.info("slack: first start; answering messages from now on")
+            self.caught_up.set()
+            return
+        self.cursor.threads = self._threads()
+        backlog = await read_backlog(self.web, self.cursor)
+        handed = 0
+        for event in backlog:
+            if await self._hand_over(event):
+                handed += 1
+        if handed:
+            log.info("slack: caught up on %d message(s)", handed)
+        self.caught_up.set()
+
+    async def _event(self, payload: dict[str, Any]) -> None:
+        event = payload.get("event")
+        if not isinstance(event, dict) or event.get("type") not in ("message", "app_mention"):
+            return
+        if not event.get("channel") or not event.get("ts"):
+            log.warning("slack: ignoring a message event without channel or ts")
+            return
+        await self._hand_over(event)
+
+    async def _hand_over(self, event: dict[str, Any]) -> bool:
+        reason = ignored(event, self.bot, self.policy)
+        if reason == "own message":
+            self.builder.threads.joined(str(event["channel"]), str(event.get("thread_ts") or event["ts"]))
+            return False
+        if reason is not None:
+            return False
+        try:
+            inbound = await self.builder.build(event)
+        except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError):
+            raise
+        except Exception:
+            # A message this adapter cannot read must not stop the ones after it.
+            log.exception(
+                "slack: could not read message %s/%s; skipped", event.get("channel"), event.get("ts")
+            )
+            return False
+        ts = float(event["ts"])
+        cursor = None
+        if self.cursor is not None and ts > self.cursor.ts:
+            self.cursor.ts = ts
+            self.cursor.threads = self._threads()
+            cursor = self.cursor.encode()
+        self._note_fresh(inbound.event_id)
+        new = await self.hub.receive(inbound, cursor=cursor)
+        if not new:
+            self._fresh.pop(inbound.event_id, None)
+        elif inbound.addressed:
+            await self.on_addressed(inbound, mentioned(str(event.get("text") or ""), self.bot, self.policy))
+        return new
+
+    def _note_fresh(self, event_id: str) -> None:
+        # Noted before the hub sees it: the hub may answer before `receive` returns.
+        self._fresh[event_id] = None
+        while len(self._fresh) > FRESH_KEPT:
+            self._fresh.popitem(last=False)
+
+    def _threads(self) -> list[tuple[str, str]]:
+        return self.builder.threads.recent()
+
+    async def _slash(self, payload: dict[str, Any]) -> None:
+        channel = str(payload.get("channel_id") or "")
+        user = str(payload.get("user_id") or "")
+        trigger = str(payload.get("trigger_id") or f"{channel}:{time.time()}")
+        if payload.get("response_url"):
+            self.on_slash(channel, str(payload["response_url"]))
+        kind = "dm" if channel.startswith("D") else "channel"
+        inbound = Inbound(
+            event_id=f"slash:{trigger}",
+            chat=ChatRef(PLATFORM, channel, kind),
+            sender_id=user,
+            sender_name=str(payload.get("user_name") or user),
+            text=command_text(str(payload.get("command") or ""), str(payload.get("text") or "")),
+            addressed=True,
+            sent_at=time.time(),
+        )
+        self._note_fresh(inbound.event_id)
+        await self.hub.receive(inbound)

@@ -1,0 +1,248 @@
+"""Hermes as a Slack app in Socket Mode: the platform the gateway starts when SLACK_BOT_TOKEN is set.
+The Web API (bot token) for everything the bot does, a Socket Mode WebSocket (app token) for what it hears.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from slack_sdk.errors import SlackApiError
+
+from hermes.platforms.base import (
+    Attachment,
+    ChatRef,
+    Check,
+    CredentialsRejected,
+    HubPort,
+    Inbound,
+    MessageRef,
+    Platform,
+    register,
+)
+from hermes.platforms.slack.addressing import Bot, Policy
+from hermes.platforms.slack.catchup import Cursor
+from hermes.platforms.slack.inbound import PLATFORM, InboundBuilder, ThreadBook
+from hermes.platforms.slack.listener import Listener
+from hermes.platforms.slack.options import SlackOptions
+from hermes.platforms.slack.outbound import Outbound
+from hermes.platforms.slack.scopes import missing_scopes
+from hermes.platforms.slack.socket import SocketClient
+from hermes.platforms.slack.web import CREDENTIAL_ERRORS, SlackWeb, error_code
+
+if TYPE_CHECKING:
+    from hermes.config import LoadedConfig
+
+log = logging.getLogger(__name__)
+
+CHECK_TIMEOUT = 10.0
+
+
+@dataclass
+class Connection:
+    """Everything that exists while the platform is started."""
+
+    web: SlackWeb
+    bot: Bot
+    client: SocketClient
+    listener: Listener
+    outbound: Outbound
+    worker: asyncio.Task[None] | None = None
+    # Messages marked 👀 while a run goes on, by chat: swapped for ✅ when the run ends.
+    pending_reactions: dict[tuple[str, str | None], list[str]] = field(default_factory=dict)
+
+
+@register
+class SlackPlatform(Platform):
+    name: ClassVar[str] = PLATFORM
+    # chat.update refuses text over 4,000 characters (msg_too_long), and streamed replies are edited:
+    # chunks stay under it with room for the entities mrkdwn escaping adds.
+    max_message_chars: ClassVar[int] = 3_500
+    can_edit: ClassVar[bool] = True
+    prompt_hint: ClassVar[str] = (
+        "You are chatting on Slack. Markdown is converted to Slack's mrkdwn; tables show as monospace "
+        "text. Keep messages readable on a phone."
+    )
+
+    def __init__(self, options: SlackOptions) -> None:
+        self.options = options
+        self.access = options.access
+        home = options.home_channel
+        self.default_home = (
+            ChatRef(PLATFORM, home, "dm" if home.startswith("D") else "channel") if home else None
+        )
+        self.connection: Connection | None = None
+
+    @classmethod
+    def enabled(cls, config: LoadedConfig) -> bool:
+        return SlackOptions.configured(config.environ)
+
+    @classmethod
+    def create(cls, config: LoadedConfig) -> SlackPlatform:
+        return cls(SlackOptions.from_config(config))
+
+    @classmethod
+    async def check(cls, config: LoadedConfig) -> list[Check]:
+        from hermes.platforms.slack.checks import live_checks
+
+        return await live_checks(config)
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self, hub: HubPort) -> None:
+        options = self.options
+        web = SlackWeb(options.bot_token, options.api_url)
+        try:
+            bot = await _sign_in(web, options)
+            url = await _socket_url(web, options)
+            policy = Policy(
+                require_mention=options.require_mention,
+                strict_mention=options.strict_mention,
+                free_channels=options.free_response_channels,
+                allowed_channels=options.allowed_channels,
+                allow_bots=options.allow_bots,
+                patterns=options.mention_patterns,
+            )
+            threads = ThreadBook(web, bot)
+            builder = InboundBuilder(
+                web, bot, policy, threads, options.media_dir, lambda user: hub.is_allowed(self.name, user)
+            )
+            outbound = Outbound(web, threads, bot.user_id)
+            cursor = Cursor.decode(await hub.load_cursor(self.name))
+            listener = Listener(
+                web=web,
+                bot=bot,
+                policy=policy,
+                builder=builder,
+                hub=hub,
+                cursor=cursor,
+                on_addressed=self._on_addressed,
+                on_slash=outbound.remember_response_url,
+            )
+            outbound.is_fresh = listener.is_fresh
+            client = SocketClient(
+                app_token=options.app_token,
+                web_client=web.client,
+                ping_interval=options.ping_interval,
+                on_refused=self._refused,
+            )
+            client.wss_uri = url
+            client.message_listeners.append(listener.on_message)
+            client.socket_mode_request_listeners.append(listener.on_request)
+            await client.connect()
+        except BaseException:
+            await web.close()
+            raise
+        log.info("slack: connected as <@%s> (bot %s) through %s", bot.user_id, bot.bot_id, options.api_url)
+        connection = Connection(web, bot, client, listener, outbound)
+        self.connection = connection
+        self.problem = None
+        # Created last, with nothing awaited after it: the hub's replay of unanswered events (run as soon
+        # as start returns) reads the inbox before the catch-up can add anything to it.
+        connection.worker = asyncio.create_task(listener.run(), name="slack-listener")
+
+    async def stop(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is None:
+            return
+        if connection.worker is not None:
+            connection.worker.cancel()
+            await asyncio.gather(connection.worker, return_exceptions=True)
+        await connection.client.close()
+        await connection.web.close()
+
+    def _refused(self, code: str) -> None:
+        self.problem = f"credentials rejected: Slack answered {code} for SLACK_APP_TOKEN"
+        log.error(
+            "slack: Slack refuses the app token (%s); Slack is stopped until restart — create a new "
+            "app-level token (connections:write), set SLACK_APP_TOKEN and restart the gateway",
+            code,
+        )
+
+    # -- reactions -------------------------------------------------------------------------------------
+
+    async def _on_addressed(self, inbound: Inbound, mentioned: bool) -> None:
+        """👀 on a message the bot is about to answer: 1:1 DMs and explicit mentions (SLACK_REACTIONS)."""
+        connection = self.connection
+        if connection is None or not self.options.reactions or inbound.text.startswith(("/", "!")):
+            return
+        if not connection.listener.hub.is_allowed(self.name, inbound.sender_id):
+            return
+        if inbound.chat.kind != "dm" and not mentioned:
+            return
+        channel, _, ts = inbound.event_id.rpartition(":")
+        if await connection.outbound.react(channel, ts, "eyes", add=True):
+            key = (inbound.chat.chat_id, inbound.chat.thread_id)
+            connection.pending_reactions.setdefault(key, []).append(ts)
+
+    async def typing(self, chat: ChatRef, on: bool) -> None:
+        # Slack shows no typing indicator for apps outside assistant threads; the end of a run is where the
+        # 👀 reactions turn into ✅.
+        connection = self.connection
+        if on or connection is None:
+            return
+        for ts in connection.pending_reactions.pop((chat.chat_id, chat.thread_id), []):
+            await connection.outbound.react(chat.chat_id, ts, "eyes", add=False)
+            await connection.outbound.react(chat.chat_id, ts, "white_check_mark", add=True)
+
+    # -- sending ---------------------------------------------------------------------------------------
+
+    def _connected(self) -> Connection:
+        if self.connection is None:
+            raise ConnectionError("slack is not started")
+        return self.connection
+
+    async def send(
+        self,
+        chat: ChatRef,
+        text: str,
+        *,
+        idempotency_key: str,
+        attachments: Sequence[Attachment] = (),
+    ) -> MessageRef:
+        return await self._connected().outbound.send(chat, text, idempotency_key, attachments)
+
+    async def edit(self, ref: MessageRef, text: str) -> None:
+        await self._connected().outbound.edit(ref, text)
+
+
+async def _sign_in(web: SlackWeb, options: SlackOptions) -> Bot:
+    try:
+        reply = await web.call("auth_test")
+    except SlackApiError as exc:
+        code = error_code(exc)
+        if code in CREDENTIAL_ERRORS:
+            raise CredentialsRejected(
+                f"Slack refused SLACK_BOT_TOKEN ({code}); copy the Bot User OAuth Token (xoxb-…) from the "
+                "app's OAuth & Permissions page (reinstall the app if it was removed) and restart"
+            ) from None
+        raise ConnectionError(f"slack: auth.test failed: {code}") from None
+    if not reply.get("bot_id"):
+        raise CredentialsRejected(
+            "SLACK_BOT_TOKEN is not a bot token (auth.test names no bot); use the xoxb- token"
+        )
+    lacking = missing_scopes(reply.headers.get("x-oauth-scopes"))
+    if lacking:
+        log.warning(
+            "slack: the bot token lacks the scopes %s; add them under OAuth & Permissions, reinstall the app",
+            ", ".join(lacking),
+        )
+    return Bot(str(reply["user_id"]), str(reply["bot_id"]))
+
+
+async def _socket_url(web: SlackWeb, options: SlackOptions) -> str:
+    try:
+        reply = await web.call("apps_connections_open", app_token=options.app_token)
+    except SlackApiError as exc:
+        code = error_code(exc)
+        if code in CREDENTIAL_ERRORS:
+            raise CredentialsRejected(
+                f"Slack refused SLACK_APP_TOKEN ({code}); create an app-level token with the "
+                "connections:write scope (Basic Information → App-Level Tokens), make sure Socket Mode is "
+                "enabled, then restart"
+            ) from None
+        raise ConnectionError(f"slack: apps.connections.open failed: {code}") from None
+    return str(reply["url"])

@@ -1,0 +1,51 @@
+"""Socket Mode through slack_sdk's aiohttp client, with every envelope acked the moment it arrives.
+
+slack_sdk does the connection work: apps.connections.open for a URL, reconnecting on any `disconnect`
+notice (warning, refresh_requested, link_disabled) and on a dead or stale socket (no pong within four ping
+intervals), and sleeping out a `ratelimited` apps.connections.open. What it does not do is stop on a
+token that Slack no longer accepts: it would retry forever. `SocketClient` turns that into one report.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+
+from hermes.platforms.slack.web import CREDENTIAL_ERRORS, error_code
+
+log = logging.getLogger(__name__)
+
+
+class SocketClient(SocketModeClient):
+    def __init__(self, *args: Any, on_refused: Callable[[str], None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_refused = on_refused
+
+    async def issue_new_wss_url(self) -> str:
+        try:
+            return await super().issue_new_wss_url()
+        except SlackApiError as exc:
+            code = error_code(exc)
+            if code in CREDENTIAL_ERRORS:
+                # Marked closed before raising: the client's connect loop then ends instead of retrying.
+                self.closed = True
+                self.auto_reconnect_enabled = False
+                self._on_refused(code)
+            raise
+
+
+Ack = Callable[[SocketModeRequest, dict[str, Any] | None], Awaitable[None]]
+
+
+async def acknowledge(
+    client: SocketModeClient, request: SocketModeRequest, payload: dict[str, Any] | None
+) -> None:
+    frame: dict[str, Any] = {"envelope_id": request.envelope_id}
+    if payload is not None and request.accepts_response_payload:
+        frame["payload"] = payload
+    await client.send_socket_mode_response(frame)
