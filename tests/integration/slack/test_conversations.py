@@ -110,14 +110,15 @@ async def test_a_long_streamed_reply_is_split_under_the_update_limit(bot: SlackB
 async def test_redelivered_and_twice_heard_events_are_answered_once(bot: SlackBot) -> None:
     bot.configure(env={"SLACK_REACTIONS": "false"})
     async with bot.running() as gateway:
-        platform_client = bot.slack.socket
+        socket = bot.slack.socket
         asked = await bot.slack.post(bot.alice, bot.general, f"{bot.mention} once only")
         await bot.reply(bot.general)
         # app_mention + message for the same ts, both delivered
-        assert len([d for d in platform_client.deliveries if d.envelope["payload"]["event"]["ts"] == asked.ts]) == 2
+        heard = [d for d in socket.deliveries if d.envelope["payload"]["event"]["ts"] == asked.ts]
+        assert len(heard) == 2
         # Slack redelivers the same event (as after a missed ack)
         event = bot.slack.workspace.events[-1]
-        await platform_client.deliver("events_api", event)
+        await socket.deliver("events_api", event)
         await asyncio.sleep(0.3)
         await settled(gateway)
         assert [m.text for m in bot.replies_in(bot.general)] == ["once only"]
