@@ -120,6 +120,7 @@ class SlackOptions:
             reactions=boolean("SLACK_REACTIONS", True),
             mention_patterns=patterns,
             media_dir=media_dir,
+            ping_interval=PING_INTERVAL_SECONDS,
         )
         if problems:
             raise ConfigError(problems)

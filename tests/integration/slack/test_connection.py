@@ -1,0 +1,113 @@
+"""Staying connected to Slack: dropped sockets, disconnect notices, refused tokens, rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+
+from tests.harness.gateway import gateway_in_process
+
+from .conftest import SlackBot, platform_of, settled
+
+
+async def test_a_dropped_socket_is_replaced_and_nothing_said_meanwhile_is_lost(bot: SlackBot) -> None:
+    async with bot.running() as gateway:
+        dm = bot.dm(bot.alice)
+        opened = len(bot.slack.calls("apps.connections.open"))
+        bot.slack.drop_connections()
+        # said while no socket is open: Slack's retries find none, the catch-up reads it back
+        await bot.slack.post(bot.alice, dm, "during the gap")
+        await bot.slack.wait_for(lambda: len(bot.slack.calls("apps.connections.open")) > opened, timeout=5)
+        await bot.reply(dm, lambda m: m.text == "during the gap", timeout=8)
+        await settled(gateway)
+        await bot.slack.post(bot.alice, dm, "after the gap")
+        await bot.reply(dm, lambda m: m.text == "after the gap")
+        await settled(gateway)
+        assert [m.text for m in bot.replies_in(dm)] == ["during the gap", "after the gap"]
+
+
+@pytest.mark.parametrize("reason", ["refresh_requested", "warning", "link_disabled"])
+async def test_disconnect_notices_reconnect_through_connections_open(bot: SlackBot, reason: str) -> None:
+    async with bot.running() as gateway:
+        dm = bot.dm(bot.alice)
+        opened = len(bot.slack.calls("apps.connections.open"))
+        first = bot.slack.socket.open_connections()[0]
+        await bot.slack.disconnect(reason)
+        await bot.slack.wait_for(lambda: not first.open and bot.slack.socket.open_connections(), timeout=5)
+        # link_disabled also closes the socket at once, which slack_sdk may answer with a second new URL
+        assert len(bot.slack.calls("apps.connections.open")) >= opened + 1
+        await bot.slack.post(bot.alice, dm, f"after {reason}")
+        await bot.reply(dm, lambda m: m.text == f"after {reason}")
+        await settled(gateway)
+        assert len(bot.replies_in(dm)) == 1
+        await bot.slack.wait_for(lambda: len(bot.slack.socket.open_connections()) == 1, timeout=3)
+
+
+async def test_a_refused_bot_token_stops_slack_with_one_clear_line(
+    bot: SlackBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot.configure(env={"SLACK_BOT_TOKEN": "xoxb-not-a-real-token"})
+    caplog.set_level(logging.ERROR)
+    async with gateway_in_process(bot.home) as gateway:
+        await asyncio.wait_for(gateway.gateway.started.wait(), 10)
+        supervisor = gateway.gateway.supervisors["slack"]
+        await bot.slack.wait_for(lambda: supervisor.state == "stopped", timeout=5)
+        assert "invalid_auth" in (platform_of(gateway).problem or "")
+        lines = [r.getMessage() for r in caplog.records if "SLACK_BOT_TOKEN" in r.getMessage()]
+        assert len(lines) == 1 and "invalid_auth" in lines[0]
+
+
+async def test_a_refused_app_token_is_named(bot: SlackBot) -> None:
+    bot.configure(env={"SLACK_APP_TOKEN": "xapp-1-revoked"})
+    async with gateway_in_process(bot.home) as gateway:
+        await asyncio.wait_for(gateway.gateway.started.wait(), 10)
+        supervisor = gateway.gateway.supervisors["slack"]
+        await bot.slack.wait_for(lambda: supervisor.state == "stopped", timeout=5)
+        problem = platform_of(gateway).problem or ""
+        assert "SLACK_APP_TOKEN" in problem and "invalid_auth" in problem and "Socket Mode" in problem
+
+
+async def test_tokens_revoked_while_running_stop_the_reconnects(
+    bot: SlackBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR)
+    async with bot.running() as gateway:
+        bot.slack.revoke_tokens()
+        await bot.slack.disconnect("refresh_requested")
+        platform = platform_of(gateway)
+        await bot.slack.wait_for(lambda: platform.problem, timeout=5)
+        assert "credentials rejected" in platform.problem
+        calls = len(bot.slack.calls("apps.connections.open"))
+        await asyncio.sleep(1.0)  # a few ping intervals: no retry loop
+        assert len(bot.slack.calls("apps.connections.open")) == calls
+        assert len([r for r in caplog.records if "SLACK_APP_TOKEN" in r.getMessage()]) == 1
+
+
+async def test_a_rate_limited_post_waits_retry_after_and_posts_once(bot: SlackBot) -> None:
+    async with bot.running() as gateway:
+        dm = bot.dm(bot.alice)
+        bot.slack.limits.next_429("chat.postMessage", retry_after=1)
+        started = time.monotonic()
+        await bot.slack.post(bot.alice, dm, "patience")
+        await bot.reply(dm, lambda m: m.text == "patience", timeout=5)
+        assert time.monotonic() - started >= 1.0
+        await settled(gateway)
+        posts = bot.slack.calls("chat.postMessage")
+        assert [p.status for p in posts] == [429, 200]
+        assert len(bot.replies_in(dm)) == 1
+
+
+async def test_every_envelope_is_acked_even_unhandled_ones(bot: SlackBot) -> None:
+    async with bot.running() as gateway:
+        dm = bot.dm(bot.alice)
+        asked = await bot.slack.post(bot.alice, dm, "react to this")
+        await bot.reply(dm)
+        await settled(gateway)
+        await bot.slack.workspace.react(bot.alice, dm, asked.ts, "tada", add=True)
+        await asyncio.sleep(1.5)  # past the ack timeout and the first retry
+        deliveries = bot.slack.socket.deliveries
+        assert deliveries and all(d.acked.is_set() for d in deliveries)
+        assert all(d.envelope.get("retry_attempt", 0) == 0 for d in deliveries)
