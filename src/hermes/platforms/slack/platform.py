@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from hermes.config import LoadedConfig
 
 log = logging.getLogger(__name__)
+# slack_sdk logs every frame and request body at DEBUG: too much for `-v`, and message text besides.
+logging.getLogger("slack_sdk").setLevel(logging.INFO)
 
 CHECK_TIMEOUT = 10.0
 
@@ -151,7 +153,7 @@ class SlackPlatform(Platform):
         if connection.worker is not None:
             connection.worker.cancel()
             await asyncio.gather(connection.worker, return_exceptions=True)
-        await connection.client.close()
+        await _close(connection.client)
         await connection.web.close()
 
     def _refused(self, code: str) -> None:
@@ -207,6 +209,20 @@ class SlackPlatform(Platform):
 
     async def edit(self, ref: MessageRef, text: str) -> None:
         await self._connected().outbound.edit(ref, text)
+
+
+async def _close(client: SocketClient) -> None:
+    """slack_sdk closes the socket while its own reader still waits on it, and aiohttp then waits out its
+    10 s close timeout: its reader and monitor are stopped first, so the close handshake is immediate."""
+    client.closed = True
+    client.auto_reconnect_enabled = False
+    tasks = [
+        t for t in (client.message_receiver, client.current_session_monitor, client.message_processor) if t
+    ]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await client.close()
 
 
 async def _sign_in(web: SlackWeb, options: SlackOptions) -> Bot:
