@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+
 from hermes.platforms.base import ChatRef
 from hermes.platforms.slack.addressing import Bot
 from hermes.platforms.slack.inbound import ThreadBook
@@ -9,9 +12,19 @@ from hermes.platforms.slack.outbound import Outbound
 from hermes.platforms.slack.web import SlackWeb
 from tests.fakes.llm import Text
 from tests.fakes.slack import SlackEmulator
-from tests.harness.gateway import start_gateway_process, wait_for_log, write_home
+from tests.harness.gateway import GatewayProcess, start_gateway_process, wait_for_log, write_home
 
 from .conftest import SlackBot
+
+
+async def stopped(process: GatewayProcess, timeout: float = 30.0) -> int:
+    """SIGTERM, then wait without blocking the loop: the emulator runs in it, and the gateway's last
+    requests (its ✅ reactions) need an answer before it can finish its runs and exit."""
+    process.proc.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(timeout):
+        while process.proc.poll() is None:
+            await asyncio.sleep(0.05)
+    return process.proc.returncode
 
 
 def api_url_only(bot: SlackBot) -> dict[str, str]:
@@ -41,7 +54,7 @@ async def test_a_gateway_configured_from_the_fleet_managers_env_answers(bot: Sla
         await bot.slack.post(bot.alice, bot.general, f"{bot.mention} in a channel too")
         await bot.reply(bot.general, lambda m: m.text == "in a channel too", timeout=15)
     finally:
-        assert process.terminate() == 0
+        assert await stopped(process) == 0
 
 
 async def test_messages_sent_while_the_gateway_was_stopped_are_each_answered_once(bot: SlackBot) -> None:
@@ -55,7 +68,7 @@ async def test_messages_sent_while_the_gateway_was_stopped_are_each_answered_onc
         asked = await bot.slack.post(bot.bob, bot.general, f"{bot.mention} start a thread")
         await bot.reply(bot.general, lambda m: m.text == "start a thread", timeout=15)
     finally:
-        assert first.terminate() == 0
+        assert await stopped(first) == 0
     await bot.slack.post(bot.alice, dm, "two")
     await bot.slack.post(bot.alice, dm, "three")
     await bot.slack.post(bot.bob, bot.general, "four, in the bot's thread", thread_ts=asked.ts)
@@ -70,7 +83,7 @@ async def test_messages_sent_while_the_gateway_was_stopped_are_each_answered_onc
         await bot.slack.post(bot.alice, dm, "seven")
         await bot.reply(dm, lambda m: m.text == "seven", timeout=15)
     finally:
-        assert second.terminate() == 0
+        assert await stopped(second) == 0
     assert [m.text for m in bot.replies_in(dm)] == ["one", "two", "three", "seven"]
     assert sorted(m.text for m in bot.replies_in(bot.general)) == sorted(
         ["start a thread", "four, in the bot's thread", "six, a new mention"]
@@ -96,7 +109,7 @@ async def test_a_reply_cut_by_sigkill_is_finished_once_after_restart(bot: SlackB
         await wait_for_log(second, "slack: connected")
         await bot.reply(dm, lambda m: m.text == "the whole story, told after the restart", timeout=15)
     finally:
-        assert second.terminate() == 0
+        assert await stopped(second) == 0
     assert [m.ts for m in bot.replies_in(dm)] == [streamed.ts]
 
 
