@@ -55,8 +55,8 @@ class TestPlatform(Platform):
 
     __test__ = False  # not a pytest test class
     name: ClassVar[str] = "test"
-    max_message_chars: ClassVar[int] = 4000
-    can_edit: ClassVar[bool] = True
+    max_message_chars: int = 4000
+    can_edit: bool = True
     typing_refresh_seconds: ClassVar[float] = 5.0
 
     def __init__(
@@ -69,10 +69,10 @@ class TestPlatform(Platform):
     ) -> None:
         self.access = access if access is not None else AccessList(allow_all=True)
         if max_message_chars is not None:
-            self.max_message_chars = max_message_chars  # type: ignore[misc]
+            self.max_message_chars = max_message_chars
         if can_edit is not None:
-            self.can_edit = can_edit  # type: ignore[misc]
-        self.bare_commands = bare_commands  # type: ignore[misc]
+            self.can_edit = can_edit
+        self.bare_commands = bare_commands
         self.hub: HubPort | None = None
         self.messages: list[SentMessage] = []
         self.typing_events: list[tuple[str, bool]] = []

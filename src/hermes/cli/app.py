@@ -10,7 +10,6 @@ from hermes.cli import (
     cron,
     doctor,
     gateway,
-    matrix_cmd,
     memory_cmd,
     service,
     sessions_cmd,
@@ -19,23 +18,28 @@ from hermes.cli import (
     status,
     version_line,
 )
+from hermes.cli.platform_commands import WithPlatformCommands
 
 app = typer.Typer(
     name="hermes",
-    help="Hermes: a self-hosted AI agent on Matrix, Mattermost and an OpenAI-compatible API.",
+    cls=WithPlatformCommands,
+    help="Hermes: a self-hosted AI agent on your chat platforms and an OpenAI-compatible API.",
     no_args_is_help=True,
     add_completion=False,
 )
 app.add_typer(gateway.app, name="gateway")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(cron.app, name="cron")
-app.add_typer(matrix_cmd.app, name="matrix")
 app.add_typer(memory_cmd.app, name="memory")
 app.add_typer(sessions_cmd.app, name="sessions")
 app.add_typer(skills_cmd.app, name="skills")
 app.command("doctor")(doctor.doctor)
 app.command("chat")(chat.chat)
-gateway.app.command("setup")(setup.setup)
+gateway.app.command(
+    "setup",
+    cls=setup.PlatformFlags,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)(setup.setup)
 gateway.app.command("status")(status.status)
 for _action in (service.install, service.uninstall, service.start, service.stop, service.restart):
     gateway.app.command(_action.__name__)(_action)

@@ -24,12 +24,12 @@ def reference() -> None:
 @app.command("show")
 def show() -> None:
     """Print every effective setting with its origin; secrets are redacted."""
-    from hermes.config.loader import leaves, lookup
+    from hermes.config.loader import leaves
 
     config = load_or_exit()
     rows = []
     for leaf in leaves():
-        value = lookup(config.settings, leaf.key)
+        value = config.value(leaf.key)
         shown = REDACTED if leaf.secret and value else json.dumps(value, ensure_ascii=False)
         rows.append((leaf.key, shown, config.origins[leaf.key]))
     width = max(len(key) for key, _, _ in rows)

@@ -58,20 +58,25 @@ def _store_check(config: LoadedConfig) -> Check:
     return Check(True, f"state.db healthy (schema {found})")
 
 
-async def _platform_checks(config: LoadedConfig) -> list[Check]:
-    from hermes.gateway.runner import load_plugins
+async def _platform_checks(config: LoadedConfig) -> tuple[list[Check], list[str]]:
+    """Each enabled platform's own checks, and the troubleshooting entries of those that failed one."""
     from hermes.platforms.base import registered
 
-    load_plugins(config.settings.gateway.plugins)
     checks = []
-    enabled = [cls for cls in registered().values() if cls.enabled(config)]
+    advice: list[str] = []
+    platforms = registered()
+    enabled = [cls for cls in platforms.values() if cls.enabled(config)]
     if not enabled:
-        checks.append(
-            Check(False, "no platform is enabled", "configure Matrix, Mattermost or API_SERVER_ENABLED")
-        )
+        names = ", ".join(cls.label or cls.name for cls in platforms.values())
+        fix = f"run `hermes gateway setup`, or set one up ({names}; see `hermes config reference`)"
+        checks.append(Check(False, "no platform is enabled", fix))
     for cls in enabled:
-        checks += await cls.check(config)
-    return checks
+        found = await cls.check(config)
+        checks += found
+        if cls.troubleshooting and not all(check.ok for check in found):
+            advice.append(f"If {cls.label or cls.name} still misbehaves:")
+            advice += [f"  • {entry.symptom} {entry.remedy}" for entry in cls.troubleshooting]
+    return checks, advice
 
 
 async def _provider_check(config: LoadedConfig) -> Check:
@@ -105,12 +110,19 @@ def doctor() -> None:
             typer.echo(f"✗ {problem}")
         raise typer.Exit(1) from None
 
-    async def gather() -> list[Check]:
-        remote = await asyncio.gather(_provider_check(config), _platform_checks(config))
-        return [remote[0], *remote[1]]
+    async def gather() -> tuple[list[Check], list[str]]:
+        provider, (platforms, advice) = await asyncio.gather(
+            _provider_check(config), _platform_checks(config)
+        )
+        return [provider, *platforms], advice
 
-    checks = _home_checks(config) + _config_checks(config) + [_store_check(config)] + asyncio.run(gather())
+    remote, advice = asyncio.run(gather())
+    checks = _home_checks(config) + _config_checks(config) + [_store_check(config)] + remote
     for check in checks:
         typer.echo(check.line())
+    if advice:
+        typer.echo("")
+        for line in advice:
+            typer.echo(line)
     if not all(check.ok for check in checks):
         raise typer.Exit(1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import TextIO
 
-from hermes.cli.terminal import Cancelled, Choice
+from hermes.platforms.wizard import Cancelled, Choice
 
 
 class LinePrompter:

@@ -1,9 +1,10 @@
 """`hermes gateway setup`: from nothing to a bot that answers, without reading code.
 
-Asks for the provider and model, then for each chosen platform its server and credentials, checking each
-live; asks who may talk to the bot; generates the API server key. Then shows the changes to `.env` and
+Asks for the provider and model, then runs the section of each chosen platform (its `WizardSection`:
+server and credentials checked live, who may talk to the bot). Then shows the changes to `.env` and
 `config.yaml` as a diff (secrets masked) and writes them only when told to. Existing keys, comments and
-unknown entries are kept. Every question has a flag, so `--non-interactive` does the same from a script.
+unknown entries are kept. Every question has a flag, so `--non-interactive` does the same from a script;
+the platforms' flags come from their packages (`PlatformFlags` adds them to this command).
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import typer
+from typer.core import TyperCommand
 
 if TYPE_CHECKING:
     from hermes.cli.setup_form import Form
-    from hermes.config import HermesPaths, Settings
+    from hermes.config import HermesPaths, LoadedConfig
+    from hermes.platforms.wizard import Flag
 
 EXIT_CANCELLED = 130
 # `--api-key` answers whichever provider is chosen.
@@ -24,11 +27,64 @@ _PROVIDER_KEYS = (
     *(f"provider_keys.{name}_api_key" for name in ("openrouter", "anthropic", "openai")),
 )
 _PLATFORM_OPTION = typer.Option(
-    None, "--platform", help="matrix, mattermost or api_server; repeat for several."
+    None, "--platform", help="A platform to set up (see the flags below); repeat for several."
 )
 
 
+def _platform_flags() -> list[Flag]:
+    from hermes.config import ConfigError
+    from hermes.platforms.base import registered
+
+    try:
+        platforms = registered()
+    except ConfigError:
+        return []
+    return [flag for cls in platforms.values() if cls.wizard is not None for flag in cls.wizard.flags]
+
+
+class PlatformFlags(TyperCommand):
+    """`hermes gateway setup` taking the flags every registered platform's wizard section declares: they
+    arrive as extra arguments (the command allows them), are parsed here, and are listed in `--help`."""
+
+    @property  # type: ignore[override]
+    def epilog(self) -> str | None:
+        flags = _platform_flags()
+        if not flags:
+            return None
+        width = max(len(flag.name) for flag in flags)
+        rows = [f"{flag.name.ljust(width)}  {flag.help}".rstrip() for flag in flags]
+        return "Platform flags (each platform's questions):\n\n" + "\n\n".join(rows)
+
+    @epilog.setter
+    def epilog(self, value: str | None) -> None:
+        """Typer sets the declared epilog (none); the listing above replaces it."""
+
+
+def parse_platform_flags(args: list[str]) -> dict[str, Any]:
+    """`--name value` and `--name=value` pairs of the platforms' flags, by setting key; SetupStopped (exit 2)
+    naming an unknown flag or one without a value."""
+    from hermes.platforms.wizard import SetupStopped
+
+    flags = {flag.name: flag for flag in _platform_flags()}
+    given: dict[str, Any] = {}
+    rest = list(args)
+    while rest:
+        word = rest.pop(0)
+        name, has_value, value = word.partition("=")
+        flag = flags.get(name)
+        if flag is None:
+            known = ", ".join(sorted(flags)) or "none"
+            raise SetupStopped(f"no such option: {word} (platform flags: {known})", 2)
+        if not has_value:
+            if not rest or rest[0].startswith("--"):
+                raise SetupStopped(f"{name} needs a value", 2)
+            value = rest.pop(0)
+        given[flag.key] = value
+    return given
+
+
 def setup(
+    ctx: typer.Context,
     non_interactive: bool = typer.Option(
         False, "--non-interactive", help="Ask nothing: take every answer from the flags and current settings."
     ),
@@ -42,31 +98,15 @@ def setup(
     aws_secret_access_key: str | None = typer.Option(None, "--aws-secret-access-key", help="bedrock."),
     aws_region: str | None = typer.Option(None, "--aws-region", help="bedrock: the AWS region."),
     platform: list[str] | None = _PLATFORM_OPTION,
-    matrix_homeserver: str | None = typer.Option(None, "--matrix-homeserver"),
-    matrix_login: str | None = typer.Option(None, "--matrix-login", help="token or password."),
-    matrix_access_token: str | None = typer.Option(None, "--matrix-access-token"),
-    matrix_user_id: str | None = typer.Option(None, "--matrix-user-id", help="The bot's @name:server."),
-    matrix_password: str | None = typer.Option(None, "--matrix-password"),
-    matrix_allowed_users: str | None = typer.Option(None, "--matrix-allowed-users", help="Comma-separated."),
-    mattermost_url: str | None = typer.Option(None, "--mattermost-url"),
-    mattermost_token: str | None = typer.Option(None, "--mattermost-token"),
-    mattermost_reply_mode: str | None = typer.Option(None, "--mattermost-reply-mode", help="off or thread."),
-    mattermost_allowed_users: str | None = typer.Option(
-        None, "--mattermost-allowed-users", help="Comma-separated user ids or @usernames."
-    ),
-    api_server_host: str | None = typer.Option(None, "--api-server-host"),
-    api_server_port: int | None = typer.Option(None, "--api-server-port"),
-    api_server_key: str | None = typer.Option(
-        None, "--api-server-key", help="Default: keep the current one or generate one."
-    ),
     no_check: bool = typer.Option(False, "--no-check", help="Skip the live checks."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the changes, write nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Write without asking for confirmation."),
 ) -> None:
     """Set up the model and the chat platforms interactively (or from flags with --non-interactive)."""
     from hermes.cli.line_prompter import LinePrompter
-    from hermes.cli.setup_form import Form, SetupStopped
-    from hermes.cli.terminal import Cancelled, prompter_for_stdio
+    from hermes.cli.prompter import prompter_for_stdio
+    from hermes.cli.setup_form import Form
+    from hermes.platforms.wizard import Cancelled, SetupStopped
 
     given: dict[str, Any] = {
         "model.provider": provider,
@@ -76,22 +116,14 @@ def setup(
         "provider_keys.aws_secret_access_key": aws_secret_access_key,
         "bedrock.region": aws_region,
         "platforms": platform or [],
-        "matrix.homeserver": matrix_homeserver,
-        "matrix.login": matrix_login,
-        "matrix.access_token": matrix_access_token,
-        "matrix.user_id": matrix_user_id,
-        "matrix.password": matrix_password,
-        "matrix.allowed_users": matrix_allowed_users,
-        "mattermost.url": mattermost_url,
-        "mattermost.token": mattermost_token,
-        "mattermost.reply_mode": mattermost_reply_mode,
-        "mattermost.allowed_users": mattermost_allowed_users,
-        "api_server.host": api_server_host,
-        "api_server.port": api_server_port,
-        "api_server.key": api_server_key,
         **dict.fromkeys(_PROVIDER_KEYS, api_key),
     }
     ui = LinePrompter(sys.stdin, sys.stdout) if non_interactive else prompter_for_stdio()
+    try:
+        given |= parse_platform_flags(ctx.args)
+    except SetupStopped as exc:
+        ui.fail(str(exc))
+        raise typer.Exit(exc.code) from None
     form = Form(ui, interactive=not non_interactive, given=given, checks=not no_check)
     try:
         code = run_wizard(form, dry_run=dry_run, yes=yes)
@@ -105,8 +137,8 @@ def setup(
     raise typer.Exit(code)
 
 
-def _current(form: Form) -> tuple[HermesPaths, Settings]:
-    from hermes.config import ConfigError, Settings, load_config
+def _current(form: Form) -> tuple[HermesPaths, LoadedConfig | None]:
+    from hermes.config import ConfigError, load_config
     from hermes.config.writer import home_paths
 
     try:
@@ -115,41 +147,50 @@ def _current(form: Form) -> tuple[HermesPaths, Settings]:
         form.ui.fail("The current configuration does not load; its other settings are left as they are:")
         for problem in exc.problems:
             form.ui.say(f"    {problem}")
-        return home_paths(), Settings()
-    return config.paths, config.settings
+        return home_paths(), None
+    return config.paths, config
 
 
 def run_wizard(form: Form, *, dry_run: bool = False, yes: bool = False) -> int:
     from hermes.cli.setup_model import model_section
-    from hermes.cli.setup_platforms import SECTIONS
-    from hermes.cli.terminal import Choice
+    from hermes.config import Settings
     from hermes.platforms.base import registered
+    from hermes.platforms.wizard import Choice
 
-    paths, current = _current(form)
+    paths, config = _current(form)
     ui = form.ui
     ui.say(f"Setting up Hermes in {paths.home}")
     ui.say("Current settings are suggested as answers; nothing is written before you see the changes.")
-    changes = model_section(form, current)
-    available = registered()
-    offered = [section for section in SECTIONS if section.name in available]
+    changes = model_section(form, config.settings if config is not None else Settings())
+    offered = [cls for cls in registered().values() if cls.wizard is not None and cls.settings is not None]
+    current = {
+        cls.name: config.section(cls.settings) if config is not None else cls.settings()
+        for cls in offered
+        if cls.settings is not None
+    }
+
+    def configured(cls: Any) -> bool:
+        test = cls.wizard.configured
+        return bool(test(current[cls.name]) if test is not None else current[cls.name].configured)
+
     chosen = form.choose_many(
         "platforms",
         "Where should the bot talk to people?",
         "--platform",
-        [Choice(section.name, section.label, section.hint) for section in offered],
-        selected=[section.name for section in offered if section.configured(current)],
+        [Choice(cls.name, cls.label or cls.name, cls.wizard.hint) for cls in offered],
+        selected=[cls.name for cls in offered if configured(cls)],
     )
     if not chosen:
         ui.say("No platform chosen: only the model is set up (`hermes chat` works with it).")
-    for section in offered:
-        if section.name in chosen:
-            changes |= section.run(form, current)
+    for cls in offered:
+        if cls.name in chosen:
+            changes |= cls.wizard.run(form, current[cls.name])
     return _write(form, paths, changes, dry_run=dry_run, yes=yes)
 
 
 def _write(form: Form, paths: HermesPaths, changes: dict[str, Any], *, dry_run: bool, yes: bool) -> int:
-    from hermes.cli.setup_form import SetupStopped
     from hermes.config.writer import WriteError, check_plan, plan_changes
+    from hermes.platforms.wizard import SetupStopped
 
     ui = form.ui
     try:

@@ -12,43 +12,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hermes.cli.setup_checks import Outcome
-from hermes.cli.terminal import Choice, Prompter
-
-
-class SetupStopped(Exception):
-    """The wizard cannot go on; the message says why and what to do. `code` is the exit status."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _text(raw: str) -> str:
-    return raw.strip()
-
-
-@dataclass(frozen=True)
-class Question:
-    key: str
-    prompt: str
-    flag: str
-    explain: str = ""
-    secret: bool = False
-    optional: bool = False
-    parse: Callable[[str], Any] = _text
-
-
-@dataclass(frozen=True)
-class Fix:
-    """One answer the operator may change after a failed check."""
-
-    label: str
-    question: Question
+from hermes.platforms.base import Check
+from hermes.platforms.wizard import Choice, Fix, Prompter, Question, SetupStopped, as_default
 
 
 @dataclass
 class Form:
+    """The wizard's `SetupForm` (see `hermes.platforms.wizard`), for the model section and the platforms'."""
+
     ui: Prompter
     interactive: bool
     given: Mapping[str, Any] = field(default_factory=dict)
@@ -117,7 +88,7 @@ class Form:
         self.answers[key] = picked
         return picked
 
-    def verify(self, what: str, check: Callable[[], Outcome], fixes: Sequence[Fix]) -> Outcome | None:
+    def verify(self, what: str, check: Callable[[], Check], fixes: Sequence[Fix]) -> Check | None:
         """Run a live check until it passes; on a failure, let the person change one answer (or go on
         without a passing check). Without a person, a failure stops the wizard."""
         if not self.checks:
@@ -127,12 +98,12 @@ class Form:
             self.ui.say(f"  Checking {what}…")
             outcome = check()
             if outcome.ok:
-                self.ui.ok(outcome.message)
+                self.ui.ok(outcome.label)
                 return outcome
-            self.ui.fail(outcome.message, outcome.fix)
+            self.ui.fail(outcome.label, outcome.fix)
             if not self.interactive:
                 fix = f" — {outcome.fix}" if outcome.fix else ""
-                raise SetupStopped(f"{what}: {outcome.message}{fix}")
+                raise SetupStopped(f"{what}: {outcome.label}{fix}")
             options = [Choice(fix.question.key, fix.label) for fix in fixes]
             options += [Choice("again", "Check again"), Choice("accept", "Keep these answers anyway")]
             known = {fix.question.key: fix.question for fix in fixes}
@@ -143,17 +114,4 @@ class Form:
                 return None
             if picked != "again":
                 question = known[picked]
-                self.ask(question, None if question.secret else _as_text(self.answers.get(picked)))
-
-
-def _as_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return ", ".join(str(item) for item in value)
-    return str(value)
-
-
-def as_default(value: Any) -> str | None:
-    """A current setting as the text a question suggests."""
-    return _as_text(value) if value not in (None, "", []) else None
+                self.ask(question, None if question.secret else as_default(self.answers.get(picked)))

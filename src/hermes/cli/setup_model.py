@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import typing
 from typing import Any
-from urllib.parse import urlparse
 
-from hermes.cli.setup_checks import Outcome, check_model
-from hermes.cli.setup_form import Fix, Form, Question, as_default
-from hermes.cli.terminal import Choice
+from hermes.cli.setup_checks import check_model
+from hermes.cli.setup_form import Form
 from hermes.config.settings import ModelSettings, ProviderName, Settings
+from hermes.platforms.base import Check
+from hermes.platforms.wizard import Choice, Fix, Question, as_default, parse_url
 
 _PROVIDER_HINTS = {
     "openrouter": ("OpenRouter", "hundreds of models behind one key — openrouter.ai/keys"),
@@ -19,14 +19,6 @@ _PROVIDER_HINTS = {
     "bedrock": ("AWS Bedrock", "Claude through your AWS account"),
     "custom": ("Custom endpoint", "any OpenAI-compatible server: Ollama, vLLM, llama.cpp, LiteLLM"),
 }
-
-
-def parse_url(raw: str) -> str:
-    url = raw.strip().rstrip("/")
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ValueError(f"{raw!r} is not an http:// or https:// address")
-    return url
 
 
 def _key_question(provider: str) -> Question:
@@ -104,7 +96,7 @@ def model_section(form: Form, current: Settings) -> dict[str, Any]:
     form.ask(model, suggested)
     fixes.append(Fix("The model id", model))
 
-    def check() -> Outcome:
+    def check() -> Check:
         return asyncio.run(check_model(_settings(form.answers, provider)))
 
     form.verify("the model", check, fixes)

@@ -69,6 +69,12 @@ def _when(at: float, now: float) -> str:
     return f"{stamp} (in {_duration(at - now)})" if at > now else f"{stamp} (due)"
 
 
+def _field_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def render(report: dict[str, Any]) -> str:
     now = float(report.get("now") or time.time())
     state = "stopping" if report.get("stopping") else "running"
@@ -92,6 +98,10 @@ def render(report: dict[str, Any]) -> str:
         if info.get("problem"):
             detail += f" — {info['problem']}"
         lines.append(f"  {mark} {name.ljust(width)}  {word:<12}  {detail}")
+        fields = {key: value for key, value in (info.get("fields") or {}).items() if value is not None}
+        if fields:
+            shown = ", ".join(f"{key} {_field_text(value)}" for key, value in fields.items())
+            lines.append(f"    {' ' * width}  {shown}")
     sessions = report.get("sessions") or {}
     jobs = report.get("jobs") or {}
     job_line = f"{jobs.get('active', 0)} active, {jobs.get('paused', 0)} paused"

@@ -3,7 +3,8 @@ numbered prompts when stdin is not a terminal.
 
 On a terminal the input is read key by key (cbreak mode: no echo, no line buffering, Ctrl-C still
 interrupts), so `Menu` and `LineEditor` are small state machines fed with key names; they hold no I/O and
-are tested alone. `TtyPrompter` draws them; `line_prompter.LinePrompter` reads whole lines instead.
+are tested alone. `TtyPrompter` draws them; `line_prompter.LinePrompter` reads whole lines instead, and
+`prompter.prompter_for_stdio` picks one of the two.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import codecs
 import contextlib
 import os
 import select
-import sys
 import termios
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TextIO
+from typing import TextIO
+
+from hermes.platforms.wizard import Cancelled, Choice
 
 BOLD, DIM, CYAN, GREEN, RED, YELLOW, RESET = (
     "\x1b[1m",
@@ -51,38 +53,6 @@ _CONTROL = {
     "\t": "tab",
     " ": "space",
 }
-
-
-class Cancelled(Exception):
-    """The operator ended the input (Ctrl-D, or the terminal went away)."""
-
-
-@dataclass(frozen=True)
-class Choice:
-    value: str
-    label: str
-    hint: str = ""
-
-
-class Prompter(Protocol):
-    """How the wizard talks to a person."""
-
-    def say(self, text: str = "") -> None: ...
-
-    def ok(self, text: str) -> None: ...
-
-    def fail(self, text: str, fix: str | None = None) -> None: ...
-
-    def ask(self, question: str, *, default: str | None = None, secret: bool = False) -> str:
-        """A line of text; Enter alone gives `default` (or "" when there is none)."""
-
-    def choose(self, question: str, choices: Sequence[Choice], *, default: str | None = None) -> str: ...
-
-    def choose_many(
-        self, question: str, choices: Sequence[Choice], *, selected: Collection[str] = ()
-    ) -> list[str]: ...
-
-    def confirm(self, question: str, *, default: bool = False) -> bool: ...
 
 
 # -- pure state machines -------------------------------------------------------------------------------
@@ -346,11 +316,3 @@ class TtyPrompter:
             if answer in ("y", "yes", "n", "no"):
                 return answer.startswith("y")
             self.fail("Answer y or n.")
-
-
-def prompter_for_stdio() -> Prompter:
-    if sys.stdin.isatty() and sys.stdout.isatty():
-        return TtyPrompter(sys.stdin.fileno(), sys.stdout)
-    from hermes.cli.line_prompter import LinePrompter
-
-    return LinePrompter(sys.stdin, sys.stdout)

@@ -10,19 +10,20 @@ import re
 from collections.abc import Mapping
 
 from hermes.config.loader import leaves
+from hermes.config.sections import env_prefixes
 
 _CREDENTIAL_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION", re.IGNORECASE)
-_OWN_PREFIXES = ("HERMES_", "MATRIX_", "MATTERMOST_", "API_SERVER_", "GATEWAY_", "AWS_")
 
 
 def command_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     source = os.environ if environ is None else environ
     secret_names = {name for leaf in leaves() if leaf.secret for name in leaf.env}
+    own_prefixes = env_prefixes()
 
     def harmless(name: str) -> bool:
         return (
             name not in secret_names
-            and not name.startswith(_OWN_PREFIXES)
+            and not name.startswith(own_prefixes)
             and not _CREDENTIAL_NAME.search(name)
         )
 

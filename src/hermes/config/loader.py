@@ -13,16 +13,19 @@ import types
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from hermes.config.errors import ConfigError
 from hermes.config.paths import HermesPaths
-from hermes.config.settings import Env, Secret, Settings
+from hermes.config.sections import registered_sections
+from hermes.config.settings import Env, Secret, Section, Settings
 from hermes.config.sources import env_layers, expand_vars, read_yaml
 
 log = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=Section)
 
 DEFAULT = "default"
 CONFIG_YAML = "config.yaml"
@@ -36,6 +39,7 @@ class Leaf:
     env: tuple[str, ...]
     secret: bool
     is_list: bool
+    description: str | None = None
 
 
 @dataclass
@@ -45,13 +49,30 @@ class LoadedConfig:
     origins: dict[str, str]
     warnings: list[str] = field(default_factory=list)
     environ: dict[str, str] = field(default_factory=dict)
+    # The extensions' sections (platform packages), by config.yaml key.
+    sections: dict[str, Section] = field(default_factory=dict)
+
+    def section(self, model: type[S]) -> S:
+        """An extension's settings, e.g. `config.section(MatrixSettings)`; its defaults when the section
+        was registered after this configuration was loaded."""
+        for value in self.sections.values():
+            if type(value) is model:
+                return value
+        return model()
+
+    def value(self, key: str) -> Any:
+        """The value of a dotted key, core or extension."""
+        head, _, rest = key.partition(".")
+        if head in self.sections:
+            return lookup(self.sections[head], rest)
+        return lookup(self.settings, key)
 
     def secret_values(self) -> list[str]:
         """Every secret value in force, for log redaction."""
         found = []
         for leaf in leaves():
             if leaf.secret:
-                value = lookup(self.settings, leaf.key)
+                value = self.value(leaf.key)
                 if isinstance(value, str) and value:
                     found.append(value)
         return found
@@ -76,17 +97,34 @@ def _walk(model: type[BaseModel], prefix: str) -> Iterator[Leaf]:
             yield from _walk(info.annotation, f"{key}.")
             continue
         env = next((m.names for m in info.metadata if isinstance(m, Env)), ())
-        yield Leaf(key, env, any(m is Secret for m in info.metadata), _is_list(info.annotation))
+        secret = any(m is Secret for m in info.metadata)
+        yield Leaf(key, env, secret, _is_list(info.annotation), info.description)
 
 
-_LEAVES: list[Leaf] | None = None
+_leaves_cache: dict[tuple[str, ...], list[Leaf]] = {}
 
 
 def leaves() -> list[Leaf]:
-    global _LEAVES
-    if _LEAVES is None:
-        _LEAVES = list(_walk(Settings, ""))
-    return _LEAVES
+    """Every setting: the core's, then each registered section's."""
+    sections = registered_sections()
+    cache_key = tuple(sections)
+    if cache_key not in _leaves_cache:
+        found = list(_walk(Settings, ""))
+        for key, spec in sections.items():
+            found.extend(_walk(spec.model, f"{key}."))
+        _leaves_cache.clear()
+        _leaves_cache[cache_key] = found
+    return _leaves_cache[cache_key]
+
+
+def section_models() -> dict[str, type[BaseModel]]:
+    """Each top-level block of config.yaml and the model that validates it."""
+    models: dict[str, type[BaseModel]] = {}
+    for name, info in Settings.model_fields.items():
+        if _is_model(info.annotation):
+            models[name] = info.annotation
+    models.update({key: spec.model for key, spec in registered_sections().items()})
+    return models
 
 
 def lookup(settings: BaseModel, key: str) -> Any:
@@ -129,6 +167,15 @@ def _unknown_keys(tree: Mapping[str, Any], model: type[BaseModel], prefix: str =
     return unknown
 
 
+def _plugins(tree: Mapping[str, Any]) -> list[str]:
+    """`gateway.plugins` as written, imported before the settings are known: a plugin may bring a section."""
+    gateway = tree.get("gateway")
+    plugins = gateway.get("plugins") if isinstance(gateway, Mapping) else None
+    if isinstance(plugins, list):
+        return [str(module) for module in plugins]
+    return []
+
+
 def _env_value(raw: str, leaf: Leaf) -> Any:
     if leaf.is_list:
         return [item.strip() for item in raw.split(",") if item.strip()]
@@ -152,8 +199,20 @@ def load_config(environ: Mapping[str, str] | None = None) -> LoadedConfig:
 
     missing: set[str] = set()
     tree = expand_vars(read_yaml(paths.config_file), merged_env, missing)
+    from hermes.extensions import import_plugins
+
+    import_plugins(_plugins(tree))
+    sections = registered_sections()
     warnings = []
-    unknown = _unknown_keys(tree, Settings)
+    unknown = [
+        key
+        for key in _unknown_keys({k: v for k, v in tree.items() if k not in sections}, Settings)
+        if key not in sections
+    ]
+    for name, spec in sections.items():
+        block = tree.get(name)
+        if isinstance(block, Mapping):
+            unknown.extend(_unknown_keys(block, spec.model, f"{name}."))
     if unknown:
         warnings.append(f"config.yaml: unknown keys ignored: {', '.join(unknown)}")
     if missing:
@@ -171,20 +230,33 @@ def load_config(environ: Mapping[str, str] | None = None) -> LoadedConfig:
                 origins[leaf.key] = layer.origin
                 env_names[leaf.key] = name
 
+    problems: list[str] = []
+    validated: dict[str, Section] = {}
+    for name, spec in sections.items():
+        block = values.pop(name, None)
+        try:
+            validated[name] = spec.model.model_validate({} if block is None else block)
+        except ValidationError as exc:
+            problems += _problems(exc, origins, env_names, prefix=(name,))
     try:
         settings = Settings.model_validate(values)
     except ValidationError as exc:
-        raise ConfigError(_problems(exc, values, origins, env_names)) from None
-    return LoadedConfig(settings, paths, origins, warnings, merged_env)
+        problems = _problems(exc, origins, env_names) + problems
+    if problems:
+        raise ConfigError(problems)
+    return LoadedConfig(settings, paths, origins, warnings, merged_env, validated)
 
 
 def _problems(
-    exc: ValidationError, values: dict[str, Any], origins: dict[str, str], env_names: dict[str, str]
+    exc: ValidationError,
+    origins: dict[str, str],
+    env_names: dict[str, str],
+    prefix: tuple[str, ...] = (),
 ) -> list[str]:
     problems = []
     secret_keys = {leaf.key for leaf in leaves() if leaf.secret}
     for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"])
+        key = ".".join(str(part) for part in (*prefix, *error["loc"]))
         origin = origins.get(key, CONFIG_YAML)
         source = f"{origin} as {env_names[key]}" if key in env_names else origin
         shown = "(redacted)" if key in secret_keys else repr(error.get("input"))

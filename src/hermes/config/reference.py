@@ -1,9 +1,11 @@
 """docs/configuration.md, generated from the settings model so that it cannot drift from it.
 
-Keys, environment names, types, defaults and which values are secret all come from `Settings` (through
-`loader.leaves()`); only the one-line descriptions live here, and `markdown()` refuses to run while a
-setting lacks one or a description names a setting that is gone. `python -m hermes.config.reference`
-prints the document; a test fails when the committed file differs from it.
+Keys, environment names, types, defaults and which values are secret all come from the settings models
+(through `loader.leaves()`): the core `Settings` and every registered section (platform packages, in the
+tree or installed). A section's fields carry their own descriptions, and its summary and troubleshooting
+entries come with its registration; the core keys' one-line descriptions live here. `markdown()` refuses
+to run while a setting lacks a description or a description names a setting that is gone.
+`python -m hermes.config.reference` prints the document; a test fails when the committed file differs.
 """
 
 from __future__ import annotations
@@ -13,10 +15,8 @@ import types
 import typing
 from typing import Any
 
-from pydantic import BaseModel
-
-from hermes.config.loader import leaves
-from hermes.config.settings import Settings
+from hermes.config.loader import Leaf, leaves, section_models
+from hermes.config.sections import registered_sections
 
 DOC_PATH = "docs/configuration.md"
 
@@ -24,9 +24,6 @@ SECTIONS = {
     "model": "The LLM the agent uses.",
     "provider_keys": "API keys of the providers; only the chosen provider's key is needed.",
     "bedrock": "AWS Bedrock (with `model.provider: bedrock`).",
-    "api_server": "The OpenAI-compatible HTTP API (`/v1/chat/completions`, `/v1/models`, `/health`).",
-    "matrix": "The Matrix platform.",
-    "mattermost": "The Mattermost platform.",
     "gateway": "Behaviour shared by every platform.",
     "agent": "The tool-calling loop.",
     "compression": "Summarising long sessions so they fit the model's context.",
@@ -52,44 +49,6 @@ DESCRIPTIONS = {
     "provider_keys.aws_secret_access_key": "AWS secret access key for Bedrock.",
     "provider_keys.aws_session_token": "AWS session token for temporary Bedrock credentials.",
     "bedrock.region": "AWS region of Bedrock (else the AWS chain's region).",
-    "api_server.enabled": "Serve the OpenAI-compatible API.",
-    "api_server.key": "The Bearer key clients must send (16+ characters; generated into `.env` when unset).",
-    "api_server.host": "Address to listen on; anything but loopback exposes the agent to the network.",
-    "api_server.port": "Port to listen on (0: any free port).",
-    "api_server.cors_origins": "Browser origins allowed to call the API (CORS).",
-    "api_server.metrics_public": "Serve `/metrics` without the key.",
-    "api_server.max_body_bytes": "Largest request body accepted.",
-    "api_server.max_concurrent_runs": "Requests run at once; more are refused with 429.",
-    "api_server.model_aliases": "Extra model names that run the configured model (besides `hermes-agent`).",
-    "matrix.homeserver": "The bot account's homeserver URL.",
-    "matrix.access_token": "The bot's access token (or use user id + password).",
-    "matrix.user_id": "The bot's user id, `@name:server` (needed for password login).",
-    "matrix.password": "The bot's password; the session it opens is kept and reused.",
-    "matrix.device_id": "The device to log in as (keeps encryption keys across logins).",
-    "matrix.allowed_users": "User ids that may talk to the bot (none: nobody).",
-    "matrix.allow_all_users": "Let everyone talk to the bot.",
-    "matrix.encryption": "Older switch for end-to-end encryption; true means `e2ee_mode: required`.",
-    "matrix.e2ee_mode": "End-to-end encryption: `off`, `optional` or `required`.",
-    "matrix.recovery_key": "Key-backup recovery key, to read encrypted history after a new login.",
-    "matrix.home_room": "Room for proactive messages (cron results); `/sethome` overrides it.",
-    "matrix.require_mention": "In rooms, answer only when mentioned (DMs always).",
-    "matrix.free_response_rooms": "Rooms where the bot answers without a mention.",
-    "matrix.auto_thread": "Answer room messages in a thread.",
-    "matrix.dm_mention_threads": "Also thread replies to mentions in DMs.",
-    "matrix.process_notices": "Treat `m.notice` messages (usually from bots) as input.",
-    "matrix.ignore_user_patterns": "Regular expressions of user ids whose messages are ignored.",
-    "matrix.max_media_bytes": "Largest attachment downloaded.",
-    "matrix.max_message_chars": "Longer replies are split into several messages.",
-    "mattermost.url": "The server's address, e.g. `https://mm.example.com`.",
-    "mattermost.token": "The bot account's (or a personal) access token.",
-    "mattermost.allowed_users": "User ids (26 characters, not usernames) that may talk to the bot.",
-    "mattermost.allow_all_users": "Let everyone talk to the bot.",
-    "mattermost.home_channel": "Channel id for proactive messages; `/sethome` overrides it.",
-    "mattermost.reply_mode": "`thread`: answer in a thread under the message; `off`: in the channel.",
-    "mattermost.require_mention": "In channels, answer only when mentioned (DMs always).",
-    "mattermost.free_response_channels": "Channel ids where the bot answers without a mention.",
-    "mattermost.max_message_chars": "Longer replies are split (the server's limit is 16,383).",
-    "mattermost.max_file_bytes": "Largest attachment downloaded.",
     "gateway.allowed_users": "User ids allowed on every platform, in addition to each platform's list.",
     "gateway.allow_all_users": "Let everyone talk to the bot on every platform.",
     "gateway.proxy_url": "Proxy mode: use the agent of a remote Hermes API server instead of a local one.",
@@ -136,13 +95,13 @@ _PREAMBLE = """\
 <!-- Generated by `python -m hermes.config.reference` from the settings model; do not edit by hand.
      tests/unit/cli/test_configuration_doc.py fails when this file is out of date. -->
 
-Every setting has a dotted key for `HERMES_HOME/config.yaml` (`matrix.require_mention` is
-`require_mention:` under `matrix:`); many also have an environment name, set in `HERMES_HOME/.env`, a
+Every setting has a dotted key for `HERMES_HOME/config.yaml` (`gateway.allow_bots` is
+`allow_bots:` under `gateway:`); many also have an environment name, set in `HERMES_HOME/.env`, a
 drop-in `.env.d/*.env`, or the process environment. Precedence, lowest first: the defaults below <
 `config.yaml` < `.env` < `.env.d/*.env` (in name order) < the process environment. Where a setting lists
 two environment names, the first one set wins.
 
-In the environment, a list is comma-separated (`MATRIX_ALLOWED_USERS=@a:x.org,@b:x.org`) and a switch is
+In the environment, a list is comma-separated (`GATEWAY_ALLOWED_USERS=@a:x.org,@b:x.org`) and a switch is
 `true` or `false`. In `config.yaml`, `${VAR}` and `${VAR:-default}` are replaced from the environment.
 Values marked **secret** never appear in logs or in `hermes config show`; keep them in `.env` (mode 0600).
 `hermes gateway setup` writes the common ones for you.
@@ -190,11 +149,22 @@ def describe_type(annotation: Any, metadata: list[Any]) -> str:
 
 
 def _field(key: str) -> Any:
-    model: type[BaseModel] = Settings
-    *parents, last = key.split(".")
+    from hermes.config.settings import Settings
+
+    head, _, rest = key.partition(".")
+    models = section_models()
+    if not rest:
+        return Settings.model_fields[head]
+    model: Any = models[head]
+    *parents, last = rest.split(".")
     for part in parents:
-        model = model.model_fields[part].annotation  # type: ignore[assignment]
-    return model.model_fields[last]
+        model = model.model_fields[part].annotation
+    fields: dict[str, Any] = model.model_fields
+    return fields[last]
+
+
+def _description(leaf: Leaf) -> str | None:
+    return leaf.description or DESCRIPTIONS.get(leaf.key)
 
 
 def _default(value: Any) -> str:
@@ -211,7 +181,7 @@ def _default(value: Any) -> str:
 
 def _check_descriptions() -> None:
     keys = {leaf.key for leaf in leaves()}
-    missing = sorted(keys - DESCRIPTIONS.keys())
+    missing = sorted(leaf.key for leaf in leaves() if not _description(leaf))
     stale = sorted(DESCRIPTIONS.keys() - keys)
     if missing or stale:
         raise ValueError(
@@ -227,10 +197,13 @@ def markdown() -> str:
     for leaf in leaves():
         section = leaf.key.split(".")[0] if "." in leaf.key else ""
         groups.setdefault(section, []).append(leaf)
+    extensions = registered_sections()
     for section, items in groups.items():
         lines.append(f"## {'`' + section + '`' if section else 'Top level'}\n")
-        if section in SECTIONS:
-            lines.append(SECTIONS[section] + "\n")
+        spec = extensions.get(section)
+        summary = spec.summary if spec is not None else SECTIONS.get(section)
+        if summary:
+            lines.append(summary + "\n")
         lines.append("| key | environment | type | default | description |")
         lines.append("|---|---|---|---|---|")
         for leaf in items:
@@ -240,8 +213,12 @@ def markdown() -> str:
                 kind += ", **secret**"
             env = ", ".join(f"`{name}`" for name in leaf.env) or "—"
             default = _default(info.default)
-            lines.append(f"| `{leaf.key}` | {env} | {kind} | {default} | {DESCRIPTIONS[leaf.key]} |")
+            lines.append(f"| `{leaf.key}` | {env} | {kind} | {default} | {_description(leaf)} |")
         lines.append("")
+        if spec is not None and spec.troubleshooting:
+            lines.append(f"Troubleshooting `{section}`:\n")
+            lines += [f"- **{symptom}** {remedy}" for symptom, remedy in spec.troubleshooting]
+            lines.append("")
     return "\n".join(lines)
 
 

@@ -30,7 +30,6 @@ class _SecretMarker:
 Secret = _SecretMarker()
 
 ProviderName = Literal["openrouter", "anthropic", "openai", "bedrock", "custom"]
-E2EEMode = Literal["off", "optional", "required"]
 
 
 class Section(BaseModel):
@@ -60,68 +59,6 @@ class ProviderKeys(Section):
 
 class BedrockSettings(Section):
     region: Annotated[str | None, Env("AWS_DEFAULT_REGION", "AWS_REGION")] = None
-
-
-class ApiServerSettings(Section):
-    enabled: Annotated[bool, Env("API_SERVER_ENABLED")] = False
-    key: Annotated[str | None, Env("API_SERVER_KEY"), Secret] = None
-    host: Annotated[str, Env("API_SERVER_HOST")] = "127.0.0.1"
-    port: Annotated[int, Env("API_SERVER_PORT"), Field(ge=0, le=65535)] = 8642
-    cors_origins: Annotated[list[str], Env("API_SERVER_CORS_ORIGINS")] = []
-    metrics_public: bool = False
-    max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
-    max_concurrent_runs: Annotated[int, Field(ge=1)] = 32
-    model_aliases: list[str] = []
-
-
-class MatrixSettings(Section):
-    homeserver: Annotated[str | None, Env("MATRIX_HOMESERVER")] = None
-    access_token: Annotated[str | None, Env("MATRIX_ACCESS_TOKEN"), Secret] = None
-    user_id: Annotated[str | None, Env("MATRIX_USER_ID")] = None
-    password: Annotated[str | None, Env("MATRIX_PASSWORD"), Secret] = None
-    device_id: Annotated[str | None, Env("MATRIX_DEVICE_ID")] = None
-    allowed_users: Annotated[list[str], Env("MATRIX_ALLOWED_USERS")] = []
-    allow_all_users: Annotated[bool, Env("MATRIX_ALLOW_ALL_USERS")] = False
-    encryption: Annotated[bool, Env("MATRIX_ENCRYPTION")] = False
-    e2ee_mode: Annotated[E2EEMode | None, Env("MATRIX_E2EE_MODE")] = None
-    recovery_key: Annotated[str | None, Env("MATRIX_RECOVERY_KEY"), Secret] = None
-    home_room: Annotated[str | None, Env("MATRIX_HOME_ROOM")] = None
-    require_mention: Annotated[bool, Env("MATRIX_REQUIRE_MENTION")] = True
-    free_response_rooms: Annotated[list[str], Env("MATRIX_FREE_RESPONSE_ROOMS")] = []
-    auto_thread: Annotated[bool, Env("MATRIX_AUTO_THREAD")] = True
-    dm_mention_threads: Annotated[bool, Env("MATRIX_DM_MENTION_THREADS")] = False
-    process_notices: bool = False
-    ignore_user_patterns: list[str] = []
-    max_media_bytes: Annotated[int, Field(ge=0)] = 50 * 1024 * 1024
-    max_message_chars: Annotated[int, Field(ge=100, le=60_000)] = 16_000
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.homeserver and (self.access_token or (self.user_id and self.password)))
-
-    @property
-    def effective_e2ee_mode(self) -> E2EEMode:
-        """`MATRIX_E2EE_MODE` wins; the older `MATRIX_ENCRYPTION=true` means required."""
-        if self.e2ee_mode is not None:
-            return self.e2ee_mode
-        return "required" if self.encryption else "off"
-
-
-class MattermostSettings(Section):
-    url: Annotated[str | None, Env("MATTERMOST_URL")] = None
-    token: Annotated[str | None, Env("MATTERMOST_TOKEN"), Secret] = None
-    allowed_users: Annotated[list[str], Env("MATTERMOST_ALLOWED_USERS")] = []
-    allow_all_users: Annotated[bool, Env("MATTERMOST_ALLOW_ALL_USERS")] = False
-    home_channel: Annotated[str | None, Env("MATTERMOST_HOME_CHANNEL")] = None
-    reply_mode: Annotated[Literal["thread", "off"], Env("MATTERMOST_REPLY_MODE")] = "off"
-    require_mention: Annotated[bool, Env("MATTERMOST_REQUIRE_MENTION")] = True
-    free_response_channels: Annotated[list[str], Env("MATTERMOST_FREE_RESPONSE_CHANNELS")] = []
-    max_message_chars: Annotated[int, Field(ge=100, le=16_383)] = 16_383
-    max_file_bytes: Annotated[int, Field(ge=0)] = 50 * 1024 * 1024
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.url and self.token)
 
 
 class GatewaySettings(Section):
@@ -190,9 +127,6 @@ class Settings(Section):
     model: ModelSettings = ModelSettings()
     provider_keys: ProviderKeys = ProviderKeys()
     bedrock: BedrockSettings = BedrockSettings()
-    api_server: ApiServerSettings = ApiServerSettings()
-    matrix: MatrixSettings = MatrixSettings()
-    mattermost: MattermostSettings = MattermostSettings()
     gateway: GatewaySettings = GatewaySettings()
     group_sessions_per_user: bool = True
     thread_sessions_per_user: bool = False

@@ -11,6 +11,7 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from hermes.gateway.homes import home_chat
 from hermes.platforms.base import ChatRef, Inbound, Platform
 
 if TYPE_CHECKING:
@@ -84,13 +85,7 @@ async def send_to_target(hub: Hub, target: str, text: str) -> str:
     scope, _, rest = target.partition(":")
     if scope == "home":
         platform = _platform(hub, rest)
-        home = await hub.store.homes.get(rest)
-        if home is not None:
-            chat = ChatRef(rest, home.chat_id, "channel", home.thread_id)
-        elif platform.default_home is not None:
-            chat = platform.default_home
-        else:
-            raise LookupError(f"{rest} has no home channel: send /sethome in the chat that should be it")
+        chat = await home_chat(hub.store.homes, platform)
     else:
         platform = _platform(hub, scope)
         if not rest:

@@ -1,7 +1,11 @@
 """Slash commands, answered by the hub itself, never queued behind a run.
 
 `!cmd` works like `/cmd` because Mattermost's web client keeps messages that start with `/` for itself.
-An unknown command is not a command: it goes to the agent as text.
+An unknown command is not a command: it goes to the agent as text. `parse_command` is the one place
+commands are recognised: the hub uses it, and adapters ask it through `HubPort.is_command`.
+
+A command sees the gateway only through the narrow ports below (the sessions and homes repositories and
+the session runs), never the whole hub.
 """
 
 from __future__ import annotations
@@ -9,22 +13,63 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from hermes import __version__
 
 if TYPE_CHECKING:
-    from hermes.gateway.hub import Hub
+    from hermes.agent.messages import Message
     from hermes.platforms.base import Inbound
+    from hermes.store.homes import HomeChannel
+    from hermes.store.sessions import Session
+
+
+class SessionsPort(Protocol):
+    """The part of the sessions repository commands use."""
+
+    async def current(self, key: str) -> Session | None: ...
+
+    async def get_or_create(self, key: str, *, platform: str, chat_id: str) -> Session: ...
+
+    async def end_current(self, key: str) -> Session | None: ...
+
+    async def set_model_override(self, session_id: str, model: str | None) -> Session: ...
+
+    async def undo_last_turn(self, session_id: str) -> list[Message]: ...
+
+
+class HomesPort(Protocol):
+    async def set(
+        self, platform: str, chat_id: str, thread_id: str | None = None, *, set_by: str | None = None
+    ) -> HomeChannel: ...
+
+
+class RunsPort(Protocol):
+    """The sessions' runs, as commands steer them."""
+
+    @property
+    def runs_in_flight(self) -> int: ...
+
+    def interrupt(self, session_key: str) -> bool:
+        """Stop the session's current run; False when none was running."""
+        ...
+
+    def run_again(self, session_key: str, inbound: Inbound) -> None:
+        """Queue an input on the session as if it had just arrived."""
+        ...
 
 
 @dataclass(frozen=True)
 class CommandContext:
-    hub: Hub
     inbound: Inbound
     session_key: str
     command: Command
     args: str
+    sessions: SessionsPort
+    homes: HomesPort
+    runs: RunsPort
+    default_model: str
+    uptime_seconds: float
 
 
 Handler = Callable[[CommandContext], Awaitable[str | None]]
@@ -71,17 +116,14 @@ def _uptime(seconds: float) -> str:
 
 @command("new", "reset", summary="start a fresh conversation")
 async def _new(ctx: CommandContext) -> str:
-    lane = ctx.hub.lane(ctx.session_key)
-    if lane is not None:
-        lane.interrupt()
-    await ctx.hub.store.sessions.end_current(ctx.session_key)
+    ctx.runs.interrupt(ctx.session_key)
+    await ctx.sessions.end_current(ctx.session_key)
     return "✨ Started a fresh conversation."
 
 
 @command("stop", summary="stop the current reply")
 async def _stop(ctx: CommandContext) -> str:
-    lane = ctx.hub.lane(ctx.session_key)
-    if lane is not None and lane.interrupt():
+    if ctx.runs.interrupt(ctx.session_key):
         return "⏹ Stopped."
     return "Nothing is running."
 
@@ -95,11 +137,10 @@ async def _help(ctx: CommandContext) -> str:
 
 @command("status", summary="model, session, token use and uptime")
 async def _status(ctx: CommandContext) -> str:
-    hub = ctx.hub
-    session = await hub.store.sessions.current(ctx.session_key)
-    model = (session.model_override if session else None) or hub.default_model
+    session = await ctx.sessions.current(ctx.session_key)
+    model = (session.model_override if session else None) or ctx.default_model
     lines = [
-        f"Hermes {__version__}, up {_uptime(hub.clock() - hub.started_at)}",
+        f"Hermes {__version__}, up {_uptime(ctx.uptime_seconds)}",
         f"Model: {model}",
         f"Session: {ctx.session_key}",
     ]
@@ -108,13 +149,13 @@ async def _status(ctx: CommandContext) -> str:
             f"Messages: {session.message_count}, tokens: {session.prompt_tokens} in / "
             f"{session.completion_tokens} out"
         )
-    lines.append(f"Runs in flight: {hub.runs_in_flight}")
+    lines.append(f"Runs in flight: {ctx.runs.runs_in_flight}")
     return "\n".join(lines)
 
 
 @command("usage", summary="token use of this conversation")
 async def _usage(ctx: CommandContext) -> str:
-    session = await ctx.hub.store.sessions.current(ctx.session_key)
+    session = await ctx.sessions.current(ctx.session_key)
     if session is None:
         return "No usage yet in this conversation."
     total = session.prompt_tokens + session.completion_tokens
@@ -127,20 +168,20 @@ async def _usage(ctx: CommandContext) -> str:
 @command("sethome", summary="make this chat the home channel for proactive messages")
 async def _sethome(ctx: CommandContext) -> str:
     chat = ctx.inbound.chat
-    await ctx.hub.store.homes.set(chat.platform, chat.chat_id, chat.thread_id, set_by=ctx.inbound.sender_id)
+    await ctx.homes.set(chat.platform, chat.chat_id, chat.thread_id, set_by=ctx.inbound.sender_id)
     return "🏠 This chat is now the home channel: scheduled and proactive messages will arrive here."
 
 
 @command("model", summary="show or set the model for this conversation (`/model default` resets)")
 async def _model(ctx: CommandContext) -> str:
-    sessions = ctx.hub.store.sessions
+    sessions = ctx.sessions
     chat = ctx.inbound.chat
     session = await sessions.get_or_create(ctx.session_key, platform=chat.platform, chat_id=chat.chat_id)
     if not ctx.args:
-        return f"Model: {session.model_override or ctx.hub.default_model}"
+        return f"Model: {session.model_override or ctx.default_model}"
     chosen = None if ctx.args.lower() == "default" else ctx.args
     await sessions.set_model_override(session.id, chosen)
-    return f"Model for this conversation: {chosen or ctx.hub.default_model}"
+    return f"Model for this conversation: {chosen or ctx.default_model}"
 
 
 @command("whoami", summary="your id on this platform")
@@ -151,8 +192,8 @@ async def _whoami(ctx: CommandContext) -> str:
 
 @command("undo", summary="forget the last exchange")
 async def _undo(ctx: CommandContext) -> str:
-    session = await ctx.hub.store.sessions.current(ctx.session_key)
-    removed = await ctx.hub.store.sessions.undo_last_turn(session.id) if session else []
+    session = await ctx.sessions.current(ctx.session_key)
+    removed = await ctx.sessions.undo_last_turn(session.id) if session else []
     if not removed:
         return "Nothing to undo."
     return f"↩️ Forgot the last exchange ({len(removed)} messages)."
@@ -160,10 +201,10 @@ async def _undo(ctx: CommandContext) -> str:
 
 @command("retry", summary="answer the last message again")
 async def _retry(ctx: CommandContext) -> str | None:
-    session = await ctx.hub.store.sessions.current(ctx.session_key)
-    removed = await ctx.hub.store.sessions.undo_last_turn(session.id) if session else []
+    session = await ctx.sessions.current(ctx.session_key)
+    removed = await ctx.sessions.undo_last_turn(session.id) if session else []
     question = next((m.content for m in removed if m.role == "user" and m.content), None)
     if question is None:
         return "Nothing to retry."
-    ctx.hub.run_again(ctx.session_key, replace(ctx.inbound, text=question, sent_at=time.time()))
+    ctx.runs.run_again(ctx.session_key, replace(ctx.inbound, text=question, sent_at=time.time()))
     return None

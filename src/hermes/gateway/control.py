@@ -3,7 +3,7 @@
 A Unix socket, `HERMES_HOME/gateway.sock`, mode 0600 so that only the owner can ask. One JSON object per
 line each way: `{"request": "status"}` is answered `{"ok": true, "status": {...}}`; anything else gets
 `{"ok": false, "error": "..."}` and the connection stays usable. A bad client costs one error line, never
-the daemon.
+the daemon. What a request answers is the handlers' business (`status_report.py` for "status").
 """
 
 from __future__ import annotations
@@ -15,19 +15,13 @@ import json
 import logging
 import os
 import socket
-import sqlite3
 import stat
 import tempfile
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hermes.config.paths import HermesPaths
-
-if TYPE_CHECKING:
-    from hermes.gateway.runner import Gateway
-    from hermes.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -177,92 +171,6 @@ class ControlServer:
         except Exception as exc:
             log.exception("control socket: %s request failed", name)
             return {"ok": False, "error": f"{name} failed: {type(exc).__name__}: {exc}"}
-
-
-# -- the status report ---------------------------------------------------------------------------------
-
-
-def describe_state(supervisor_state: str, problem: str | None) -> str:
-    """connected, reconnecting, starting or stopped — as an operator means them. A platform the supervisor
-    saw connect may have lost its connection since (it reports that as its problem)."""
-    if supervisor_state == "retrying":
-        return "reconnecting"
-    if supervisor_state != "connected":
-        return supervisor_state
-    if problem is None:
-        return "connected"
-    if problem.startswith("credentials rejected") or "stopped" in problem:
-        return "stopped"
-    return "reconnecting"
-
-
-async def _store_figures(store: Store) -> tuple[dict[str, float], int, int]:
-    """Last event time per platform, open sessions, all sessions."""
-
-    def read(conn: sqlite3.Connection) -> tuple[dict[str, float], int, int]:
-        last = {
-            row[0]: row[1] for row in conn.execute("SELECT platform, max(accepted_at) FROM inbox GROUP BY 1")
-        }
-        total, open_ = conn.execute(
-            "SELECT count(*), coalesce(sum(ended_at IS NULL), 0) FROM sessions"
-        ).fetchone()
-        return last, open_, total
-
-    return await store.db.run(read)
-
-
-async def gateway_status(gateway: Gateway) -> dict[str, Any]:
-    from hermes import __version__
-
-    hub = gateway.hub
-    if hub is None:
-        raise RuntimeError("the gateway has not started yet")
-    store = hub.store
-    last_events, open_sessions, all_sessions = await _store_figures(store)
-    platforms = {}
-    for name, supervisor in gateway.supervisors.items():
-        problem = supervisor.platform.problem
-        platforms[name] = {
-            "state": describe_state(supervisor.state, problem),
-            "supervisor_state": supervisor.state,
-            "problem": problem,
-            "last_event_at": last_events.get(name),
-            "inbox_backlog": await store.inbox.backlog_count(name),
-        }
-    jobs = await store.jobs.all()
-    active = [job for job in jobs if job.enabled and job.next_run_at is not None]
-    upcoming = min(active, key=lambda job: job.next_run_at or 0.0, default=None)
-    running = sorted(gateway.scheduler.running_jobs) if gateway.scheduler is not None else []
-    return {
-        "version": __version__,
-        "pid": os.getpid(),
-        "home": str(gateway.config.paths.home),
-        "now": time.time(),
-        "started_at": hub.started_at,
-        "stopping": gateway.stop_requested.is_set(),
-        "platforms": platforms,
-        "sessions": {"open": open_sessions, "total": all_sessions},
-        "runs_in_flight": hub.runs_in_flight,
-        "inbox_backlog": await store.inbox.backlog_count(),
-        "jobs": {
-            "total": len(jobs),
-            "active": len(active),
-            "paused": sum(1 for job in jobs if not job.enabled),
-            "running": running,
-            "failing": [
-                {"id": job.id, "name": job.name, "error": job.last_error or job.last_status}
-                for job in jobs
-                if job.last_status not in (None, "ok")
-            ],
-            "next": None
-            if upcoming is None
-            else {"id": upcoming.id, "name": upcoming.name, "at": upcoming.next_run_at},
-        },
-    }
-
-
-def status_handlers(gateway: Gateway) -> dict[str, Handler]:
-    return {"status": lambda: gateway_status(gateway)}
 
 
 def ask(path: Path, request: Mapping[str, Any], timeout: float) -> dict[str, Any]:

@@ -30,9 +30,6 @@ class EditThrottle:
     edits: int = 0
     last_at: float = 0.0
 
-    def allows(self, now: float) -> bool:
-        return self.edits < self.max_edits and now - self.last_at >= self.min_interval
-
     def wait_time(self, now: float) -> float | None:
         """Seconds until the next edit may go out; None once the cap is reached."""
         if self.edits >= self.max_edits:

@@ -161,8 +161,10 @@ class Hub:
     def default_model(self) -> str:
         return self.options.default_model
 
-    def lane(self, key: str) -> Lane | None:
-        return self._lanes.get(key)
+    def interrupt(self, session_key: str) -> bool:
+        """Stop the session's current run (for /stop and /new); False when none was running."""
+        lane = self._lanes.get(session_key)
+        return lane is not None and lane.interrupt()
 
     def session_key_for(self, inbound: Inbound) -> str:
         return session_key(inbound.chat, inbound.sender_id, self.options.routing)
@@ -216,7 +218,19 @@ class Hub:
         key = self.session_key_for(inbound)
         command = parse_command(inbound.text, bare=inbound.chat.kind != "dm" and platform.bare_commands)
         if command is not None:
-            await self._run_command(platform, inbound, CommandContext(self, inbound, key, *command))
+            found, args = command
+            ctx = CommandContext(
+                inbound,
+                key,
+                found,
+                args,
+                sessions=self.store.sessions,
+                homes=self.store.homes,
+                runs=self,
+                default_model=self.default_model,
+                uptime_seconds=self.clock() - self.started_at,
+            )
+            await self._run_command(platform, inbound, ctx)
             return False
         self._enqueue(key, inbound)
         return True
@@ -232,14 +246,12 @@ class Hub:
 
     async def _deny(self, platform: Platform, inbound: Inbound) -> None:
         self.denials.log_once(platform.name, inbound.sender_id, inbound.chat.chat_id)
-        reply_ids: list[str] = []
         if inbound.chat.kind == "dm" and self.denials.should_notify(platform.name, inbound.sender_id):
-            ref = await platform.send(
+            await platform.send(
                 inbound.chat,
                 denial_text(platform.name, inbound.sender_id),
                 idempotency_key=f"{inbound.event_id}:denied",
             )
-            reply_ids.append(ref.message_id)
         await self.store.inbox.mark_skipped(inbound.chat.platform, inbound.event_id, "not allowed")
 
     async def _run_command(self, platform: Platform, inbound: Inbound, ctx: CommandContext) -> None:

@@ -5,7 +5,6 @@ gracefully on SIGINT/SIGTERM (stop taking work, let runs finish within the grace
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import signal
 import time
@@ -15,11 +14,13 @@ from pathlib import Path
 from hermes.agent.contract import AgentPort
 from hermes.agent.tools.mcp import McpServers
 from hermes.backoff import Backoff
-from hermes.config import ConfigError, LoadedConfig
-from hermes.gateway.control import ControlServer, control_socket_path, status_handlers
+from hermes.config import LoadedConfig
+from hermes.extensions import import_plugins
+from hermes.gateway.control import ControlServer, control_socket_path
 from hermes.gateway.hub import Hub, HubOptions
 from hermes.gateway.media_cache import MediaCachePruner
 from hermes.gateway.scheduler import LOCK_FILE, Scheduler
+from hermes.gateway.status_report import status_handlers
 from hermes.gateway.supervisor import PlatformSupervisor
 from hermes.platforms.base import AccessList, Platform, registered
 from hermes.store import ForeignDatabaseError, Store
@@ -31,17 +32,9 @@ log = logging.getLogger(__name__)
 MCP_START_WAIT_SECONDS = 10.0
 
 
-def load_plugins(modules: list[str]) -> None:
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            problem = f"config error: gateway.plugins names {module!r}, which cannot be imported: {exc}"
-            raise ConfigError([problem]) from None
-
-
 def enabled_platforms(config: LoadedConfig) -> dict[str, Platform]:
-    load_plugins(config.settings.gateway.plugins)
+    # The loader imported `gateway.plugins` already; this keeps a config built by hand (tests) the same.
+    import_plugins(config.settings.gateway.plugins)
     return {name: cls.create(config) for name, cls in registered().items() if cls.enabled(config)}
 
 
@@ -113,7 +106,7 @@ class Gateway:
         gateway = settings.gateway
         platforms = enabled_platforms(self.config)
         if not platforms:
-            log.warning("no platform is enabled: configure Matrix, Mattermost or the API server (see README)")
+            log.warning("no platform is enabled: run `hermes gateway setup` (see `hermes config reference`)")
         access = AccessList(frozenset(gateway.allowed_users), gateway.allow_all_users)
         self.hub = hub = Hub(store, agent, platforms, HubOptions.from_settings(settings), access)
         for name, platform in platforms.items():

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, RunRequest
 from hermes.agent.tools.cronspec import describe_schedule, describe_target, next_run, target_platform
+from hermes.gateway.homes import home_chat
 from hermes.gateway.splitting import split_message
 from hermes.platforms.base import ChatRef, Platform
 from hermes.store import Job, Store
@@ -297,12 +298,7 @@ class Scheduler:
             return platform, ChatRef(
                 name, str(target["chat_id"]), target.get("kind") or "channel", target.get("thread_id")
             )
-        home = await self.store.homes.get(name)
-        if home is not None:
-            return platform, ChatRef(name, home.chat_id, "channel", home.thread_id)
-        if platform.default_home is not None:
-            return platform, platform.default_home
-        raise LookupError(f"{name} has no home channel: send /sethome in the chat that should be it")
+        return platform, await home_chat(self.store.homes, platform)
 
     async def _wait_connected(self, name: str) -> None:
         event = self.connected.get(name)

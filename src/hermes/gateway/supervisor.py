@@ -44,6 +44,7 @@ class PlatformSupervisor:
                 self.state = "stopped"
                 what = "credentials rejected" if isinstance(exc, CredentialsRejected) else "cannot start"
                 self.platform.problem = f"{what}: {exc}"
+                self.platform.halted = True
                 log.error("%s: %s, platform stopped until restart: %s", name, what, exc)
                 return
             except asyncio.CancelledError:

@@ -1,17 +1,22 @@
-"""The contract between the hub and a platform adapter, and the registry of adapters.
+"""The platform package contract, and the registry of platforms.
 
-A platform knows only this module: it turns its network's events into `Inbound` values for the hub and
-carries the hub's replies back out. It never sees the agent.
+A platform knows only this module (and `wizard.py` for its part of the setup wizard): it turns its
+network's events into `Inbound` values for the hub and carries the hub's replies back out. It never sees
+the agent. Besides the adapter, a platform package declares on its `Platform` class everything the core
+shows or asks about it: its settings model (`settings`, with environment names, descriptions and secrets),
+the environment prefix they share, its optional-dependency extra, its wizard section, its `doctor` checks,
+its `gateway status` fields and its troubleshooting entries. See docs/architecture.md, "Adding a platform".
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, TypeVar
+
+from hermes.config.sections import SectionSpec, register_section
+from hermes.config.settings import Section
 
 if TYPE_CHECKING:
     import asyncio
@@ -19,6 +24,7 @@ if TYPE_CHECKING:
 
     from hermes.agent.contract import AgentEvent, RunRequest
     from hermes.config import LoadedConfig
+    from hermes.platforms.wizard import WizardSection
 
 ChatKind = Literal["dm", "group", "channel"]
 
@@ -101,11 +107,15 @@ class HubPort(Protocol):
 
 @dataclass(frozen=True)
 class Check:
-    """One line of `hermes doctor`: what was checked, and for a failure what the operator should do."""
+    """The result of one check, live or not: a line of `hermes doctor`, or the wizard's verdict on the
+    answers it was given. For a failure, `fix` says what the operator should do and `suspect` names the
+    setting most likely at fault; `facts` carries what a passing check learnt (e.g. the bot's user id)."""
 
     ok: bool
     label: str
     fix: str | None = None
+    suspect: str | None = None
+    facts: Mapping[str, str] = field(default_factory=dict)
 
     def line(self) -> str:
         if self.ok:
@@ -121,17 +131,63 @@ class CredentialsRejected(StartRefused):
     """The server refused the platform's credentials: retrying will not help, the operator must act."""
 
 
+class PlatformSettings(Section):
+    """A platform's settings: the `name:` block of config.yaml. Fields carry `Env("PREFIX_...")`,
+    `Secret` and `Field(description=...)`; the core documents, loads, shows and redacts them from that."""
+
+    @property
+    def configured(self) -> bool:
+        """Whether the operator set the platform up, i.e. whether the gateway starts it."""
+        return False
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """A troubleshooting entry: what the operator sees, and what to do about it."""
+
+    symptom: str
+    remedy: str
+
+
+StatusValue = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Commands:
+    """A platform's command group in the `hermes` CLI: `hermes <name> ...`, from the Typer app at
+    `target` ("package.module:attribute"), imported only when the group is used."""
+
+    name: str
+    target: str
+    help: str
+
+
 class Platform(ABC):
     """One chat network. Subclasses set the class variables and register themselves with `register`."""
 
     name: ClassVar[str]
-    max_message_chars: ClassVar[int]
-    can_edit: ClassVar[bool]
+    # Set on the class, or per instance where a setting decides (e.g. `matrix.max_message_chars`).
+    max_message_chars: int
+    can_edit: bool
+    # How people call it ("Matrix"), and one line on what it is, for docs, the wizard and doctor.
+    label: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    # The settings model, its config.yaml block being `name`; every environment name starts with
+    # `env_prefix`. None: the platform has no settings of its own.
+    settings: ClassVar[type[PlatformSettings] | None] = None
+    env_prefix: ClassVar[str] = ""
+    # The optional-dependency extra its libraries come with (`pip install 'hermes-gateway[matrix]'`).
+    extra: ClassVar[str | None] = None
+    # Its part of `hermes gateway setup`; None: the wizard does not offer it.
+    wizard: ClassVar[WizardSection | None] = None
+    troubleshooting: ClassVar[tuple[Trouble, ...]] = ()
+    # Its own `hermes <name> ...` commands, if any.
+    commands: ClassVar[Commands | None] = None
     # How often the hub renews the typing indicator while a run goes on.
     typing_refresh_seconds: ClassVar[float] = 5.0
     # Whether a message that is only a command word ("sethome") counts as a command in group chats, for
     # clients that swallow anything starting with "/" themselves.
-    bare_commands: ClassVar[bool] = False
+    bare_commands: bool = False
     # Told to the model: how this platform shows text (Markdown rendered? small screens?).
     prompt_hint: ClassVar[str] = ""
 
@@ -140,11 +196,14 @@ class Platform(ABC):
     default_home: ChatRef | None = None
     # Why the platform is not running, for status output; None while healthy.
     problem: str | None = None
+    # True once the platform stopped for good (e.g. credentials rejected): only the operator can bring
+    # it back. With a `problem` but not halted, it is reconnecting by itself.
+    halted: bool = False
 
     @classmethod
-    @abstractmethod
     def enabled(cls, config: LoadedConfig) -> bool:
-        """Whether the operator configured this platform."""
+        """Whether the operator configured this platform (by default: its settings say `configured`)."""
+        return cls.settings is not None and config.section(cls.settings).configured
 
     @classmethod
     @abstractmethod
@@ -183,33 +242,36 @@ class Platform(ABC):
     async def typing(self, chat: ChatRef, on: bool) -> None:  # noqa: B027 - optional capability
         """Show or clear a typing indicator; platforms without one ignore it."""
 
-
-@dataclass
-class _Registry:
-    platforms: dict[str, type[Platform]] = field(default_factory=dict)
-    discovered: bool = False
-
-
-_registry = _Registry()
+    def status_fields(self) -> Mapping[str, StatusValue]:
+        """What `hermes gateway status` shows for this platform besides its state (e.g. the bot's
+        account); read while the platform runs, so it must not block or fail."""
+        return {}
 
 
-def register(cls: type[Platform]) -> type[Platform]:
-    """Class decorator: make a platform known to the gateway by its `name`."""
-    existing = _registry.platforms.get(cls.name)
+_platforms: dict[str, type[Platform]] = {}
+
+
+P = TypeVar("P", bound="type[Platform]")
+
+
+def register(cls: P) -> P:
+    """Class decorator: make a platform, and its settings section, known to the core by its `name`."""
+    existing = _platforms.get(cls.name)
     if existing is not None and existing is not cls:
         owner = f"{existing.__module__}.{existing.__qualname__}"
         raise ValueError(f"platform name {cls.name!r} is taken by {owner}")
-    _registry.platforms[cls.name] = cls
+    if cls.settings is not None:
+        summary = cls.summary or f"The {cls.label or cls.name} platform."
+        troubles = tuple((entry.symptom, entry.remedy) for entry in cls.troubleshooting)
+        register_section(SectionSpec(cls.name, cls.settings, summary, cls.env_prefix, troubles))
+    _platforms[cls.name] = cls
     return cls
 
 
 def registered() -> dict[str, type[Platform]]:
-    """Every platform package under `hermes.platforms`, imported once so that each registers itself."""
-    if not _registry.discovered:
-        import hermes.platforms as package
+    """Every platform: the packages under `hermes.platforms`, those installed through the
+    `hermes.platforms` entry points, and those already imported (e.g. from `gateway.plugins`)."""
+    from hermes.extensions import discover
 
-        for module in pkgutil.iter_modules(package.__path__):
-            if module.ispkg:
-                importlib.import_module(f"{package.__name__}.{module.name}")
-        _registry.discovered = True
-    return dict(_registry.platforms)
+    discover()
+    return dict(sorted(_platforms.items()))

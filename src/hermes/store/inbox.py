@@ -145,6 +145,15 @@ class Inbox:
 
         return await self._db.run(read)
 
+    async def last_accepted_at(self) -> dict[str, float]:
+        """When each platform's latest event was accepted, for `gateway status`."""
+
+        def read(conn: sqlite3.Connection) -> dict[str, float]:
+            rows = conn.execute("SELECT platform, max(accepted_at) FROM inbox GROUP BY platform")
+            return {platform: at for platform, at in rows}
+
+        return await self._db.run(read)
+
     async def record_sent(self, platform: str, event_id: str, chunk: int, message_id: str) -> None:
         """Remember that reply chunk ``chunk`` of this event went out as ``message_id``."""
         if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 0:

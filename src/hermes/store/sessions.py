@@ -182,6 +182,17 @@ class Sessions:
 
         return await self._db.transaction(find_or_insert)
 
+    async def counts(self) -> tuple[int, int]:
+        """Open sessions and all sessions, for `gateway status`."""
+
+        def read(conn: sqlite3.Connection) -> tuple[int, int]:
+            total, open_ = conn.execute(
+                "SELECT count(*), coalesce(sum(ended_at IS NULL), 0) FROM sessions"
+            ).fetchone()
+            return int(open_), int(total)
+
+        return await self._db.run(read)
+
     async def get(self, session_id: str) -> Session | None:
         return await self._db.run(lambda conn: _get(conn, session_id))
 

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from hermes import __version__
+from tests.fakes.hub import FakeHub
 from tests.fakes.llm import Error, Text
 
 from .conftest import KEY, Server, auth
@@ -136,19 +137,12 @@ async def test_port_in_use_fails_start_without_leaking(start_server: Any, server
         await start_server(api_server={"port": server.platform.port})
 
 
-class BrokenHub:
-    """A hub whose runs blow up, as a bug anywhere behind the handler would."""
-
-    def run_request(self, request: Any, cancel: Any) -> Any:
-        raise RuntimeError("a bug behind the handler")
-
-
 async def test_unexpected_errors_are_a_500_envelope_and_the_server_carries_on(
     server: Server, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
 ) -> None:
     chat = server.platform.chat
     assert chat is not None
-    chat.hub = BrokenHub()  # type: ignore[assignment]
+    chat.hub = FakeHub(run_error=RuntimeError("a bug behind the handler"))
     body = {"model": "hermes-agent", "messages": USER}
     with caplog.at_level(logging.ERROR, logger="hermes.platforms.api_server"):
         async with http.post(f"{server.base_url}/chat/completions", json=body, headers=auth()) as response:

@@ -113,9 +113,10 @@ async def test_flags_set_up_mattermost_and_the_api_server_keeping_what_was_there
     assert stat.S_IMODE((home / ".env").stat().st_mode) == 0o600
     key = re.search(r"^API_SERVER_KEY=([0-9a-f]{64})$", env, re.MULTILINE)
     assert key is not None
-    settings = load_config({"HERMES_HOME": str(home)}).settings
-    assert settings.mattermost.url == mm.url and settings.mattermost.allowed_users == [alice.id]
-    assert settings.api_server.enabled and settings.api_server.port == port
+    loaded = load_config({"HERMES_HOME": str(home)})
+    settings = loaded.settings
+    assert loaded.value("mattermost.url") == mm.url and loaded.value("mattermost.allowed_users") == [alice.id]
+    assert loaded.value("api_server.enabled") and loaded.value("api_server.port") == port
     assert settings.model.api_key == LLM_KEY
 
     # Run again with the same answers: nothing to change, the generated key is kept.
@@ -213,9 +214,9 @@ async def test_matrix_with_an_access_token(home: Path, llm: FakeLLM, synapse: Sy
     assert code == 0, out
     assert f"✓ signed in as {account.user_id}" in out
     server = account.user_id.split(":", 1)[1]
-    settings = load_config({"HERMES_HOME": str(home)}).settings
-    assert settings.matrix.allowed_users == [f"@alice:{server}", "@bob:example.org"]
-    assert settings.matrix.access_token == account.access_token
+    loaded = load_config({"HERMES_HOME": str(home)})
+    assert loaded.value("matrix.allowed_users") == [f"@alice:{server}", "@bob:example.org"]
+    assert loaded.value("matrix.access_token") == account.access_token
     code, out = await setup(home, *model_flags(llm), *matrix, "--matrix-allowed-users", "@not an id")
     assert code == 2 and "is not a Matrix user id" in out
 

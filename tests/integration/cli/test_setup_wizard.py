@@ -78,8 +78,8 @@ async def test_from_nothing_to_a_bot_answering_on_matrix_and_mattermost(
     await wizard.answer("? API key (Enter if the server needs none)", LLM_KEY, ENTER)
     await wizard.expect("✓ the custom endpoint answered with 1 model(s); fake-model answered")
 
-    # Both chat platforms, picked with the arrow keys and the space bar.
-    await wizard.answer("❯ ◯ Matrix", SPACE, DOWN, SPACE, ENTER)
+    # Both chat platforms, picked with the arrow keys and the space bar (platforms are listed by name).
+    await wizard.answer("❯ ◯ API server", DOWN, SPACE, DOWN, SPACE, ENTER)
     await wizard.expect("? Where should the bot talk to people? Matrix, Mattermost")
 
     await wizard.answer("? Homeserver URL", synapse.base_url, ENTER)
@@ -108,10 +108,11 @@ async def test_from_nothing_to_a_bot_answering_on_matrix_and_mattermost(
 
     env_file = home / ".env"
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
-    settings = load_config({"HERMES_HOME": str(home)}).settings
+    loaded = load_config({"HERMES_HOME": str(home)})
+    settings = loaded.settings
     assert settings.model.provider == "custom" and settings.model.api_key == LLM_KEY
-    assert settings.matrix.user_id == account.user_id and settings.matrix.access_token is None
-    assert settings.mattermost.allowed_users == [mm_alice.id]
+    assert loaded.value("matrix.user_id") == account.user_id and loaded.value("matrix.access_token") is None
+    assert loaded.value("mattermost.allowed_users") == [mm_alice.id]
     assert yaml.safe_load((home / "config.yaml").read_text())["model"]["api_key"] == "${HERMES_MODEL_API_KEY}"
 
     async with gateway_in_process(home) as gateway:
@@ -151,7 +152,7 @@ async def test_a_bad_answer_is_asked_again_and_no_means_nothing_is_written(
         await program.answer("? API key", LLM_KEY, ENTER)
         await program.answer("? Model id", "fake-model", ENTER)
         await program.expect("fake-model answered")
-        await program.answer("❯ ◯ Matrix", ENTER)
+        await program.answer("❯ ◯ API server", ENTER)
         await program.expect("No platform chosen")
         await program.answer("? Write these changes? (Y/n)", "n", ENTER)
         await program.expect("Nothing was written.")

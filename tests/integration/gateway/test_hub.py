@@ -210,6 +210,12 @@ async def test_stop_cancels_the_run(make_rig) -> None:
     await rig.platform.wait_for(lambda: any("Stopped" in m.text for m in rig.platform.messages))
     await rig.settled()
     assert time.monotonic() - started < 2.0
+    texts = [m.text for m in rig.platform.messages]
+    assert "⏹ Stopped." in texts
+    assert not any("never finished" in text for text in texts)
+    assert rig.hub.runs_in_flight == 0
+    await rig.platform.push("/stop")
+    assert (await rig.reply_texts(len(texts) + 1))[-1] == "Nothing is running."
 
 
 async def test_interrupt_cancels_and_runs_again_with_the_new_input(make_rig) -> None:
@@ -243,8 +249,12 @@ async def test_commands_are_never_queued_behind_a_run(make_rig) -> None:
     await rig.llm.wait_for_requests(1)
     await rig.platform.push("/whoami")
     await rig.platform.wait_for(lambda: any("test id" in m.text for m in rig.platform.messages))
+    # Answered while the run still stalls: the command did not wait in the session's queue.
+    assert rig.hub.runs_in_flight == 1
     await rig.platform.push("/stop")
     await rig.settled()
+    assert [m.text for m in rig.platform.messages][-1] == "⏹ Stopped."
+    assert rig.hub.runs_in_flight == 0 and len(rig.llm.requests) == 1
 
 
 async def test_streaming_edits_are_throttled_and_capped(make_rig) -> None:

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from typer.testing import CliRunner, Result
 
-from hermes.cli.matrix_cmd import app
+from hermes.platforms.matrix.cli import app
 from tests.harness.synapse_server import SynapseServer
 from tests.integration.matrix.conftest import MatrixBot
 from tests.integration.matrix.e2ee import configure_e2ee, store_paths

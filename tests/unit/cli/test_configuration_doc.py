@@ -29,10 +29,10 @@ def test_every_setting_appears_with_its_environment_names() -> None:
 
 def test_a_setting_without_a_description_stops_the_generator(monkeypatch: pytest.MonkeyPatch) -> None:
     descriptions = dict(reference.DESCRIPTIONS)
-    del descriptions["matrix.homeserver"]
-    descriptions["matrix.gone"] = "A setting that no longer exists."
+    del descriptions["gateway.allow_bots"]
+    descriptions["gateway.gone"] = "A setting that no longer exists."
     monkeypatch.setattr(reference, "DESCRIPTIONS", descriptions)
-    with pytest.raises(ValueError, match=r"describe matrix\.homeserver; remove matrix\.gone"):
+    with pytest.raises(ValueError, match=r"describe gateway\.allow_bots; remove gateway\.gone"):
         reference.markdown()
 
 

@@ -18,7 +18,6 @@ from hermes.gateway.control import (
     ControlServer,
     ask,
     control_socket_path,
-    describe_state,
 )
 
 
@@ -134,19 +133,3 @@ async def test_a_home_too_long_for_a_socket_path_gets_one_in_the_temp_dir(tmp_pa
         assert (await asyncio.to_thread(ask, path, {"request": "status"}, 5.0))["ok"] is True
     finally:
         await control.stop()
-
-
-@pytest.mark.parametrize(
-    ("supervisor", "problem", "shown"),
-    [
-        ("starting", None, "starting"),
-        ("connected", None, "connected"),
-        ("retrying", "cannot connect: refused", "reconnecting"),
-        ("connected", "disconnected: timeout", "reconnecting"),
-        ("connected", "credentials rejected: the server no longer accepts MATTERMOST_TOKEN", "stopped"),
-        ("connected", "sync stopped: RuntimeError()", "stopped"),
-        ("stopped", "credentials rejected: M_UNKNOWN_TOKEN", "stopped"),
-    ],
-)
-def test_states_as_an_operator_reads_them(supervisor: str, problem: str | None, shown: str) -> None:
-    assert describe_state(supervisor, problem) == shown

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from hermes.cli.setup_checks import Outcome
 from hermes.cli.setup_form import Fix, Form, Question, SetupStopped
-from hermes.cli.terminal import Choice
+from hermes.platforms.base import Check
+from hermes.platforms.wizard import Choice
 
 
 @dataclass
@@ -112,8 +112,8 @@ def test_a_failed_check_offers_the_suspect_answer_and_asks_only_that_one_again()
     form.ask(PORT)
     results = iter(
         [
-            Outcome(False, "port 8000 is taken", "pick another", suspect="api_server.port"),
-            Outcome(True, "listening works"),
+            Check(False, "port 8000 is taken", "pick another", suspect="api_server.port"),
+            Check(True, "listening works"),
         ]
     )
     outcome = form.verify("the port", lambda: next(results), [Fix("The host", HOST), Fix("The port", PORT)])
@@ -129,9 +129,9 @@ def test_a_person_may_go_on_without_a_passing_check() -> None:
     form = Form(ui, interactive=True)
     calls = []
 
-    def check() -> Outcome:
+    def check() -> Check:
         calls.append(1)
-        return Outcome(False, "unreachable")
+        return Check(False, "unreachable")
 
     assert form.verify("the server", check, []) is None
     assert len(calls) == 2
@@ -141,7 +141,7 @@ def test_a_person_may_go_on_without_a_passing_check() -> None:
 def test_without_a_person_a_failed_check_stops_the_setup() -> None:
     form = Form(ScriptedPrompter([]), interactive=False)
     with pytest.raises(SetupStopped, match="the server: refused — get a new token") as stopped:
-        form.verify("the server", lambda: Outcome(False, "refused", "get a new token"), [])
+        form.verify("the server", lambda: Check(False, "refused", "get a new token"), [])
     assert stopped.value.code == 1
 
 

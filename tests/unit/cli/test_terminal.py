@@ -7,7 +7,8 @@ import io
 import pytest
 
 from hermes.cli.line_prompter import LinePrompter
-from hermes.cli.terminal import Cancelled, Choice, LineEditor, Menu, key_names
+from hermes.cli.terminal import LineEditor, Menu, key_names
+from hermes.platforms.wizard import Cancelled, Choice
 
 CHOICES = [Choice("a", "Alpha"), Choice("b", "Beta", "the second"), Choice("c", "Gamma")]
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from hermes.config import ConfigError, load_config
+from hermes.platforms.matrix.settings import MatrixSettings
 
 
 def write(path: Path, text: str) -> Path:
@@ -41,7 +42,7 @@ def test_precedence_each_layer_overrides_the_ones_below(tmp_path: Path, present:
 
     winner = present[-1] if present else "default"
     expected = int(ports[winner]) if present else 8642
-    assert loaded.settings.api_server.port == expected
+    assert loaded.value("api_server.port") == expected
     assert loaded.origins["api_server.port"] == winner
 
 
@@ -50,7 +51,7 @@ def test_dropins_apply_in_name_order_and_ignore_other_files(tmp_path: Path) -> N
     write(tmp_path / ".env.d" / "10-early.env", "MATRIX_HOME_ROOM=!early\n")
     write(tmp_path / ".env.d" / "99-notes.txt", "MATRIX_HOME_ROOM=!ignored\n")
     loaded = load_config(env_for(tmp_path))
-    assert loaded.settings.matrix.home_room == "!late"
+    assert loaded.value("matrix.home_room") == "!late"
     assert loaded.origins["matrix.home_room"] == ".env.d/20-late.env"
 
 
@@ -59,18 +60,18 @@ def test_shell_quoting_in_env_files(tmp_path: Path) -> None:
         tmp_path / ".env",
         'MATTERMOST_TOKEN=\'a b#c\'\nMATRIX_PASSWORD="p\\"q"\nMATRIX_USER_ID=@bot:x # comment\n',
     )
-    settings = load_config(env_for(tmp_path)).settings
-    assert settings.mattermost.token == "a b#c"
-    assert settings.matrix.password == 'p"q'
-    assert settings.matrix.user_id == "@bot:x"
+    loaded = load_config(env_for(tmp_path))
+    assert loaded.value("mattermost.token") == "a b#c"
+    assert loaded.value("matrix.password") == 'p"q'
+    assert loaded.value("matrix.user_id") == "@bot:x"
 
 
 def test_env_lists_are_comma_separated_and_trimmed(tmp_path: Path) -> None:
     loaded = load_config(
         env_for(tmp_path, MATRIX_ALLOWED_USERS=" @a:x, @b:y ,,", MATRIX_FREE_RESPONSE_ROOMS="!r")
     )
-    assert loaded.settings.matrix.allowed_users == ["@a:x", "@b:y"]
-    assert loaded.settings.matrix.free_response_rooms == ["!r"]
+    assert loaded.value("matrix.allowed_users") == ["@a:x", "@b:y"]
+    assert loaded.value("matrix.free_response_rooms") == ["!r"]
 
 
 def test_yaml_lists_and_nested_sections(tmp_path: Path) -> None:
@@ -79,9 +80,10 @@ def test_yaml_lists_and_nested_sections(tmp_path: Path) -> None:
         "matrix:\n  allowed_users: ['@a:x']\n  require_mention: false\n"
         "group_sessions_per_user: false\ntools:\n  terminal:\n    enabled: true\n",
     )
-    settings = load_config(env_for(tmp_path)).settings
-    assert settings.matrix.allowed_users == ["@a:x"]
-    assert settings.matrix.require_mention is False
+    loaded = load_config(env_for(tmp_path))
+    settings = loaded.settings
+    assert loaded.value("matrix.allowed_users") == ["@a:x"]
+    assert loaded.value("matrix.require_mention") is False
     assert settings.group_sessions_per_user is False
     assert settings.tools.terminal.enabled is True
     assert settings.tools.terminal.timeout_seconds == 120.0
@@ -91,18 +93,19 @@ def test_empty_env_value_counts_as_unset(tmp_path: Path) -> None:
     write(tmp_path / "config.yaml", "matrix:\n  home_room: '!fromyaml'\n")
     write(tmp_path / ".env", "MATRIX_HOME_ROOM=\n")
     loaded = load_config(env_for(tmp_path))
-    assert loaded.settings.matrix.home_room == "!fromyaml"
+    assert loaded.value("matrix.home_room") == "!fromyaml"
     assert loaded.origins["matrix.home_room"] == "config.yaml"
 
 
 def test_defaults_with_an_empty_home(tmp_path: Path) -> None:
-    settings = load_config(env_for(tmp_path / "nothing-here")).settings
-    assert settings.api_server.host == "127.0.0.1"
-    assert settings.api_server.port == 8642
-    assert settings.matrix.require_mention is True
-    assert settings.matrix.auto_thread is True
-    assert settings.matrix.dm_mention_threads is False
-    assert settings.mattermost.reply_mode == "off"
+    loaded = load_config(env_for(tmp_path / "nothing-here"))
+    settings = loaded.settings
+    assert loaded.value("api_server.host") == "127.0.0.1"
+    assert loaded.value("api_server.port") == 8642
+    assert loaded.value("matrix.require_mention") is True
+    assert loaded.value("matrix.auto_thread") is True
+    assert loaded.value("matrix.dm_mention_threads") is False
+    assert loaded.value("mattermost.reply_mode") == "off"
     assert settings.group_sessions_per_user is True
     assert settings.agent.max_turns == 60
     assert settings.compression.threshold == 0.5
@@ -232,8 +235,8 @@ def test_var_expansion_from_env_files_and_process(tmp_path: Path) -> None:
     settings = loaded.settings
     assert settings.model.default == "from-dotenv"
     assert settings.model.base_url == "http://gpu-box:11434"
-    assert settings.matrix.home_room == "!fallback"
-    assert settings.matrix.device_id == "${UNSET_DEVICE}"
+    assert loaded.value("matrix.home_room") == "!fallback"
+    assert loaded.value("matrix.device_id") == "${UNSET_DEVICE}"
     assert loaded.warnings == ["config.yaml: ${VAR} left as written, not set: UNSET_DEVICE"]
 
 
@@ -253,7 +256,7 @@ def test_env_twin_with_two_names_prefers_the_first(tmp_path: Path) -> None:
     ],
 )
 def test_e2ee_mode_from_either_variable(tmp_path: Path, env: dict[str, str], mode: str) -> None:
-    assert load_config(env_for(tmp_path, **env)).settings.matrix.effective_e2ee_mode == mode
+    assert load_config(env_for(tmp_path, **env)).section(MatrixSettings).effective_e2ee_mode == mode
 
 
 def test_secret_values_lists_every_secret_in_force(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ from hermes.platforms.matrix.addressing import (
     decide,
     ignored_sender,
     is_edit,
-    looks_like_command,
     mentions_bot,
     strip_mention,
     strip_reply_fallback,
@@ -136,14 +135,6 @@ def situation(**overrides: Any) -> Situation:
 )
 def test_decide(overrides: dict[str, Any], expected: Verdict) -> None:
     assert decide(situation(**overrides)) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("/sethome", True), ("  !status", True), ("/", False), ("/ path", False), ("1/2", False), ("", False)],
-)
-def test_what_looks_like_a_command(text: str, expected: bool) -> None:
-    assert looks_like_command(text) is expected
 
 
 def test_ignored_users_match_whole_ids() -> None:

@@ -12,13 +12,13 @@ import pytest
 
 from hermes.platforms.base import ChatRef, Inbound
 from hermes.platforms.matrix.batch import BatchReader, Decryption
-from hermes.platforms.matrix.crypto.errors import RoomKeyMissing, Undecryptable
 from hermes.platforms.matrix.late_events import LateEvents
 from hermes.platforms.matrix.sync import SyncLoop
 from hermes.platforms.matrix.undecryptable import NOTICE, UndecryptableNotices
-from tests.unit.matrix.encryption_fakes import KnownRooms, Spawned, plain_decryption
+from tests.fakes.hub import FakeHub
+from tests.unit.matrix.encryption_fakes import FakeE2EE, KnownRooms, Spawned, plain_decryption
 from tests.unit.matrix.test_batch import Direct, Invites, Reader, Rooms, sync, text
-from tests.unit.matrix.test_sync_and_sender import BOT, RecordingHub, ScriptedHTTP, inbound, stop
+from tests.unit.matrix.test_sync_and_sender import BOT, ScriptedHTTP, inbound, stop
 
 ROOM = "!secret:x"
 
@@ -30,34 +30,6 @@ def encrypted(event_id: str, sender: str = "@alice:x", **content: Any) -> dict[s
         "sender": sender,
         "content": {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "…", **content},
     }
-
-
-class FakeE2EE:
-    """Decrypts the events named in `plain`; others lack a key (`late` has it later) or are broken."""
-
-    def __init__(self, plain: dict[str, str], late: dict[str, str] | None = None) -> None:
-        self.plain = plain
-        self.late = late or {}
-        self.absorbed: list[dict[str, Any]] = []
-
-    async def absorb(self, sync: dict[str, Any]) -> None:
-        self.absorbed.append(sync)
-
-    async def decrypt(self, room_id: str, raw: dict[str, Any]) -> dict[str, Any]:
-        event_id = raw["event_id"]
-        if event_id in self.plain:
-            return {**text(event_id, raw["sender"]), "content": {"body": self.plain[event_id]}}
-        if event_id in self.late or event_id.startswith("$nokey"):
-            raise RoomKeyMissing("s1")
-        raise Undecryptable("bad ciphertext")
-
-    async def decrypt_when_key_arrives(
-        self, room_id: str, raw: dict[str, Any], timeout: float
-    ) -> dict[str, Any]:
-        event_id = raw["event_id"]
-        if event_id in self.late:
-            return {**text(event_id, raw["sender"]), "content": {"body": self.late[event_id]}}
-        raise Undecryptable(f"its room key did not arrive within {timeout:g} s")
 
 
 class BodyReader(Reader):
@@ -83,7 +55,7 @@ def reader_with(
     decryption = Decryption(
         KnownRooms(encrypted_rooms, off_reason="encryption is off" if e2ee is None else None),
         e2ee,  # type: ignore[arg-type]
-        LateEvents(hub or RecordingHub()),
+        LateEvents(hub or FakeHub()),
         UndecryptableNotices(send_text, lambda user: user != "@stranger:x", spawned),
     )
     reader = BodyReader()
@@ -110,7 +82,7 @@ async def test_encrypted_events_are_read_as_their_plaintext_after_the_crypto_saw
 async def test_a_late_key_is_awaited_in_the_background_and_a_missing_one_noticed_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    hub = RecordingHub()
+    hub = FakeHub()
     e2ee = FakeE2EE({}, late={"$late": "finally"})
     batch, _, decryption, notices = reader_with(e2ee, hub)
     timeline = [encrypted("$late"), encrypted("$nokey1"), encrypted("$nokey2"), encrypted("$broken")]
@@ -150,7 +122,7 @@ async def test_an_encrypted_event_marks_its_room_encrypted() -> None:
 
 async def test_the_stored_cursor_waits_for_a_late_event_of_an_earlier_batch() -> None:
     http = ScriptedHTTP([{"next_batch": "s2"}, {"next_batch": "s3"}])
-    hub = RecordingHub()
+    hub = FakeHub()
     late = LateEvents(hub)
     key_arrived = asyncio.Event()
 
@@ -179,7 +151,7 @@ async def test_the_stored_cursor_waits_for_a_late_event_of_an_earlier_batch() ->
 
 
 async def test_a_late_event_still_waiting_at_stop_keeps_its_batch_for_the_restart() -> None:
-    hub = RecordingHub()
+    hub = FakeHub()
     late = LateEvents(hub)
     late.add("s1", asyncio.get_running_loop().create_future())
     late.handed_over("s2", None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from hermes.platforms.base import Attachment, ChatRef
 from hermes.platforms.matrix.room_encryption import PlaintextRefused, RoomEncryption
 from hermes.platforms.matrix.rooms import ThreadBook
 from hermes.platforms.matrix.sender import Sender
-from tests.unit.matrix.encryption_fakes import KnownRooms
+from tests.unit.matrix.encryption_fakes import FakeE2EE, KnownRooms
 
 ROOM = "!secret:x"
 PLAIN = "!open:x"
@@ -40,18 +39,6 @@ class Homeserver:
         if path.endswith("/upload"):
             return {"content_uri": "mxc://x/media"}
         return {"event_id": f"$e{len(self.calls)}"}
-
-
-class FakeE2EE:
-    """Ciphertext as long as base64 makes it: a third longer than the plaintext."""
-
-    def __init__(self) -> None:
-        self.encrypted: list[tuple[str, str, dict[str, Any]]] = []
-
-    async def encrypt(self, room_id: str, event_type: str, content: dict[str, Any]) -> dict[str, Any]:
-        self.encrypted.append((room_id, event_type, content))
-        padding = "x" * (len(json.dumps(content)) * 4 // 3)
-        return {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "…", "session_id": "s", "pad": padding}
 
 
 def sender(http: Homeserver, e2ee: FakeE2EE | None) -> Sender:

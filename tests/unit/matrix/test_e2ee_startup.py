@@ -16,7 +16,6 @@ from mautrix.crypto import OlmAccount
 from mautrix.errors import make_request_error
 from mautrix.types import DeviceKeys, QueryKeysResponse
 
-from hermes.config.settings import E2EEMode
 from hermes.platforms.base import AccessList, StartRefused
 from hermes.platforms.matrix.checks import encryption_check
 from hermes.platforms.matrix.crypto.attachments import BadAttachment, decrypt_file, encrypt_file
@@ -25,6 +24,7 @@ from hermes.platforms.matrix.crypto.identity import establish_identity
 from hermes.platforms.matrix.crypto.setup import start_e2ee
 from hermes.platforms.matrix.options import LoginSettings, MatrixOptions
 from hermes.platforms.matrix.session import Credentials
+from hermes.platforms.matrix.settings import E2EEMode
 
 USER, DEVICE = "@bot:x", "DEV1"
 

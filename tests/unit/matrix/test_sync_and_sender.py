@@ -13,6 +13,7 @@ from hermes.platforms.base import ChatRef, Inbound
 from hermes.platforms.matrix.rooms import ThreadBook
 from hermes.platforms.matrix.sender import Sender, txn_id_for
 from hermes.platforms.matrix.sync import SyncLoop
+from tests.fakes.hub import FakeHub
 from tests.unit.matrix.encryption_fakes import KnownRooms
 
 
@@ -53,32 +54,6 @@ class ScriptedHTTP:
         return answer
 
 
-class RecordingHub:
-    def __init__(self, known: set[str] = frozenset()) -> None:  # type: ignore[assignment]
-        self.known = set(known)
-        self.received: list[tuple[str, str | None]] = []
-        self.cursors: list[str] = []
-
-    async def receive(self, inbound: Inbound, *, cursor: str | None = None) -> bool:
-        self.received.append((inbound.event_id, cursor))
-        if inbound.event_id in self.known:
-            return False
-        self.known.add(inbound.event_id)
-        if cursor is not None:
-            self.cursors.append(cursor)
-        return True
-
-    async def save_cursor(self, platform: str, cursor: str) -> None:
-        assert platform == "matrix"
-        self.cursors.append(cursor)
-
-    async def load_cursor(self, platform: str) -> str | None:
-        return self.cursors[-1] if self.cursors else None
-
-    def is_allowed(self, platform: str, user_id: str) -> bool:
-        return True
-
-
 BOT = "@bot:x"
 
 
@@ -108,7 +83,7 @@ async def stop(task: asyncio.Task[None]) -> None:
 
 async def test_the_cursor_travels_with_the_last_event_of_each_batch() -> None:
     http = ScriptedHTTP([{"next_batch": "s2"}, {"next_batch": "s3"}])
-    hub = RecordingHub()
+    hub = FakeHub()
     loop = SyncLoop(http, hub, batches({"s2": ["$a", "$b", "$c"], "s3": []}), BOT, on_rejected=pytest.fail)
     task = await run_until_exhausted(loop, http, "s1")
     await stop(task)
@@ -125,7 +100,7 @@ async def test_the_cursor_travels_with_the_last_event_of_each_batch() -> None:
 
 async def test_a_replayed_batch_is_dropped_by_the_inbox_and_the_cursor_still_advances() -> None:
     http = ScriptedHTTP([{"next_batch": "s2"}])
-    hub = RecordingHub(known={"$a", "$b"})
+    hub = FakeHub(known={"$a", "$b"})
     loop = SyncLoop(http, hub, batches({"s2": ["$a", "$b"]}), BOT, on_rejected=pytest.fail)
     await stop(await run_until_exhausted(loop, http, "s1"))
     assert hub.received == [("$a", None), ("$b", "s2")]
@@ -134,7 +109,7 @@ async def test_a_replayed_batch_is_dropped_by_the_inbox_and_the_cursor_still_adv
 
 async def test_the_first_sync_of_a_new_installation_only_sets_the_cursor() -> None:
     http = ScriptedHTTP([{"next_batch": "s1"}])
-    hub = RecordingHub()
+    hub = FakeHub()
     loop = SyncLoop(http, hub, batches({}), BOT, on_rejected=pytest.fail)
     await stop(await run_until_exhausted(loop, http, None))
     assert "since" not in http.calls[0][3] and http.calls[0][3]["timeout"] == "0"
@@ -149,7 +124,7 @@ async def test_failures_back_off_from_one_to_sixty_seconds_and_reset_after_succe
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    hub = RecordingHub()
+    hub = FakeHub()
     loop = SyncLoop(http, hub, batches({}), BOT, on_rejected=pytest.fail, sleep=sleep)
     await stop(await run_until_exhausted(loop, http, "s1"))
     assert slept == [1, 2, 4, 8, 16, 32, 60, 60, 1]
@@ -170,7 +145,7 @@ async def test_a_failed_batch_is_fetched_again_from_the_same_cursor() -> None:
     async def sleep(seconds: float) -> None:
         return None
 
-    hub = RecordingHub()
+    hub = FakeHub()
     loop = SyncLoop(http, hub, flaky, BOT, on_rejected=pytest.fail, sleep=sleep)
     await stop(await run_until_exhausted(loop, http, "s1"))
     assert [call[3]["since"] for call in http.calls[:2]] == ["s1", "s1"]
@@ -184,7 +159,7 @@ async def test_rate_limited_sync_waits_as_asked() -> None:
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    loop = SyncLoop(http, RecordingHub(), batches({}), BOT, on_rejected=pytest.fail, sleep=sleep)
+    loop = SyncLoop(http, FakeHub(), batches({}), BOT, on_rejected=pytest.fail, sleep=sleep)
     await stop(await run_until_exhausted(loop, http, "s1"))
     assert slept == [0.3]
 
@@ -193,7 +168,7 @@ async def test_rate_limited_sync_waits_as_asked() -> None:
 async def test_a_rejected_token_ends_the_loop_and_reports_it(rejection: Exception) -> None:
     http = ScriptedHTTP([{"next_batch": "s2"}, rejection])
     rejected: list[BaseException] = []
-    loop = SyncLoop(http, RecordingHub(), batches({}), BOT, on_rejected=rejected.append)
+    loop = SyncLoop(http, FakeHub(), batches({}), BOT, on_rejected=rejected.append)
     await asyncio.wait_for(loop.run("s1"), 5)
     assert rejected == [rejection]
 
@@ -205,7 +180,7 @@ async def test_a_sync_answer_without_next_batch_is_retried() -> None:
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    hub = RecordingHub()
+    hub = FakeHub()
     loop = SyncLoop(http, hub, batches({}), BOT, on_rejected=pytest.fail, sleep=sleep)
     await stop(await run_until_exhausted(loop, http, "s1"))
     assert slept == [1] and hub.cursors == ["s2"]

@@ -8,7 +8,6 @@ from hermes.platforms.mattermost.addressing import (
     BotIdentity,
     Policy,
     Situation,
-    command_word,
     decide,
     mentions_bot,
     mentions_everyone,
@@ -104,13 +103,6 @@ def test_channel_wide_mentions() -> None:
 )
 def test_strip_mention(text: str, stripped: str) -> None:
     assert strip_mention(text, BOT) == stripped
-
-
-def test_command_word() -> None:
-    assert command_word("/sethome") == "sethome"
-    assert command_word("  !Help me") == "help"
-    assert command_word("/ nothing") is None
-    assert command_word("sethome") is None
 
 
 def test_dms_are_always_addressed_and_stay_flat_in_thread_mode() -> None:

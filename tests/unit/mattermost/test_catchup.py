@@ -13,6 +13,7 @@ from hermes.platforms.mattermost.catchup import (
     read_backlog,
     starting_cursor,
 )
+from tests.unit.mattermost.fake_rest import FakeRest
 
 T = 1_700_000_000_000
 
@@ -26,31 +27,6 @@ def post(pid: str, channel: str, created: int, **extra: Any) -> dict[str, Any]:
         "delete_at": 0,
         **extra,
     }
-
-
-class FakeRest:
-    """`GET /users/me/channels` and `GET /channels/{id}/posts` over a list of posts, as the server answers."""
-
-    def __init__(self, channels: list[dict[str, Any]], posts: list[dict[str, Any]]) -> None:
-        self.channels = channels
-        self.posts = posts
-        self.since_calls: list[tuple[str, int]] = []
-        self.page_calls: list[tuple[str, int]] = []
-
-    async def my_channels(self) -> list[dict[str, Any]]:
-        return self.channels
-
-    async def posts_since(self, channel_id: str, since: int) -> dict[str, Any]:
-        self.since_calls.append((channel_id, since))
-        changed = [p for p in self.posts if p["channel_id"] == channel_id and p["update_at"] > since]
-        changed = sorted(changed, key=lambda p: -p["create_at"])[:SINCE_LIMIT]
-        return {"order": [p["id"] for p in changed], "posts": {p["id"]: p for p in changed}}
-
-    async def posts_page(self, channel_id: str, page: int, per_page: int) -> dict[str, Any]:
-        self.page_calls.append((channel_id, page))
-        live = [p for p in self.posts if p["channel_id"] == channel_id and not p["delete_at"]]
-        live = sorted(live, key=lambda p: -p["create_at"])[page * per_page : (page + 1) * per_page]
-        return {"order": [p["id"] for p in live], "posts": {p["id"]: p for p in live}}
 
 
 def channel(cid: str, last_post_at: int, kind: str = "O") -> dict[str, Any]:

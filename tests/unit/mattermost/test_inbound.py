@@ -19,38 +19,11 @@ from hermes.platforms.mattermost.inbound import (
     ignored,
     parse_posted,
 )
-from hermes.platforms.mattermost.rest import MattermostError
+from tests.unit.mattermost.fake_rest import FakeRest
 
 BOT_ID = "b" * 26
 ALICE = "a" * 26
 BOT = BotIdentity.from_user({"id": BOT_ID, "username": "hermes"})
-
-
-class FakeRest:
-    def __init__(self, threads: dict[str, list[str]] | None = None) -> None:
-        self.threads = threads or {}
-        self.calls: list[str] = []
-
-    async def user(self, user_id: str) -> dict[str, Any]:
-        self.calls.append(f"user {user_id}")
-        if user_id == "gone":
-            raise MattermostError(
-                404, "app.user.missing_account.const", "Unable to find the user.", "GET", "/"
-            )
-        return {"id": user_id, "username": "alice"}
-
-    async def thread(self, root_id: str) -> dict[str, Any]:
-        self.calls.append(f"thread {root_id}")
-        authors = self.threads.get(root_id, [])
-        return {"order": [], "posts": {f"p{i}": {"user_id": a} for i, a in enumerate(authors)}}
-
-    async def file_info(self, file_id: str) -> dict[str, Any]:
-        self.calls.append(f"info {file_id}")
-        return {"id": file_id, "name": "a.txt", "mime_type": "text/plain", "size": 3}
-
-    async def file(self, file_id: str, limit: int) -> bytes:
-        self.calls.append(f"file {file_id}")
-        return b"abc"
 
 
 def builder(

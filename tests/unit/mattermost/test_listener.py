@@ -11,28 +11,13 @@ from hermes.platforms.base import AccessList, ChatRef, Inbound
 from hermes.platforms.mattermost.inbound import PostContext
 from hermes.platforms.mattermost.listener import Listener
 from hermes.platforms.mattermost.options import MattermostOptions
+from tests.fakes.hub import FakeHub
 
-from .test_catchup import FakeRest, channel, post
+from .fake_rest import FakeRest
+from .test_catchup import channel, post
 
 T = 1_700_000_000_000
 BOT = "b" * 26
-
-
-class FakeHub:
-    def __init__(self, known: set[str] = frozenset()) -> None:  # type: ignore[assignment]
-        self.known = set(known)
-        self.received: list[tuple[str, str | None]] = []
-        self.saved: list[str] = []
-
-    async def receive(self, inbound: Inbound, *, cursor: str | None = None) -> bool:
-        self.received.append((inbound.event_id, cursor))
-        if inbound.event_id in self.known:
-            return False
-        self.known.add(inbound.event_id)
-        return True
-
-    async def save_cursor(self, platform: str, cursor: str) -> None:
-        self.saved.append(cursor)
 
 
 class Threads:
@@ -80,7 +65,7 @@ def listener(rest: FakeRest, hub: FakeHub, cursor: int | None, builder: Builder 
         builder=builder or Builder(),  # type: ignore[arg-type]
         hub=hub,  # type: ignore[arg-type]
         cursor=cursor,
-        report=lambda problem: None,
+        report=lambda problem, halted=False: None,
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from hermes.agent.providers.base import (
     ToolCallDelta,
     ToolCallStart,
 )
+from hermes.backoff import exponential_delay
 from hermes.config.settings import ModelSettings
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,7 @@ class RetryPolicy:
 
     def backoff(self, retry: int) -> float:
         """Delay before retry number `retry` (0-based): half fixed, half random, doubling each time."""
-        cap = min(self.max_delay, self.base_delay * (2**retry))
-        return cap / 2 + random.uniform(0, cap / 2)
+        return exponential_delay(retry, self.base_delay, self.max_delay, jitter=0.5)
 
 
 async def stream_with_retries(

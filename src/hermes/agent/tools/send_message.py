@@ -34,7 +34,7 @@ class SendMessageTool:
     description = (
         "Post a message to a platform's home channel (set by the operator or with /sethome), e.g. to "
         "notify people from a scheduled job. target: 'home' (this platform, the default), "
-        "'home:<platform>' or a platform name such as 'matrix'. Your normal reply already reaches the "
+        "'home:<platform>' or a platform's name (its home channel). Your normal reply already reaches the "
         "current chat; use this only to reach the home channel."
     )
     parameters: ClassVar[dict[str, Any]] = {

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from hermes.config import ConfigError
 from hermes.platforms.api_server.keys import ENV_NAME, key_problem, new_key, redact_from_logs, write_key
+from hermes.platforms.api_server.settings import ApiServerSettings
+from hermes.platforms.api_server.setup import WIZARD
 from hermes.platforms.base import (
     AccessList,
     Attachment,
@@ -35,6 +37,8 @@ from hermes.platforms.base import (
     HubPort,
     MessageRef,
     Platform,
+    StatusValue,
+    Trouble,
     register,
 )
 
@@ -42,7 +46,6 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from hermes.config import LoadedConfig
-    from hermes.config.settings import ApiServerSettings
     from hermes.platforms.api_server.chat import ChatCompletions
 
 log = logging.getLogger(__name__)
@@ -68,7 +71,7 @@ class ServerOptions:
 
     @classmethod
     def from_config(cls, config: LoadedConfig) -> ServerOptions:
-        api = config.settings.api_server
+        api = config.section(ApiServerSettings)
         return cls(
             host=api.host,
             port=api.port,
@@ -113,10 +116,33 @@ def _key_error(config: LoadedConfig, problem: str) -> ConfigError:
 class ApiServerPlatform(Platform):
     name: ClassVar[str] = "api_server"
     # Answers go back whole in the HTTP response; nothing is split.
-    max_message_chars: ClassVar[int] = 1_000_000
-    can_edit: ClassVar[bool] = False
+    max_message_chars: int = 1_000_000
+    can_edit: bool = False
     prompt_hint: ClassVar[str] = (
         "You are answering through an OpenAI-compatible API; the client decides how text is shown."
+    )
+    label: ClassVar[str] = "API server"
+    summary: ClassVar[str] = (
+        "The OpenAI-compatible HTTP API (`/v1/chat/completions`, `/v1/models`, `/health`)."
+    )
+    settings: ClassVar[type[ApiServerSettings]] = ApiServerSettings
+    env_prefix: ClassVar[str] = "API_SERVER_"
+    wizard = WIZARD
+    troubleshooting: ClassVar[tuple[Trouble, ...]] = (
+        Trouble(
+            "The gateway stops at start naming `api_server.key`.",
+            "The key is shorter than 16 characters or a placeholder: set `API_SERVER_KEY` to a long random "
+            "value (`openssl rand -hex 32`), or remove it to have one generated into `.env`.",
+        ),
+        Trouble(
+            "Clients get `401 invalid_api_key`.",
+            "They must send `Authorization: Bearer <API_SERVER_KEY>`; the key is in `HERMES_HOME/.env`.",
+        ),
+        Trouble(
+            "Clients on other machines cannot connect.",
+            "The server listens on 127.0.0.1 by default; set `API_SERVER_HOST=0.0.0.0` (the key is then "
+            "all that protects the agent).",
+        ),
     )
 
     def __init__(self, options: ServerOptions) -> None:
@@ -125,10 +151,6 @@ class ApiServerPlatform(Platform):
         self.key = options.key
         self.chat: ChatCompletions | None = None
         self._runner: web.AppRunner | None = None
-
-    @classmethod
-    def enabled(cls, config: LoadedConfig) -> bool:
-        return config.settings.api_server.enabled
 
     @classmethod
     def create(cls, config: LoadedConfig) -> ApiServerPlatform:
@@ -140,7 +162,7 @@ class ApiServerPlatform(Platform):
 
     @classmethod
     async def check(cls, config: LoadedConfig) -> list[Check]:
-        api = config.settings.api_server
+        api = config.section(ApiServerSettings)
         where = f"{api.host}:{api.port}"
         if not api.key:
             return [Check(True, f"api_server: {where}; no key yet, one is generated into .env at start")]
@@ -170,6 +192,9 @@ class ApiServerPlatform(Platform):
         host = self.options.host
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{self.port}"
+
+    def status_fields(self) -> dict[str, StatusValue]:
+        return {"url": self.url if self._runner is not None else None}
 
     async def start(self, hub: HubPort) -> None:
         from aiohttp import web

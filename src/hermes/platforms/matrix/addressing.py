@@ -140,11 +140,5 @@ def decide(situation: Situation) -> Verdict:
     return Verdict(addressed, s.event_id if addressed and s.auto_thread and not s.is_command else None)
 
 
-def looks_like_command(text: str) -> bool:
-    """`/word` or `!word`: what the hub may treat as a command."""
-    stripped = text.lstrip()
-    return len(stripped) > 1 and stripped[0] in "/!" and stripped[1].isalpha()
-
-
 def ignored_sender(user_id: str, patterns: tuple[re.Pattern[str], ...]) -> bool:
     return any(pattern.fullmatch(user_id) for pattern in patterns)

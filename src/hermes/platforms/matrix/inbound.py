@@ -20,7 +20,6 @@ from hermes.platforms.matrix.addressing import (
     decide,
     ignored_sender,
     is_edit,
-    looks_like_command,
     mentions_bot,
     relation,
     strip_mention,
@@ -62,6 +61,8 @@ class InboundContext:
     signals: Signals
     transcriber: Transcriber | None
     is_allowed: Callable[[str], bool]
+    # The hub's own recognition of its commands (HubPort.is_command), so "/help" is never threaded.
+    is_command: Callable[[str], bool]
     spawn: Callable[[Awaitable[Any]], None]
 
 
@@ -118,7 +119,7 @@ class EventReader:
                 require_mention=options.require_mention,
                 auto_thread=options.auto_thread,
                 dm_mention_threads=options.dm_mention_threads,
-                is_command=looks_like_command(text),
+                is_command=ctx.is_command(text),
             )
         )
         chat = ChatRef(PLATFORM, room_id, "dm" if is_dm else "group", verdict.thread_id)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from hermes.config.errors import ConfigError
-from hermes.config.settings import E2EEMode
 from hermes.platforms.base import AccessList
+from hermes.platforms.matrix.settings import E2EEMode, MatrixSettings
 
 if TYPE_CHECKING:
     from hermes.config import LoadedConfig
@@ -45,7 +45,7 @@ class MatrixOptions:
 
     @classmethod
     def from_config(cls, config: LoadedConfig) -> MatrixOptions:
-        matrix = config.settings.matrix
+        matrix = config.section(MatrixSettings)
         problems: list[str] = []
         homeserver = (matrix.homeserver or "").rstrip("/")
         parsed = urlparse(homeserver)

@@ -16,8 +16,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hermes.platforms.base import Attachment, ChatRef, Check, HubPort, MessageRef, Platform, register
+from hermes.platforms.base import (
+    Attachment,
+    ChatRef,
+    Check,
+    Commands,
+    HubPort,
+    MessageRef,
+    Platform,
+    StatusValue,
+    Trouble,
+    register,
+)
 from hermes.platforms.matrix.options import MatrixOptions
+from hermes.platforms.matrix.settings import MatrixSettings
+from hermes.platforms.matrix.setup import WIZARD
 
 if TYPE_CHECKING:
     from hermes.config import LoadedConfig
@@ -53,12 +66,43 @@ class Connection:
 @register
 class MatrixPlatform(Platform):
     name: ClassVar[str] = "matrix"
-    max_message_chars: ClassVar[int] = 16_000
-    can_edit: ClassVar[bool] = True
+    max_message_chars: int = 16_000
+    can_edit: bool = True
     # Matrix typing notices last 30 s; renewing every 20 s keeps them on without chatter.
     typing_refresh_seconds: ClassVar[float] = 20.0
     prompt_hint: ClassVar[str] = (
         "You are chatting on Matrix. Markdown is rendered; keep messages readable on a phone."
+    )
+    label: ClassVar[str] = "Matrix"
+    summary: ClassVar[str] = "The Matrix platform: a bot account on any homeserver, with optional E2EE."
+    settings: ClassVar[type[MatrixSettings]] = MatrixSettings
+    env_prefix: ClassVar[str] = "MATRIX_"
+    extra: ClassVar[str | None] = "matrix"
+    wizard = WIZARD
+    commands: ClassVar[Commands | None] = Commands(
+        "matrix", "hermes.platforms.matrix.cli:app", "Matrix: end-to-end encryption status and recovery."
+    )
+    troubleshooting: ClassVar[tuple[Trouble, ...]] = (
+        Trouble(
+            "The bot does not join when invited.",
+            "Invites are accepted only from allowed users: add yours to `MATRIX_ALLOWED_USERS` "
+            "(`@you:your.server`).",
+        ),
+        Trouble(
+            "The bot is in the room but does not answer.",
+            "In rooms it answers only when mentioned; mention it, add the room to "
+            "`MATRIX_FREE_RESPONSE_ROOMS`, or set `MATRIX_REQUIRE_MENTION=false`.",
+        ),
+        Trouble(
+            "Encrypted rooms get no answer.",
+            "Set `MATRIX_E2EE_MODE=optional` (or `required`) and install the extra: "
+            "`pip install 'hermes-gateway[matrix]'`; `hermes matrix status` shows the keys' state.",
+        ),
+        Trouble(
+            "`gateway status` shows Matrix stopped with `credentials rejected`.",
+            "The access token was logged out: create a new one (Element → Settings → Help & About → "
+            "Advanced) or use `MATRIX_USER_ID` + `MATRIX_PASSWORD`, and restart.",
+        ),
     )
 
     def __init__(
@@ -68,15 +112,11 @@ class MatrixPlatform(Platform):
     ) -> None:
         self.options = options
         self.access = options.access
-        self.max_message_chars = options.max_message_chars  # type: ignore[misc]
+        self.max_message_chars = options.max_message_chars
         self.default_home = ChatRef(self.name, options.home_room, "group") if options.home_room else None
         self.transcriber_factory = transcriber_factory
         self.connection: Connection | None = None
         self._background: set[asyncio.Task[Any]] = set()
-
-    @classmethod
-    def enabled(cls, config: LoadedConfig) -> bool:
-        return config.settings.matrix.configured
 
     @classmethod
     def create(cls, config: LoadedConfig) -> MatrixPlatform:
@@ -89,6 +129,14 @@ class MatrixPlatform(Platform):
         from hermes.platforms.matrix.checks import matrix_checks
 
         return await matrix_checks(config)
+
+    def status_fields(self) -> dict[str, StatusValue]:
+        connection = self.connection
+        return {
+            "homeserver": self.options.login.homeserver,
+            "user": connection.credentials.user_id if connection is not None else None,
+            "e2ee": self.options.e2ee_mode,
+        }
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -164,6 +212,7 @@ class MatrixPlatform(Platform):
                 signals=signals,
                 transcriber=transcriber,
                 is_allowed=is_allowed,
+                is_command=hub.is_command,
                 spawn=self._spawn,
             )
         )
@@ -201,6 +250,7 @@ class MatrixPlatform(Platform):
     def _credentials_rejected(self, exc: BaseException) -> None:
         errcode = getattr(exc, "errcode", None) or f"HTTP {getattr(exc, 'http_status', '?')}"
         self.problem = f"credentials rejected ({errcode}): the access token is no longer valid"
+        self.halted = True
         log.error(
             "matrix: the homeserver rejected the access token (%s); Matrix is stopped until restart — "
             "set a new MATRIX_ACCESS_TOKEN (or MATRIX_PASSWORD) and restart the gateway",
@@ -210,6 +260,7 @@ class MatrixPlatform(Platform):
     def _sync_ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
             self.problem = f"sync stopped: {task.exception()!r}"
+            self.halted = True
             log.error("matrix: the sync loop stopped", exc_info=task.exception())
 
     def _spawn(self, work: Awaitable[Any]) -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from hermes.backoff import exponential_delay
 from hermes.platforms.base import Attachment, ChatRef
 from hermes.platforms.matrix.http import (
     MatrixHTTP,
@@ -276,7 +277,7 @@ class Sender:
                 if not is_transient(exc):
                     raise
                 asked = retry_after(exc) if is_rate_limited(exc) else None
-                delay = asked if asked is not None else min(30.0, 2.0**attempt)
+                delay = asked if asked is not None else exponential_delay(attempt, 1.0, 30.0)
                 if self._clock() + delay > deadline:
                     raise
                 level = logging.INFO if is_rate_limited(exc) else logging.WARNING

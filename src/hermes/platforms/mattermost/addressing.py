@@ -23,7 +23,6 @@ _WORD = re.compile(r"[\w:.\-@]+")
 _SUB_WORD = re.compile(r"[.\-:]")
 _CHANNEL_WIDE = frozenset({"@channel", "@all", "@here"})
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})
-_COMMAND = re.compile(r"^\s*[/!]([A-Za-z][\w-]*)")
 
 
 @dataclass(frozen=True)
@@ -129,12 +128,6 @@ def strip_mention(text: str, bot: BotIdentity) -> str:
     name = re.escape("@" + bot.username)
     pattern = rf"(?<![\w@.\-]){name}(?![\w\-]|\.[\w])[:,]?[ \t]*"
     return re.sub(pattern, "", text, flags=re.IGNORECASE).strip()
-
-
-def command_word(text: str) -> str | None:
-    """`/word` or `!word`: the word, lower-cased; None for anything else."""
-    match = _COMMAND.match(text)
-    return match.group(1).lower() if match else None
 
 
 def _about_channel(s: Situation) -> bool:

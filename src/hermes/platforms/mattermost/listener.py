@@ -14,8 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -36,6 +35,12 @@ from hermes.platforms.mattermost.websocket import AuthenticationRefused, EventSt
 log = logging.getLogger(__name__)
 
 
+class Reporter(Protocol):
+    """Tells the platform how its connection is doing (`Platform.problem` / `halted`)."""
+
+    def __call__(self, problem: str | None, *, halted: bool = False) -> None: ...
+
+
 class Listener:
     def __init__(
         self,
@@ -46,7 +51,7 @@ class Listener:
         builder: InboundBuilder,
         hub: HubPort,
         cursor: int | None,
-        report: Callable[[str | None], None],
+        report: Reporter,
     ) -> None:
         self.rest = rest
         self.options = options
@@ -115,7 +120,9 @@ class Listener:
             await self.rest.me()
         except MattermostError as exc:
             if exc.status == 401:
-                self.report("credentials rejected: the server no longer accepts MATTERMOST_TOKEN")
+                self.report(
+                    "credentials rejected: the server no longer accepts MATTERMOST_TOKEN", halted=True
+                )
                 log.error(
                     "mattermost: the server no longer accepts MATTERMOST_TOKEN (%s); Mattermost is stopped "
                     "until restart — set a new token and restart the gateway",

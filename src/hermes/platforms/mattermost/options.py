@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 from hermes.config.errors import ConfigError
 from hermes.platforms.base import AccessList
+from hermes.platforms.mattermost.settings import MattermostSettings
 
 if TYPE_CHECKING:
     from hermes.config import LoadedConfig
@@ -54,7 +55,7 @@ class MattermostOptions:
 
     @classmethod
     def from_config(cls, config: LoadedConfig) -> MattermostOptions:
-        mm = config.settings.mattermost
+        mm = config.section(MattermostSettings)
         url = base_url(mm.url or "")
         parsed = urlparse(url)
         problems: list[str] = []

@@ -21,6 +21,8 @@ from hermes.platforms.base import (
     HubPort,
     MessageRef,
     Platform,
+    StatusValue,
+    Trouble,
     register,
 )
 from hermes.platforms.mattermost.addressing import BotIdentity, Policy
@@ -30,6 +32,8 @@ from hermes.platforms.mattermost.inbound import PLATFORM, InboundBuilder, Thread
 from hermes.platforms.mattermost.listener import Listener
 from hermes.platforms.mattermost.options import MattermostOptions
 from hermes.platforms.mattermost.rest import PROBE, MattermostError, RestClient
+from hermes.platforms.mattermost.settings import MattermostSettings
+from hermes.platforms.mattermost.setup import WIZARD
 from hermes.platforms.mattermost.websocket import AuthenticationRefused
 
 if TYPE_CHECKING:
@@ -65,26 +69,44 @@ def pending_post_id(bot_id: str, idempotency_key: str) -> str:
 @register
 class MattermostPlatform(Platform):
     name: ClassVar[str] = PLATFORM
-    max_message_chars: ClassVar[int] = 16_383
-    can_edit: ClassVar[bool] = True
+    max_message_chars: int = 16_383
+    can_edit: bool = True
     # The web client swallows "/sethome"; a bare "sethome" after a mention must still be the command.
-    bare_commands: ClassVar[bool] = True
+    bare_commands: bool = True
     prompt_hint: ClassVar[str] = (
         "You are chatting on Mattermost. Markdown is rendered; keep messages readable on a phone."
     )
     typing_refresh_seconds: ClassVar[float] = 5.0
+    label: ClassVar[str] = "Mattermost"
+    summary: ClassVar[str] = "The Mattermost platform: a bot account over REST API v4 and the WebSocket."
+    settings: ClassVar[type[MattermostSettings]] = MattermostSettings
+    env_prefix: ClassVar[str] = "MATTERMOST_"
+    wizard = WIZARD
+    troubleshooting: ClassVar[tuple[Trouble, ...]] = (
+        Trouble(
+            "The bot answers nobody in Mattermost.",
+            "`MATTERMOST_ALLOWED_USERS` takes user ids (26 letters and digits, shown under your avatar → "
+            "Profile), not @usernames; `hermes gateway setup` looks usernames up for you.",
+        ),
+        Trouble(
+            "The bot sees messages in a channel but does not answer.",
+            "In channels it answers only when mentioned; add the channel id to "
+            "`MATTERMOST_FREE_RESPONSE_CHANNELS` or set `MATTERMOST_REQUIRE_MENTION=false`.",
+        ),
+        Trouble(
+            "`gateway status` shows Mattermost stopped with `credentials rejected`.",
+            "The token was revoked or the bot deactivated: create a new token under Integrations → "
+            "Bot Accounts, put it in `MATTERMOST_TOKEN` and restart.",
+        ),
+    )
 
     def __init__(self, options: MattermostOptions) -> None:
         self.options = options
         self.access = options.access
-        self.max_message_chars = options.max_message_chars  # type: ignore[misc]
+        self.max_message_chars = options.max_message_chars
         home = options.home_channel
         self.default_home = ChatRef(PLATFORM, home, "channel") if home else None
         self.connection: Connection | None = None
-
-    @classmethod
-    def enabled(cls, config: LoadedConfig) -> bool:
-        return config.settings.mattermost.configured
 
     @classmethod
     def create(cls, config: LoadedConfig) -> MattermostPlatform:
@@ -105,6 +127,14 @@ class MattermostPlatform(Platform):
             fix = "set MATTERMOST_ALLOWED_USERS=<your user id>"
             checks.append(Check(False, "mattermost: nobody may talk to the bot", fix))
         return checks
+
+    def status_fields(self) -> dict[str, StatusValue]:
+        connection = self.connection
+        return {
+            "server": self.options.url,
+            "bot": f"@{connection.bot.username}" if connection is not None else None,
+            "reply_mode": "thread" if self.options.thread_replies else "off",
+        }
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -169,14 +199,16 @@ class MattermostPlatform(Platform):
             await connection.listener.stream.close()
         await connection.rest.close()
 
-    def _report(self, problem: str | None) -> None:
+    def _report(self, problem: str | None, *, halted: bool = False) -> None:
         self.problem = problem
+        self.halted = halted
 
     def _listener_ended(self, task: asyncio.Task[None]) -> None:
         if task.cancelled():
             return
         if task.exception() is not None:
             self.problem = f"listener stopped: {task.exception()!r}"
+            self.halted = True
             log.error("mattermost: the listener stopped", exc_info=task.exception())
 
     # -- sending ---------------------------------------------------------------------------------------

@@ -14,13 +14,14 @@ import asyncio
 import json
 import logging
 import math
-import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+
+from hermes.backoff import exponential_delay
 
 log = logging.getLogger(__name__)
 
@@ -304,4 +305,4 @@ async def _read_body(response: aiohttp.ClientResponse) -> bytes:
 
 
 def _backoff(attempt: int) -> float:
-    return min(5.0, 0.25 * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+    return exponential_delay(attempt - 1, 0.25, 5.0, jitter=0.2)

@@ -21,11 +21,6 @@ def encrypt_file(data: bytes) -> tuple[bytes, dict[str, Any]]:
     return ciphertext, described
 
 
-def file_url(file: dict[str, Any]) -> str | None:
-    url = file.get("url")
-    return url if isinstance(url, str) else None
-
-
 def decrypt_file(ciphertext: bytes, file: dict[str, Any]) -> bytes:
     key = file.get("key") if isinstance(file.get("key"), dict) else {}
     hashes = file.get("hashes") if isinstance(file.get("hashes"), dict) else {}

@@ -1,5 +1,8 @@
 """`hermes matrix status|reset-crypto`: the bot's end-to-end encryption, seen and repaired from the shell.
 
+The Matrix package's contribution to the `hermes` command (`MatrixPlatform.commands`); the CLI imports it
+only when `hermes matrix ...` runs.
+
 `status` reads the crypto store directly and asks the homeserver (read-only) about the device; it works
 while the gateway runs. `reset-crypto` needs the gateway stopped: it moves the store into a backup
 beside it, after a confirmation (`--yes` skips it, for scripts).
@@ -14,8 +17,11 @@ from datetime import datetime
 import typer
 
 from hermes.cli.common import EXIT_CONFIG, EXIT_FAILURE, load_or_exit
+from hermes.platforms.matrix.settings import MatrixSettings
 
-app = typer.Typer(help="Matrix: end-to-end encryption status and recovery.", no_args_is_help=True)
+app = typer.Typer(
+    help="Matrix: end-to-end encryption status and recovery.", no_args_is_help=True, add_completion=False
+)
 
 
 @app.command("status")
@@ -28,7 +34,7 @@ def status() -> None:
     from hermes.platforms.matrix.session import stored_token
 
     config = load_or_exit()
-    if not config.settings.matrix.configured:
+    if not config.section(MatrixSettings).configured:
         print(
             "hermes matrix: Matrix is not configured (set MATRIX_HOMESERVER and credentials)", file=sys.stderr
         )
