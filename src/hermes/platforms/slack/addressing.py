@@ -14,6 +14,7 @@ from hermes.platforms.base import ChatKind
 # Message subtypes that are something a person said; the rest (joins, edits, deletions, topic changes…)
 # are the channel's housekeeping.
 SPOKEN_SUBTYPES = frozenset({"", "file_share", "thread_broadcast", "bot_message", "me_message"})
+PLATFORM = "slack"
 KINDS: dict[str, ChatKind] = {"im": "dm", "mpim": "group", "channel": "channel", "group": "channel"}
 
 

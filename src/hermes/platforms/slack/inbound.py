@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from hermes.platforms.base import Attachment, ChatRef, Inbound
 from hermes.platforms.slack.addressing import (
     KINDS,
+    PLATFORM,
     Bot,
     Policy,
     channel_type,
@@ -28,7 +29,6 @@ from hermes.platforms.slack.web import SlackWeb
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "slack"
 MAX_FILE_BYTES = 50 * 1024 * 1024
 _CACHE_SIZE = 4096
 _SAFE_NAME = re.compile(r"[^\w.\-]+")

@@ -22,9 +22,9 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from hermes.platforms.base import ChatRef, HubPort, Inbound
-from hermes.platforms.slack.addressing import Bot, Policy, ignored, mentioned
+from hermes.platforms.slack.addressing import PLATFORM, Bot, Policy, ignored, mentioned
 from hermes.platforms.slack.catchup import Cursor, read_backlog
-from hermes.platforms.slack.inbound import PLATFORM, InboundBuilder
+from hermes.platforms.slack.inbound import InboundBuilder
 from hermes.platforms.slack.socket import acknowledge
 from hermes.platforms.slack.web import SlackWeb
 

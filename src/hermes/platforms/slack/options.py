@@ -1,7 +1,5 @@
-"""The Slack settings, read once at start from the environment layers the config loader merged
-(`.env`, `.env.d/*.env`, the process environment), with the names and defaults of the system we are
-compatible with. A bad value stops the platform with one line naming the key and what is allowed.
-"""
+"""The Slack settings as the adapter uses them, checked once at start: a bad value stops the gateway with
+one line naming the key and what is expected."""
 
 from __future__ import annotations
 
@@ -13,19 +11,15 @@ from typing import TYPE_CHECKING, Literal
 
 from hermes.config.errors import ConfigError
 from hermes.platforms.base import AccessList
+from hermes.platforms.slack.settings import DEFAULT_API_URL, SlackSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from hermes.config import LoadedConfig
 
-DEFAULT_API_URL = "https://slack.com/api/"
 # slack_sdk's keepalive: a ping every interval, a connection without pong for 4 intervals is stale and
 # replaced through apps.connections.open. Bolt uses 10 s; a module constant so tests can shorten it.
 PING_INTERVAL_SECONDS = 10.0
 AllowBots = Literal["none", "mentions", "all"]
-_FALSE = {"false", "0", "no", "off"}
-_TRUE = {"true", "1", "yes", "on"}
 
 
 @dataclass(frozen=True)
@@ -46,96 +40,78 @@ class SlackOptions:
     media_dir: Path
     ping_interval: float = PING_INTERVAL_SECONDS
 
-    @staticmethod
-    def configured(environ: Mapping[str, str]) -> bool:
-        return bool(environ.get("SLACK_BOT_TOKEN", "").strip())
-
     @classmethod
     def from_config(cls, config: LoadedConfig) -> SlackOptions:
-        return cls.from_environ(config.environ, config.paths.media_cache / "slack")
+        return cls.from_settings(config.section(SlackSettings), config.paths.media_cache / "slack")
 
     @classmethod
-    def from_environ(cls, env: Mapping[str, str], media_dir: Path) -> SlackOptions:
+    def from_settings(cls, slack: SlackSettings, media_dir: Path) -> SlackOptions:
         problems: list[str] = []
-
-        def text(name: str, default: str = "") -> str:
-            return env.get(name, "").strip() or default
-
-        def listed(name: str) -> frozenset[str]:
-            return frozenset(part.strip() for part in text(name).split(",") if part.strip())
-
-        def boolean(name: str, default: bool) -> bool:
-            raw = text(name).lower()
-            if not raw:
-                return default
-            if raw in _TRUE | _FALSE:
-                return raw in _TRUE
-            problems.append(f"config error: {name} = {env[name]!r}: allowed: true or false")
-            return default
-
         # The system we are compatible with takes several comma-separated bot tokens (one per workspace);
         # this adapter serves one workspace, so only the first one counts.
-        bot_token = text("SLACK_BOT_TOKEN").split(",")[0].strip()
-        app_token = text("SLACK_APP_TOKEN")
+        bot_token = (slack.bot_token or "").split(",")[0].strip()
+        app_token = (slack.app_token or "").strip()
         if not bot_token.startswith("xoxb-"):
             problems.append(
-                "config error: SLACK_BOT_TOKEN must be the app's Bot User OAuth Token (xoxb-…): "
-                "Slack app settings → OAuth & Permissions"
+                "config error: slack.bot_token (SLACK_BOT_TOKEN) must be the app's Bot User OAuth Token "
+                "(xoxb-…): Slack app settings → OAuth & Permissions"
             )
         if not app_token:
             problems.append(
-                "config error: SLACK_APP_TOKEN is not set; Socket Mode needs an app-level token (xapp-…) "
-                "with the connections:write scope: Slack app settings → Basic Information → App-Level Tokens"
+                "config error: slack.app_token (SLACK_APP_TOKEN) is not set; Socket Mode needs an app-level "
+                "token (xapp-…) with connections:write: Slack app settings → Basic Information"
             )
         elif not app_token.startswith("xapp-"):
             problems.append(
-                "config error: SLACK_APP_TOKEN must be an app-level token (xapp-…) with connections:write, "
-                "not a bot or user token"
+                "config error: slack.app_token (SLACK_APP_TOKEN) must be an app-level token (xapp-…) with "
+                "connections:write, not a bot or user token"
             )
-        api_url = text("SLACK_API_URL", DEFAULT_API_URL)
+        api_url = slack.api_url.strip()
         if not re.match(r"^https?://[^/\s]+", api_url):
             problems.append(
-                f"config error: SLACK_API_URL = {api_url!r}: expected a URL such as {DEFAULT_API_URL}"
+                f"config error: slack.api_url (SLACK_API_URL) is {api_url!r}; expected a URL such as "
+                f"{DEFAULT_API_URL}"
             )
-        api_url = api_url.rstrip("/") + "/"
-        allow_bots = text("SLACK_ALLOW_BOTS", "none").lower()
-        if allow_bots not in ("none", "mentions", "all"):
-            problems.append(
-                f"config error: SLACK_ALLOW_BOTS = {env['SLACK_ALLOW_BOTS']!r}: allowed: none, mentions, all"
-            )
-            allow_bots = "none"
-        patterns = _patterns(text("SLACK_MENTION_PATTERNS"), problems)
-        options = cls(
+        patterns = _patterns(slack.mention_patterns, problems)
+        if problems:
+            raise ConfigError(problems)
+        return cls(
             bot_token=bot_token,
             app_token=app_token,
-            api_url=api_url,
-            access=AccessList(listed("SLACK_ALLOWED_USERS"), boolean("SLACK_ALLOW_ALL_USERS", False)),
-            home_channel=text("SLACK_HOME_CHANNEL") or None,
-            home_channel_name=text("SLACK_HOME_CHANNEL_NAME"),
-            allowed_channels=listed("SLACK_ALLOWED_CHANNELS"),
-            free_response_channels=listed("SLACK_FREE_RESPONSE_CHANNELS"),
-            require_mention=boolean("SLACK_REQUIRE_MENTION", True),
-            strict_mention=boolean("SLACK_STRICT_MENTION", False),
-            allow_bots=allow_bots,  # type: ignore[arg-type]
-            reactions=boolean("SLACK_REACTIONS", True),
+            api_url=api_url.rstrip("/") + "/",
+            access=AccessList(_ids(slack.allowed_users), slack.allow_all_users),
+            home_channel=(slack.home_channel or "").strip() or None,
+            home_channel_name=slack.home_channel_name,
+            allowed_channels=_ids(slack.allowed_channels),
+            free_response_channels=_ids(slack.free_response_channels),
+            require_mention=slack.require_mention,
+            strict_mention=slack.strict_mention,
+            allow_bots=slack.allow_bots,
+            reactions=slack.reactions,
             mention_patterns=patterns,
             media_dir=media_dir,
             ping_interval=PING_INTERVAL_SECONDS,
         )
-        if problems:
-            raise ConfigError(problems)
-        return options
 
 
-def _patterns(raw: str, problems: list[str]) -> tuple[re.Pattern[str], ...]:
-    """A JSON list, or values separated by commas or newlines (as the compatible system reads them)."""
-    if not raw:
+def _ids(values: list[str]) -> frozenset[str]:
+    return frozenset(v.strip() for v in values if v.strip())
+
+
+def _patterns(raw: str | list[str], problems: list[str]) -> tuple[re.Pattern[str], ...]:
+    """A list (config.yaml), or from the environment a JSON list or values separated by commas or
+    newlines, as the compatible system reads SLACK_MENTION_PATTERNS."""
+    items: list[object]
+    if isinstance(raw, list):
+        items = list(raw)
+    elif not raw.strip():
         return ()
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = [part.strip() for part in raw.replace("\n", ",").split(",") if part.strip()]
-    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    else:
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = [part.strip() for part in raw.replace("\n", ",").split(",") if part.strip()]
+        items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
     compiled = []
     for item in items:
         if not isinstance(item, str) or not item.strip():
@@ -143,5 +119,8 @@ def _patterns(raw: str, problems: list[str]) -> tuple[re.Pattern[str], ...]:
         try:
             compiled.append(re.compile(item, re.IGNORECASE))
         except re.error as exc:
-            problems.append(f"config error: SLACK_MENTION_PATTERNS: {item!r} is not a valid pattern ({exc})")
+            problems.append(
+                f"config error: slack.mention_patterns (SLACK_MENTION_PATTERNS): {item!r} is not a valid "
+                f"regular expression ({exc})"
+            )
     return tuple(compiled)

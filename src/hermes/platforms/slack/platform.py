@@ -1,16 +1,17 @@
 """Hermes as a Slack app in Socket Mode: the platform the gateway starts when SLACK_BOT_TOKEN is set.
 The Web API (bot token) for everything the bot does, a Socket Mode WebSocket (app token) for what it hears.
+
+slack_sdk (the `slack` extra) is imported when the platform starts or is checked, not when it registers,
+so a gateway without the extra still starts its other platforms.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
-
-from slack_sdk.errors import SlackApiError
 
 from hermes.platforms.base import (
     Attachment,
@@ -21,26 +22,27 @@ from hermes.platforms.base import (
     Inbound,
     MessageRef,
     Platform,
+    StartRefused,
+    StatusValue,
+    Trouble,
     register,
 )
-from hermes.platforms.slack.addressing import Bot, Policy
-from hermes.platforms.slack.catchup import Cursor
-from hermes.platforms.slack.inbound import PLATFORM, InboundBuilder, ThreadBook
-from hermes.platforms.slack.listener import Listener
+from hermes.platforms.slack.addressing import PLATFORM, Bot, Policy
 from hermes.platforms.slack.options import SlackOptions
-from hermes.platforms.slack.outbound import Outbound
 from hermes.platforms.slack.scopes import missing_scopes
-from hermes.platforms.slack.socket import SocketClient
-from hermes.platforms.slack.web import CREDENTIAL_ERRORS, SlackWeb, error_code
+from hermes.platforms.slack.settings import SlackSettings
+from hermes.platforms.slack.setup import WIZARD
 
 if TYPE_CHECKING:
     from hermes.config import LoadedConfig
+    from hermes.platforms.slack.listener import Listener
+    from hermes.platforms.slack.outbound import Outbound
+    from hermes.platforms.slack.socket import SocketClient
+    from hermes.platforms.slack.web import SlackWeb
 
 log = logging.getLogger(__name__)
 # slack_sdk logs every frame and request body at DEBUG: too much for `-v`, and message text besides.
 logging.getLogger("slack_sdk").setLevel(logging.INFO)
-
-CHECK_TIMEOUT = 10.0
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Connection:
 
     web: SlackWeb
     bot: Bot
+    team: str
     client: SocketClient
     listener: Listener
     outbound: Outbound
@@ -60,13 +63,46 @@ class Connection:
 @register
 class SlackPlatform(Platform):
     name: ClassVar[str] = PLATFORM
+    label: ClassVar[str] = "Slack"
+    summary: ClassVar[str] = "The Slack platform: a Slack app in Socket Mode (no public endpoint needed)."
+    settings: ClassVar[type[SlackSettings]] = SlackSettings
+    env_prefix: ClassVar[str] = "SLACK_"
+    extra: ClassVar[str | None] = "slack"
+    wizard = WIZARD
     # chat.update refuses text over 4,000 characters (msg_too_long), and streamed replies are edited:
     # chunks stay under it with room for the entities mrkdwn escaping adds.
-    max_message_chars: ClassVar[int] = 3_500
-    can_edit: ClassVar[bool] = True
+    max_message_chars: int = 3_500
+    can_edit: bool = True
     prompt_hint: ClassVar[str] = (
         "You are chatting on Slack. Markdown is converted to Slack's mrkdwn; tables show as monospace "
         "text. Keep messages readable on a phone."
+    )
+    troubleshooting: ClassVar[tuple[Trouble, ...]] = (
+        Trouble(
+            "Slack stops at start with `SLACK_APP_TOKEN` refused, or never connects.",
+            "Socket Mode must be on (app settings → Socket Mode) and `SLACK_APP_TOKEN` must be an "
+            "app-level token (`xapp-…`, Basic Information → App-Level Tokens) with `connections:write`.",
+        ),
+        Trouble(
+            "`hermes doctor` says the bot lacks scopes, or the bot hears nothing.",
+            "Add the scopes named (OAuth & Permissions → Bot Token Scopes), subscribe to the bot events "
+            "`message.im`, `message.channels`, `message.groups`, `message.mpim` and `app_mention` (Event "
+            "Subscriptions), then reinstall the app to the workspace: new scopes need a reinstall.",
+        ),
+        Trouble(
+            "The bot answers nobody on Slack.",
+            "`SLACK_ALLOWED_USERS` takes member ids (`U…`: profile → ⋮ → Copy member ID), not names.",
+        ),
+        Trouble(
+            "The bot does not answer in a channel.",
+            "Invite it (`/invite @bot`) and @mention it, or list the channel in "
+            "`SLACK_FREE_RESPONSE_CHANNELS`; with `SLACK_ALLOWED_CHANNELS` set, only those channels count.",
+        ),
+        Trouble(
+            "`/hermes` says the app did not respond, or is not a valid command.",
+            "Declare the `/hermes` slash command in the app (Slash Commands) and reinstall; in Socket Mode "
+            "it needs no request URL. `!new`, `!help`… work as plain messages too.",
+        ),
     )
 
     def __init__(self, options: SlackOptions) -> None:
@@ -79,26 +115,46 @@ class SlackPlatform(Platform):
         self.connection: Connection | None = None
 
     @classmethod
-    def enabled(cls, config: LoadedConfig) -> bool:
-        return SlackOptions.configured(config.environ)
-
-    @classmethod
     def create(cls, config: LoadedConfig) -> SlackPlatform:
         return cls(SlackOptions.from_config(config))
 
     @classmethod
     async def check(cls, config: LoadedConfig) -> list[Check]:
-        from hermes.platforms.slack.checks import live_checks
-
+        try:
+            from hermes.platforms.slack.checks import live_checks
+        except ImportError:
+            return [Check(False, "slack: slack_sdk is not installed", "pip install 'hermes-gateway[slack]'")]
         return await live_checks(config)
+
+    def status_fields(self) -> Mapping[str, StatusValue]:
+        connection = self.connection
+        home = self.options.home_channel
+        return {
+            "bot": f"<@{connection.bot.user_id}>" if connection is not None else None,
+            "workspace": connection.team if connection is not None else None,
+            "home_channel": f"{home} ({self.options.home_channel_name})"
+            if home and self.options.home_channel_name
+            else home,
+            "api_url": self.options.api_url,
+        }
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
     async def start(self, hub: HubPort) -> None:
+        try:
+            from hermes.platforms.slack.inbound import InboundBuilder, ThreadBook
+            from hermes.platforms.slack.listener import Listener
+            from hermes.platforms.slack.outbound import Outbound
+            from hermes.platforms.slack.socket import SocketClient
+            from hermes.platforms.slack.web import SlackWeb
+        except ImportError as exc:
+            raise StartRefused(f"{exc}; install the extra: pip install 'hermes-gateway[slack]'") from None
+        from hermes.platforms.slack.catchup import Cursor
+
         options = self.options
         web = SlackWeb(options.bot_token, options.api_url)
         try:
-            bot = await _sign_in(web, options)
+            bot, team = await _sign_in(web)
             url = await _socket_url(web, options)
             policy = Policy(
                 require_mention=options.require_mention,
@@ -113,14 +169,13 @@ class SlackPlatform(Platform):
                 web, bot, policy, threads, options.media_dir, lambda user: hub.is_allowed(self.name, user)
             )
             outbound = Outbound(web, threads, bot.user_id)
-            cursor = Cursor.decode(await hub.load_cursor(self.name))
             listener = Listener(
                 web=web,
                 bot=bot,
                 policy=policy,
                 builder=builder,
                 hub=hub,
-                cursor=cursor,
+                cursor=Cursor.decode(await hub.load_cursor(self.name)),
                 on_addressed=self._on_addressed,
                 on_slash=outbound.remember_response_url,
             )
@@ -139,9 +194,8 @@ class SlackPlatform(Platform):
             await web.close()
             raise
         log.info("slack: connected as <@%s> (bot %s) through %s", bot.user_id, bot.bot_id, options.api_url)
-        connection = Connection(web, bot, client, listener, outbound)
+        connection = Connection(web, bot, team, client, listener, outbound)
         self.connection = connection
-        self.problem = None
         # Created last, with nothing awaited after it: the hub's replay of unanswered events (run as soon
         # as start returns) reads the inbox before the catch-up can add anything to it.
         connection.worker = asyncio.create_task(listener.run(), name="slack-listener")
@@ -158,6 +212,7 @@ class SlackPlatform(Platform):
 
     def _refused(self, code: str) -> None:
         self.problem = f"credentials rejected: Slack answered {code} for SLACK_APP_TOKEN"
+        self.halted = True
         log.error(
             "slack: Slack refuses the app token (%s); Slack is stopped until restart — create a new "
             "app-level token (connections:write), set SLACK_APP_TOKEN and restart the gateway",
@@ -225,7 +280,11 @@ async def _close(client: SocketClient) -> None:
     await client.close()
 
 
-async def _sign_in(web: SlackWeb, options: SlackOptions) -> Bot:
+async def _sign_in(web: SlackWeb) -> tuple[Bot, str]:
+    from slack_sdk.errors import SlackApiError
+
+    from hermes.platforms.slack.web import CREDENTIAL_ERRORS, error_code
+
     try:
         reply = await web.call("auth_test")
     except SlackApiError as exc:
@@ -238,7 +297,7 @@ async def _sign_in(web: SlackWeb, options: SlackOptions) -> Bot:
         raise ConnectionError(f"slack: auth.test failed: {code}") from None
     if not reply.get("bot_id"):
         raise CredentialsRejected(
-            "SLACK_BOT_TOKEN is not a bot token (auth.test names no bot); use the xoxb- token"
+            "SLACK_BOT_TOKEN is not a bot token (auth.test names no bot); use the xoxb- one"
         )
     lacking = missing_scopes(reply.headers.get("x-oauth-scopes"))
     if lacking:
@@ -246,10 +305,14 @@ async def _sign_in(web: SlackWeb, options: SlackOptions) -> Bot:
             "slack: the bot token lacks the scopes %s; add them under OAuth & Permissions, reinstall the app",
             ", ".join(lacking),
         )
-    return Bot(str(reply["user_id"]), str(reply["bot_id"]))
+    return Bot(str(reply["user_id"]), str(reply["bot_id"])), str(reply.get("team") or "")
 
 
 async def _socket_url(web: SlackWeb, options: SlackOptions) -> str:
+    from slack_sdk.errors import SlackApiError
+
+    from hermes.platforms.slack.web import CREDENTIAL_ERRORS, error_code
+
     try:
         reply = await web.call("apps_connections_open", app_token=options.app_token)
     except SlackApiError as exc:
