@@ -98,20 +98,18 @@ def _ids(values: list[str]) -> frozenset[str]:
     return frozenset(v.strip() for v in values if v.strip())
 
 
-def _patterns(raw: str | list[str], problems: list[str]) -> tuple[re.Pattern[str], ...]:
-    """A list (config.yaml), or from the environment a JSON list or values separated by commas or
-    newlines, as the compatible system reads SLACK_MENTION_PATTERNS."""
-    items: list[object]
-    if isinstance(raw, list):
-        items = list(raw)
-    elif not raw.strip():
-        return ()
-    else:
+def _patterns(raw: list[str], problems: list[str]) -> tuple[re.Pattern[str], ...]:
+    """A list in config.yaml; in SLACK_MENTION_PATTERNS a JSON list or values separated by commas or
+    newlines, as the compatible system reads it (the loader has already split the value at its commas)."""
+    joined = ",".join(raw)
+    items: list[object] = [line.strip() for part in raw for line in part.split("\n")]
+    if joined.lstrip().startswith("["):
         try:
-            value = json.loads(raw)
+            value = json.loads(joined)
         except ValueError:
-            value = [part.strip() for part in raw.replace("\n", ",").split(",") if part.strip()]
-        items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+            value = None
+        if isinstance(value, list):
+            items = value
     compiled = []
     for item in items:
         if not isinstance(item, str) or not item.strip():

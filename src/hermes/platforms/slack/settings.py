@@ -84,7 +84,7 @@ class SlackSettings(PlatformSettings):
         Field(description="Mark a message 👀 while it is being answered and ✅ when done."),
     ] = True
     mention_patterns: Annotated[
-        str | list[str],
+        list[str],
         Env("SLACK_MENTION_PATTERNS"),
         Field(description="Regexes that count as a mention: a JSON list, or one per line or comma."),
     ] = []
