@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +85,8 @@ class Workspace:
         self.bot_token = self._token("xoxb", "bot", self.bot.id)
         self.app_token = self._token("xapp", "app", None)
         self.events: list[dict[str, Any]] = []
+        # Called with every new message, at once (benchmarks time replies with these, not by polling).
+        self.watchers: list[Callable[[Message], None]] = []
 
     def _token(self, prefix: str, kind: str, user: str | None) -> str:
         value = f"{prefix}-{uuid.uuid4().hex[:12]}-{uuid.uuid4().hex}"
@@ -179,6 +181,8 @@ class Workspace:
             parent.thread_ts = parent.ts
             parent.replies.append(msg.ts)
         conv.messages[msg.ts] = msg
+        for watcher in self.watchers:
+            watcher(msg)
         await self._message_events(conv, msg)
         return msg
 
