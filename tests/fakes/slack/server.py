@@ -17,7 +17,7 @@ from tests.harness.synapse_server import free_port
 from .model import APP_ID, TEAM_ID, Conversation, File, Message, User, new_id
 from .ratelimit import RateLimits
 from .socket import Delivery, SocketMode, SocketSettings
-from .webapi import WebApi
+from .webapi import RequestRecord, WebApi
 from .workspace import SlackError, Workspace
 
 RESPONSE_URL_USES = 5
@@ -165,13 +165,27 @@ class SlackEmulator:
     async def click(self, user: User, message: Message, action_id: str, value: str) -> Interaction:
         """A button in one of the app's messages, pressed (a `block_actions` interaction)."""
         interaction = self._interaction()
+        block_id = next(
+            (
+                str(b.get("block_id"))
+                for b in message.blocks or []
+                if any(e.get("action_id") == action_id for e in b.get("elements") or [])
+            ),
+            "",
+        )
         payload = {
             "type": "block_actions",
             "team": {"id": TEAM_ID, "domain": "emulated"},
             "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": TEAM_ID},
             "api_app_id": APP_ID,
             "token": "emulated-verification-token",
-            "container": {"type": "message", "message_ts": message.ts, "channel_id": message.channel},
+            "container": {
+                "type": "message",
+                "message_ts": message.ts,
+                "channel_id": message.channel,
+                "is_ephemeral": False,
+                **({"thread_ts": message.thread_ts} if message.thread_ts else {}),
+            },
             "trigger_id": uuid.uuid4().hex,
             "channel": {"id": message.channel, "name": self.workspace.conversations[message.channel].name},
             "message": self.workspace.message_json(message),
@@ -179,7 +193,7 @@ class SlackEmulator:
             "actions": [
                 {
                     "action_id": action_id,
-                    "block_id": "approval",
+                    "block_id": block_id,
                     "type": "button",
                     "value": value,
                     "action_ts": str(time.time()),
@@ -225,10 +239,10 @@ class SlackEmulator:
         await self.wait_for(lambda: len(self.socket.open_connections()) >= count, timeout)
 
     @property
-    def requests(self):
+    def requests(self) -> list[RequestRecord]:
         return self.api.requests
 
-    def calls(self, method: str) -> list[Any]:
+    def calls(self, method: str) -> list[RequestRecord]:
         return [r for r in self.api.requests if r.method == method]
 
     # -- faults ----------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .model import TEAM_ID, TEAM_NAME, File, new_id
+from .model import TEAM_ID, TEAM_NAME, File, User, new_id
 from .ratelimit import RateLimits
 from .workspace import HISTORY_SCOPE, READ_SCOPE, SlackError, Token, Workspace
 
@@ -30,7 +30,7 @@ class Call:
     ws: Workspace
 
     @property
-    def actor(self):
+    def actor(self) -> User:
         return self.ws.users[self.token.user or ""]
 
     def need(self, name: str) -> str:

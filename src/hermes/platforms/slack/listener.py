@@ -38,6 +38,15 @@ class Slash:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Action:
+    payload: dict[str, Any]
+
+
+# The approval buttons (see outbound.approval_blocks) answer as the words the hub's approvals read.
+APPROVAL_ACTIONS = {"hermes_approve": "yes", "hermes_deny": "no"}
+
+
 def command_text(command: str, text: str) -> str:
     """`/hermes new` is the hub's `/new`; `/hermes` alone asks for help; any other native slash command
     (declared in the app manifest, e.g. `/new`) is the command of that name."""
@@ -94,6 +103,8 @@ class Listener:
         await acknowledge(client, request, None)
         if request.type == "events_api":
             self.queue.put_nowait(request.payload)
+        elif request.type == "interactive":
+            self.queue.put_nowait(Action(request.payload))
 
     # -- handing over ----------------------------------------------------------------------------------
 
@@ -105,6 +116,8 @@ class Listener:
                     await self.catch_up()
                 elif isinstance(item, Slash):
                     await self._slash(item.payload)
+                elif isinstance(item, Action):
+                    await self._action(item.payload)
                 else:
                     await self._event(item)
             except asyncio.CancelledError:
@@ -199,3 +212,29 @@ class Listener:
         )
         self._note_fresh(inbound.event_id)
         await self.hub.receive(inbound)
+
+    async def _action(self, payload: dict[str, Any]) -> None:
+        """An approval button pressed: the presser's "yes" or "no" in the question's chat and thread. Not
+        addressed, so that it answers the question of whoever asked it and nothing else: a click by
+        someone else, or after the question expired, goes no further."""
+        if payload.get("type") != "block_actions":
+            return
+        container = payload.get("container") or {}
+        user = str((payload.get("user") or {}).get("id") or "")
+        channel = str(container.get("channel_id") or (payload.get("channel") or {}).get("id") or "")
+        for action in payload.get("actions") or []:
+            word = APPROVAL_ACTIONS.get(str(action.get("action_id")))
+            if word is None or not channel or not user:
+                continue
+            thread = container.get("thread_ts") or None
+            stamp = str(action.get("action_ts") or time.time())
+            inbound = Inbound(
+                event_id=f"action:{channel}:{container.get('message_ts')}:{user}:{stamp}",
+                chat=ChatRef(PLATFORM, channel, "dm" if channel.startswith("D") else "channel", thread),
+                sender_id=user,
+                sender_name=str((payload.get("user") or {}).get("username") or user),
+                text=word,
+                addressed=False,
+                sent_at=time.time(),
+            )
+            await self.hub.receive(inbound)

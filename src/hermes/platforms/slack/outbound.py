@@ -13,13 +13,14 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from hermes.platforms.base import Attachment, ChatRef, MessageRef
 from hermes.platforms.slack.inbound import ThreadBook
-from hermes.platforms.slack.render import fit, render
+from hermes.platforms.slack.render import MAX_BLOCKS, SECTION_LIMIT, Rendered, fit, pieces, render
 from hermes.platforms.slack.web import SlackWeb, error_code
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,28 @@ _EVENT_ID = re.compile(r"^[A-Z0-9]+:\d+\.\d+$")
 _GONE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 _KEPT = 512
 _RESPONSE = "response:"
+_APPROVAL = ":approval:"
+
+
+def approval_blocks(rendered: Rendered) -> list[dict[str, Any]]:
+    """An approval question with Approve / Deny buttons under it. The text still says how to answer in
+    words, for clients (and workspaces) where the app's interactivity is off."""
+    blocks = rendered.blocks or [
+        {"type": "section", "text": {"type": "mrkdwn", "text": piece}}
+        for piece in pieces(rendered.text, SECTION_LIMIT)
+    ]
+    buttons = [
+        ("hermes_approve", "Approve", "primary"),
+        ("hermes_deny", "Deny", "danger"),
+    ]
+    elements = [
+        {"type": "button", "action_id": action, "text": {"type": "plain_text", "text": label}, "style": style}
+        for action, label, style in buttons
+    ]
+    return [
+        *blocks[: MAX_BLOCKS - 1],
+        {"type": "actions", "block_id": "hermes_approval", "elements": elements},
+    ]
 
 
 class Outbound:
@@ -50,6 +73,9 @@ class Outbound:
         if not text.strip() and attachments:
             text = "📎 " + ", ".join(a.filename for a in attachments)
         rendered = render(text)
+        blocks = rendered.blocks
+        if _APPROVAL in key:
+            blocks = approval_blocks(rendered)
         event_id = key.rpartition(":")[0]
         existing = await self._posted_before(chat, event_id, key)
         if existing is not None:
@@ -62,7 +88,7 @@ class Outbound:
                     "chat_postMessage",
                     channel=chat.chat_id,
                     text=fit(rendered.text, POST_LIMIT),
-                    blocks=rendered.blocks,
+                    blocks=blocks,
                     thread_ts=chat.thread_id,
                     metadata={"event_type": METADATA_TYPE, "event_payload": {"key": key}},
                     unfurl_links=False,

@@ -71,12 +71,12 @@ def render(markdown: str) -> Rendered:
         elif part.body.strip():
             blocks += [
                 {"type": "section", "text": {"type": "mrkdwn", "text": piece}}
-                for piece in _pieces(part.body.strip("\n"), SECTION_LIMIT)
+                for piece in pieces(part.body.strip("\n"), SECTION_LIMIT)
             ]
     return Rendered(text, blocks if len(blocks) <= MAX_BLOCKS else None)
 
 
-def _pieces(text: str, limit: int) -> list[str]:
+def pieces(text: str, limit: int) -> list[str]:
     out = []
     while len(text) > limit:
         cut = text.rfind("\n", 0, limit)
