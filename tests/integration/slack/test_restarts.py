@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import signal
+
+import aiohttp
 
 from hermes.platforms.base import ChatRef
 from hermes.platforms.slack.addressing import Bot
@@ -13,6 +16,7 @@ from hermes.platforms.slack.web import SlackWeb
 from tests.fakes.llm import Text
 from tests.fakes.slack import SlackEmulator
 from tests.harness.gateway import GatewayProcess, start_gateway_process, wait_for_log, write_home
+from tests.harness.synapse_server import free_port
 
 from .conftest import SlackBot
 
@@ -34,10 +38,19 @@ def api_url_only(bot: SlackBot) -> dict[str, str]:
 
 async def test_a_gateway_configured_from_the_fleet_managers_env_answers(bot: SlackBot) -> None:
     home_channel = bot.slack.add_channel("ops", [bot.alice, bot.slack.bot])
-    write_home(bot.home, config={"model": {"provider": "custom", "base_url": bot.llm.base_url}})
-    # as the fleet manager writes it: its header, plain KEY=value lines, the home keys only when set
+    api_port = free_port()
+    write_home(
+        bot.home,
+        config={"model": {"provider": "custom", "base_url": bot.llm.base_url, "default": "fake-model"}},
+    )
+    # as the fleet manager renders it (hermes-docs 003: its .env block, with its inline comment), the
+    # Slack keys added by its channels stage, the home keys only when set
     (bot.home / ".env").write_text(
-        "# Managed by the fleet manager. Local edits are overwritten.\n"
+        "HERMES_INFERENCE_PROVIDER=custom\n"
+        "API_SERVER_ENABLED=1\n"
+        "API_SERVER_HOST=127.0.0.1\n"
+        f"API_SERVER_PORT={api_port}\n"
+        f"API_SERVER_KEY={secrets.token_hex(32)} # from secrets.json\n"
         f"SLACK_BOT_TOKEN={bot.slack.bot_token}\n"
         f"SLACK_APP_TOKEN={bot.slack.app_token}\n"
         f"SLACK_ALLOWED_USERS={bot.alice.id},{bot.bob.id}\n"
@@ -53,6 +66,11 @@ async def test_a_gateway_configured_from_the_fleet_managers_env_answers(bot: Sla
         await bot.reply(dm, lambda m: m.text == "hello from the fleet", timeout=15)
         await bot.slack.post(bot.alice, bot.general, f"{bot.mention} in a channel too")
         await bot.reply(bot.general, lambda m: m.text == "in a channel too", timeout=15)
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{api_port}/health") as health,
+        ):
+            assert health.status == 200  # the API server runs beside Slack
     finally:
         assert await stopped(process) == 0
 
