@@ -1,8 +1,8 @@
 """Hermes as a Slack app in Socket Mode: the platform the gateway starts when SLACK_BOT_TOKEN is set.
 The Web API (bot token) for everything the bot does, a Socket Mode WebSocket (app token) for what it hears.
 
-slack_sdk (the `slack` extra) is imported when the platform starts or is checked, not when it registers,
-so a gateway without the extra still starts its other platforms.
+slack_sdk is imported when the platform starts, not when it registers: commands that only list the
+platforms stay fast.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from hermes.platforms.base import (
     Inbound,
     MessageRef,
     Platform,
-    StartRefused,
     StatusValue,
     Trouble,
     register,
@@ -67,7 +66,6 @@ class SlackPlatform(Platform):
     summary: ClassVar[str] = "The Slack platform: a Slack app in Socket Mode (no public endpoint needed)."
     settings: ClassVar[type[SlackSettings]] = SlackSettings
     env_prefix: ClassVar[str] = "SLACK_"
-    extra: ClassVar[str | None] = "slack"
     wizard = WIZARD
     # chat.update refuses text over 4,000 characters (msg_too_long), and streamed replies are edited:
     # chunks stay under it with room for the entities mrkdwn escaping adds.
@@ -120,10 +118,8 @@ class SlackPlatform(Platform):
 
     @classmethod
     async def check(cls, config: LoadedConfig) -> list[Check]:
-        try:
-            from hermes.platforms.slack.checks import live_checks
-        except ImportError:
-            return [Check(False, "slack: slack_sdk is not installed", "pip install 'hermes-gateway[slack]'")]
+        from hermes.platforms.slack.checks import live_checks
+
         return await live_checks(config)
 
     def status_fields(self) -> Mapping[str, StatusValue]:
@@ -141,15 +137,12 @@ class SlackPlatform(Platform):
     # -- lifecycle -------------------------------------------------------------------------------------
 
     async def start(self, hub: HubPort) -> None:
-        try:
-            from hermes.platforms.slack.inbound import InboundBuilder, ThreadBook
-            from hermes.platforms.slack.listener import Listener
-            from hermes.platforms.slack.outbound import Outbound
-            from hermes.platforms.slack.socket import SocketClient
-            from hermes.platforms.slack.web import SlackWeb
-        except ImportError as exc:
-            raise StartRefused(f"{exc}; install the extra: pip install 'hermes-gateway[slack]'") from None
         from hermes.platforms.slack.catchup import Cursor
+        from hermes.platforms.slack.inbound import InboundBuilder, ThreadBook
+        from hermes.platforms.slack.listener import Listener
+        from hermes.platforms.slack.outbound import Outbound
+        from hermes.platforms.slack.socket import SocketClient
+        from hermes.platforms.slack.web import SlackWeb
 
         options = self.options
         web = SlackWeb(options.bot_token, options.api_url)
