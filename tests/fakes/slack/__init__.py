@@ -15,6 +15,7 @@ also drive the Web API with a user token (`user_token(alice)`, `xoxp-…`). The 
 it as `message` events with `bot_id`, as on the real service.
 
 Faults: `disconnect(reason)` (warning / refresh_requested / link_disabled), `drop_connections()` (TCP cut),
+`socket.acks_to_lose` (acks that never arrive: their events come back with `retry_attempt`),
 `limits.enforce(...)` (tiers) and `limits.next_429(method, retry_after)`, `revoke_tokens()`,
 `set_scopes(...)`. Knobs: `ack_timeout` (3 s), `retry_delays` ((0, 60, 300) s).
 """
@@ -22,11 +23,13 @@ Faults: `disconnect(reason)` (warning / refresh_requested / link_disabled), `dro
 from .known_differences import KNOWN_DIFFERENCES
 from .model import Conversation, File, Message, User
 from .server import Interaction, SlackEmulator
+from .socket import Delivery
 from .workspace import SlackError
 
 __all__ = [
     "KNOWN_DIFFERENCES",
     "Conversation",
+    "Delivery",
     "File",
     "Interaction",
     "Message",

@@ -78,6 +78,8 @@ class SocketMode:
         self._tasks: set[asyncio.Task[None]] = set()
         self.changed = asyncio.Condition()
         self.dropped_events: list[dict[str, Any]] = []
+        # Acks to lose on the way (as when one arrives after Slack's 3 s): their events come back.
+        self.acks_to_lose = 0
 
     # -- tickets ---------------------------------------------------------------------------------------
 
@@ -136,6 +138,9 @@ class SocketMode:
         conn.received.append(frame)
         envelope_id = frame.get("envelope_id") if isinstance(frame, dict) else None
         if not isinstance(envelope_id, str):
+            return
+        if self.acks_to_lose > 0 and envelope_id in self._pending:
+            self.acks_to_lose -= 1
             return
         ack = Ack(envelope_id, frame.get("payload"), time.monotonic())
         self.acks.append(ack)

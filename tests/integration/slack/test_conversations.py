@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.fakes.llm import Text
+from tests.fakes.slack import Delivery
 
 from .conftest import SlackBot, settled
 
@@ -111,16 +110,19 @@ async def test_redelivered_and_twice_heard_events_are_answered_once(bot: SlackBo
     bot.configure(env={"SLACK_REACTIONS": "false"})
     async with bot.running() as gateway:
         socket = bot.slack.socket
+        # the two envelopes of the mention (app_mention and message) lose their acks: Slack sends both
+        # again with retry_attempt 1
+        socket.acks_to_lose = 2
         asked = await bot.slack.post(bot.alice, bot.general, f"{bot.mention} once only")
         await bot.reply(bot.general)
-        # app_mention + message for the same ts, both delivered
-        heard = [d for d in socket.deliveries if d.envelope["payload"]["event"]["ts"] == asked.ts]
-        assert len(heard) == 2
-        # Slack redelivers the same event (as after a missed ack)
-        event = bot.slack.workspace.events[-1]
-        await socket.deliver("events_api", event)
-        await asyncio.sleep(0.3)
+
+        def heard() -> list[Delivery]:
+            return [d for d in socket.deliveries if d.envelope["payload"]["event"]["ts"] == asked.ts]
+
+        await bot.slack.wait_for(lambda: len(heard()) == 4, timeout=5)
         await settled(gateway)
+        assert sorted(d.envelope["retry_attempt"] for d in heard()) == [0, 0, 1, 1]
+        assert {d.envelope["retry_reason"] for d in heard() if d.envelope["retry_attempt"]} == {"timeout"}
         assert [m.text for m in bot.replies_in(bot.general)] == ["once only"]
 
 
