@@ -238,6 +238,11 @@ class SocketMode:
                 if reason == "link_disabled":
                     await conn.ws.close()
 
+    async def send_raw(self, frame: str) -> None:
+        """Any text frame, to every open connection: for what a client must survive."""
+        for conn in self.open_connections():
+            await conn.ws.send_str(frame)
+
     async def close_all(self) -> None:
         for conn in self.open_connections():
             await conn.ws.close()

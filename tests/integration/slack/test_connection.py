@@ -111,3 +111,40 @@ async def test_every_envelope_is_acked_even_unhandled_ones(bot: SlackBot) -> Non
         deliveries = bot.slack.socket.deliveries
         assert deliveries and all(d.acked.is_set() for d in deliveries)
         assert all(d.envelope.get("retry_attempt", 0) == 0 for d in deliveries)
+
+
+async def test_a_rate_limited_connections_open_is_retried_after_retry_after(bot: SlackBot) -> None:
+    async with bot.running() as gateway:
+        dm = bot.dm(bot.alice)
+        bot.slack.limits.next_429("apps.connections.open", retry_after=1)
+        started = time.monotonic()
+        await bot.slack.disconnect("refresh_requested")
+        opens = lambda: bot.slack.calls("apps.connections.open")  # noqa: E731
+        await bot.slack.wait_for(lambda: [c.status for c in opens()][-2:] == [429, 200], timeout=5)
+        assert time.monotonic() - started >= 1.0
+        await bot.slack.wait_for(lambda: bot.slack.socket.open_connections(), timeout=5)
+        await bot.slack.post(bot.alice, dm, "still here")
+        await bot.reply(dm, lambda m: m.text == "still here")
+        await settled(gateway)
+
+
+async def test_malformed_frames_are_survived(bot: SlackBot) -> None:
+    async with bot.running() as gateway:
+        dm = bot.dm(bot.alice)
+        frames = [
+            "not json at all",
+            '{"type": "events_api", "envelope_id": "e-1", "payload": {"event": {"type": "message"}}}',
+            '{"type": "events_api", "envelope_id": "e-2", "payload": {"event": "a string"}}',
+            '{"type": "events_api", "envelope_id": "e-3", "payload": {"event": {"type": "message", '
+            '"channel": "' + dm.id + '", "ts": "1.5", "user": "' + bot.alice.id + '", "files": "oops"}}}',
+            '{"type": "something_new", "envelope_id": "e-4", "payload": {}}',
+            '{"envelope_id": "e-5"}',
+        ]
+        for frame in frames:
+            await bot.slack.socket.send_raw(frame)
+        await bot.slack.post(bot.alice, dm, "after the noise")
+        await bot.reply(dm, lambda m: m.text == "after the noise")
+        await settled(gateway)
+        acked = {a.envelope_id for a in bot.slack.socket.acks}
+        assert {"e-1", "e-2", "e-3", "e-4"} <= acked
+        assert [m.text for m in bot.replies_in(dm)] == ["after the noise"]
