@@ -141,3 +141,17 @@ async def test_slash_command_runs_the_same_command_code(bot: SlackBot) -> None:
         assert len(bot.replies_in(dm)) == 3
         # no model call for the commands
         assert [r.last_user_text for r in bot.llm.chat_requests] == ["remember me"]
+
+
+async def test_a_slash_command_where_the_bot_is_not_a_member_is_answered_through_response_url(
+    bot: SlackBot,
+) -> None:
+    elsewhere = bot.slack.add_channel("elsewhere", [bot.alice])
+    async with bot.running() as gateway:
+        call = await bot.slack.slash(bot.alice, elsewhere, "/hermes", "whoami")
+        await call.acked()
+        await bot.slack.wait_for(lambda: call.responses, timeout=5)
+        await settled(gateway)
+        [response] = call.responses
+        assert bot.alice.id in response["text"] and response["replace_original"] is True
+        assert bot.slack.messages(elsewhere) == []

@@ -31,6 +31,7 @@ from hermes.platforms.slack.web import SlackWeb
 log = logging.getLogger(__name__)
 _CATCH_UP = object()
 FRESH_KEPT = 10_000
+CATCH_UP_RETRY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Listener:
         # Events this process handed to the hub first: their replies cannot have been posted by an
         # earlier process, so sending them needs no look for an already-posted chunk.
         self._fresh: OrderedDict[str, None] = OrderedDict()
+        self._retry_pending = False
 
     def is_fresh(self, event_id: str) -> bool:
         return event_id in self._fresh
@@ -123,10 +125,21 @@ class Listener:
             except asyncio.CancelledError:
                 raise
             except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-                # The next connection's catch-up reads again what this one could not.
-                log.warning("slack: could not read what was said (%s); it is read again on reconnect", exc)
+                # The cursor did not move past what could not be read: a catch-up reads it again, the
+                # next connection's or, so that a quiet socket does not leave it waiting, one soon.
+                log.warning("slack: could not read what was said (%s); reading it again shortly", exc)
+                self._catch_up_later()
             except Exception:
                 log.exception("slack: unexpected error while handing a message over")
+
+    def _catch_up_later(self) -> None:
+        if not self._retry_pending:
+            self._retry_pending = True
+            asyncio.get_running_loop().call_later(CATCH_UP_RETRY_SECONDS, self._queue_catch_up)
+
+    def _queue_catch_up(self) -> None:
+        self._retry_pending = False
+        self.queue.put_nowait(_CATCH_UP)
 
     async def catch_up(self) -> None:
         if self.cursor is None:
@@ -141,6 +154,12 @@ class Listener:
         for event in backlog:
             if await self._hand_over(event):
                 handed += 1
+        newest = max((float(event["ts"]) for event in backlog), default=0.0)
+        if newest > self.cursor.ts:
+            # Only messages the hub passes over (the bot's own, say) were read past the cursor: moving
+            # it keeps the next catch-up's window small.
+            self.cursor.ts = newest
+            await self.hub.save_cursor(PLATFORM, self.cursor.encode())
         if handed:
             log.info("slack: caught up on %d message(s)", handed)
         self.caught_up.set()
