@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from hermes.platforms.slack import listener as slack_listener
 from tests.harness.gateway import gateway_in_process
 
 from .conftest import SlackBot, platform_of, settled
@@ -148,3 +149,18 @@ async def test_malformed_frames_are_survived(bot: SlackBot) -> None:
         acked = {a.envelope_id for a in bot.slack.socket.acks}
         assert {"e-1", "e-2", "e-3", "e-4"} <= acked
         assert [m.text for m in bot.replies_in(dm)] == ["after the noise"]
+
+
+async def test_a_failed_catch_up_is_tried_again_soon(bot: SlackBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(slack_listener, "CATCH_UP_RETRY_SECONDS", 0.2)
+    dm = bot.dm(bot.alice)
+    async with bot.running():
+        pass
+    await bot.slack.post(bot.alice, dm, "while the gateway was down")
+    # Retry-After beyond what one call waits out: the catch-up fails, and is tried again
+    bot.slack.limits.next_429("users.conversations", retry_after=120)
+    async with gateway_in_process(bot.home) as gateway:
+        await gateway.connected("slack", timeout=10)
+        await bot.reply(dm, lambda m: m.text == "while the gateway was down", timeout=5)
+        await settled(gateway)
+    assert [c.status for c in bot.slack.calls("users.conversations")][:2] == [429, 200]

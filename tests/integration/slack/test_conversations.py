@@ -155,3 +155,20 @@ async def test_a_slash_command_where_the_bot_is_not_a_member_is_answered_through
         [response] = call.responses
         assert bot.alice.id in response["text"] and response["replace_original"] is True
         assert bot.slack.messages(elsewhere) == []
+
+
+async def test_other_bots_with_allow_bots_mentions(bot: SlackBot) -> None:
+    other_bot = bot.slack.add_bot_user("otherbot")
+    bot.general.members.add(other_bot.id)
+    bot.configure(
+        allowed=[bot.alice, other_bot],
+        env={"SLACK_ALLOW_BOTS": "mentions"},
+        config={"gateway": {"allow_bots": True}},
+    )
+    async with bot.running() as gateway:
+        await bot.slack.post(other_bot, bot.general, "beep, not for you")
+        await bot.slack.post(other_bot, bot.general, f"{bot.mention} beep for you")
+        await bot.reply(bot.general, lambda m: m.text == "beep for you")
+        await heard_everything(bot)
+        await settled(gateway)
+        assert [m.text for m in bot.replies_in(bot.general)] == ["beep for you"]

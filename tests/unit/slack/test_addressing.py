@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from hermes.platforms.slack.addressing import Bot, Policy, decide, ignored, strip_mention
+from hermes.platforms.slack.catchup import Cursor
 from hermes.platforms.slack.listener import command_text
 
 BOT = Bot("UBOT", "BBOT")
@@ -92,3 +93,15 @@ def test_the_mention_is_stripped() -> None:
 )
 def test_slash_commands_map_to_the_hub_commands(command: str, text: str, expected: str) -> None:
     assert command_text(command, text) == expected
+
+
+@pytest.mark.parametrize("raw", [None, "", "not json", "[]", '{"ts": "x"}', '{"threads": [["C1"]]}', "42"])
+def test_a_cursor_that_cannot_be_read_counts_as_none(raw: str | None) -> None:
+    assert Cursor.decode(raw) is None
+
+
+def test_a_cursor_round_trips_and_keeps_the_latest_threads() -> None:
+    cursor = Cursor(1700000000.000123, [("C1", f"{n}.0") for n in range(150)])
+    again = Cursor.decode(cursor.encode())
+    assert again is not None and again.ts == cursor.ts
+    assert again.threads == cursor.threads[-100:]
