@@ -7,27 +7,38 @@ export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: run test lint format bench
 
+# Evaluated before any recipe runs: whether this `make` is the one that installs the `hermes` command.
+FIRST_INSTALL := $(if $(wildcard .venv/bin/hermes),,yes)
+
 $(UV):
+	@echo "==> installing uv $(UV_VERSION) into .tools/ (once)"
 	$(PY) -m venv .tools
-	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+	.tools/bin/pip install --disable-pip-version-check uv==$(UV_VERSION)
 
-# The gateway on a fresh HERMES_HOME (default ~/.hermes) with the API server on loopback.
+# The gateway with the API server on loopback. On a home (default ~/.hermes) that does not say otherwise,
+# API_SERVER_ENABLED=true is written into its .env, so every later command sees the same settings.
 run: | $(UV)
-	$(UV) sync --quiet --frozen --inexact --extra matrix
-	API_SERVER_ENABLED=$${API_SERVER_ENABLED:-true} .venv/bin/hermes gateway run
+	@echo "==> installing Hermes and its dependencies into .venv/ from uv.lock"
+	$(UV) sync --frozen --inexact --extra matrix
+	$(if $(FIRST_INSTALL),@echo "==> the hermes command is $(CURDIR)/.venv/bin/hermes; put it on your PATH with \
+	\`source .venv/bin/activate\` (or \`uv tool install '.[matrix]'\`; see the README)")
+	.venv/bin/hermes config set --if-unset API_SERVER_ENABLED true
+	.venv/bin/hermes gateway run
 
-# Lint, format check and the whole suite, real Synapse included.
+# Lint, format check, strict type check of src/, and the whole suite, real Synapse included.
 test: | $(UV)
-	$(UV) sync --quiet --frozen --all-extras
+	@echo "==> installing Hermes with every extra and the test tools into .venv/ from uv.lock"
+	$(UV) sync --frozen --all-extras
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 	.venv/bin/pytest
 
 format: | $(UV)
-	$(UV) sync --quiet --frozen --all-extras
+	$(UV) sync --frozen --all-extras
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
 bench: | $(UV)
-	$(UV) sync --quiet --frozen --all-extras
+	$(UV) sync --frozen --all-extras
 	for b in bench/*.py; do PYTHONPATH=. .venv/bin/python $$b; done

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 
 def exponential_delay(attempt: int, minimum: float, maximum: float, jitter: float = 0.0) -> float:
-    nominal = min(maximum, minimum * 2 ** max(0, attempt))
+    nominal = min(maximum, minimum * 2.0 ** max(0, attempt))
     return nominal * random.uniform(1 - jitter, 1) if jitter else nominal
 
 

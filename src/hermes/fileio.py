@@ -23,12 +23,9 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None, dura
     try:
         if mode is not None:
             os.fchmod(fd, mode)
-        if isinstance(data, str):
-            handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
-        else:
-            handle = os.fdopen(fd, "wb")
-        with handle:
-            handle.write(data)
+        payload = data.encode() if isinstance(data, str) else data
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())

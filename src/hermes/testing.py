@@ -1,4 +1,6 @@
-"""A public in-memory chat platform for fast tests of the hub, of tools and of plugins.
+"""Test helpers for Hermes and for authors of platform packages.
+
+`TestPlatform` is a public in-memory chat platform for fast tests of the hub, of tools and of plugins:
 
     platform = TestPlatform()
     hub = ...                           # a Hub with {"test": platform}
@@ -8,12 +10,21 @@
 
 Importing this module registers the platform under the name "test"; a gateway enables it when its
 config names the module as a plugin (`gateway.plugins: [hermes.testing]` in config.yaml).
+
+`contract_problems` checks a platform package against the contract (docs/architecture.md, "Adding a
+platform"); a plugin's own test suite should start with
+
+    def test_the_package_keeps_the_contract() -> None:
+        assert contract_problems(EchoPlatform) == []
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import inspect
 import itertools
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +39,9 @@ from hermes.platforms.base import (
     Inbound,
     MessageRef,
     Platform,
+    PlatformSettings,
     register,
+    registered,
 )
 
 if TYPE_CHECKING:
@@ -55,6 +68,8 @@ class TestPlatform(Platform):
 
     __test__ = False  # not a pytest test class
     name: ClassVar[str] = "test"
+    label: ClassVar[str] = "Test"
+    summary: ClassVar[str] = "The in-memory test platform (`hermes.testing`)."
     max_message_chars: int = 4000
     can_edit: bool = True
     typing_refresh_seconds: ClassVar[float] = 5.0
@@ -181,3 +196,62 @@ class TestPlatform(Platform):
 
         await self.wait_for(enough, timeout)
         return self.in_chat(chat) if chat else list(self.messages)
+
+
+def contract_problems(cls: type[Platform]) -> list[str]:
+    """What `cls` gets wrong about the platform package contract, one line each; empty when nothing."""
+    problems: list[str] = []
+    name = getattr(cls, "name", "")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name or ""):
+        problems.append(f"name {name!r} is not a lower-case identifier (it is the config.yaml block)")
+    elif registered().get(name) is not cls:
+        problems.append(f"{cls.__qualname__} is not registered as {name!r} (decorate it with @register)")
+    if inspect.isabstract(cls):
+        missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
+        problems.append(f"abstract methods not implemented: {missing}")
+    for attribute in ("label", "summary"):
+        if not getattr(cls, attribute, ""):
+            problems.append(f"{attribute} is empty (docs, the wizard and doctor show it)")
+    if not isinstance(getattr(cls, "max_message_chars", None), int):
+        problems.append("max_message_chars is not set")
+    problems += _settings_problems(cls)
+    problems += _wizard_problems(cls)
+    for entry in cls.troubleshooting:
+        if not (entry.symptom.strip() and entry.remedy.strip()):
+            problems.append(f"a troubleshooting entry lacks its symptom or remedy: {entry!r}")
+    if cls.commands is not None:
+        module, _, attribute = cls.commands.target.partition(":")
+        try:
+            getattr(importlib.import_module(module), attribute)
+        except (ImportError, AttributeError) as exc:
+            problems.append(f"commands target {cls.commands.target!r} cannot be loaded: {exc}")
+    return problems
+
+
+def _settings_problems(cls: type[Platform]) -> list[str]:
+    model = cls.settings
+    if model is None:
+        return []
+    if not (isinstance(model, type) and issubclass(model, PlatformSettings)):
+        return [f"settings {model!r} is not a PlatformSettings model"]
+    problems = []
+    prefix = cls.env_prefix
+    if not re.fullmatch(r"[A-Z][A-Z0-9_]*_", prefix):
+        problems.append(f"env_prefix {prefix!r} is not like 'NAME_'")
+    for field_name, info in model.model_fields.items():
+        if not info.description:
+            problems.append(f"setting {cls.name}.{field_name} has no description (Field(description=...))")
+    return problems
+
+
+def _wizard_problems(cls: type[Platform]) -> list[str]:
+    if cls.wizard is None:
+        return []
+    problems = []
+    flag_prefix = f"--{cls.name.replace('_', '-')}-"
+    for flag in cls.wizard.flags:
+        if not flag.name.startswith(flag_prefix):
+            problems.append(f"wizard flag {flag.name} does not start with {flag_prefix}")
+        if not flag.key.startswith(f"{cls.name}."):
+            problems.append(f"wizard flag {flag.name} answers {flag.key!r}, not a key under {cls.name}.")
+    return problems

@@ -85,8 +85,8 @@ async def gateway_in_process(
     home: Path, environ: Mapping[str, str] | None = None
 ) -> AsyncIterator[RunningGateway]:
     """The gateway of `home`, running in this event loop until the block ends."""
-    config = load_config({"HERMES_HOME": str(home), **(environ or {})})
-    gateway = Gateway(config)
+    environ = {"HERMES_HOME": str(home), **(environ or {})}
+    gateway = Gateway(load_config(environ), environ=environ)
     task = asyncio.create_task(gateway.run())
     running = RunningGateway(gateway, task)
     try:

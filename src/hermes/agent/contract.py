@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
+
+Role = Literal["system", "user", "assistant", "tool"]
 
 
 @dataclass(frozen=True)
@@ -34,11 +36,24 @@ class Usage:
 class ChatMessage:
     """A message supplied by the caller instead of the stored transcript (stateless API requests)."""
 
-    role: Literal["system", "user", "assistant", "tool"]
+    role: Role
     content: str | None
     images: tuple[ImageInput, ...] = ()
     tool_calls: tuple[dict[str, Any], ...] = ()
     tool_call_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The chat a run's input came from: where a tool asks its requester for approval, or where a cron job
+    it creates posts its answers."""
+
+    platform: str
+    chat_id: str
+    kind: Literal["dm", "group", "channel"]
+    thread_id: str | None = None
+    user_id: str = ""
+    event_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,8 +75,9 @@ class RunRequest:
     seed: tuple[ChatMessage, ...] = ()
     # Extra system text layered over the agent's own prompt (an API client's system messages).
     extra_system: str | None = None
-    # Opaque to the agent: handed to tools through ToolContext so a tool can address the requester.
-    origin: dict[str, Any] = field(default_factory=dict)
+    # The chat the input came from, handed to tools (approvals, cron delivery); None when no chat is
+    # behind the run (API requests, cron jobs).
+    origin: Origin | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +131,7 @@ class AgentPort(Protocol):
 class GatewayServices(Protocol):
     """What the gateway offers tools during a run."""
 
-    async def request_approval(self, origin: dict[str, Any], prompt: str, wait_seconds: float) -> bool:
+    async def request_approval(self, origin: Origin, prompt: str, wait_seconds: float) -> bool:
         """Ask the requesting person to approve something; False on no, timeout or no way to ask."""
 
     async def send_message(self, target: str, text: str) -> str:

@@ -212,8 +212,7 @@ class LocalAgent:
         )
         if request.seed and conversation.session_id is not None and not conversation.messages:
             await self.conversations.append(conversation, [from_chat_message(m) for m in request.seed])
-        event = request.origin.get("event_id")
-        event_id = event if isinstance(event, str) and event else None
+        event_id = request.origin.event_id if request.origin is not None else None
         asked_before = conversation.question_from(event_id) if event_id else None
         # Images ride along for this run only: afterwards the context holds the question as a reload would
         # give it, with a note that there were images.

@@ -12,6 +12,7 @@ import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from hermes.agent.compression import Compressor
 from hermes.agent.contract import AgentEvent, Failed, Final, TextDelta, ToolFinished, ToolStarted, Usage
@@ -183,7 +184,7 @@ class AgentLoop:
         emit(ToolFinished(call.id, call.name, result.ok, summary))
         return Message("tool", content, (), call.id, call.name, not result.ok)
 
-    async def _call(self, tool: Tool, args: dict, ctx: ToolContext) -> ToolResult:
+    async def _call(self, tool: Tool, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         timeout = self.settings.tool_timeout
         try:
             async with asyncio.timeout(timeout):

@@ -181,7 +181,7 @@ class ConversationStore:
         """The conversation of the open session for the request's key, opening a session if there is none."""
         if self._store is None:
             raise RuntimeError("a stored conversation needs a state store")
-        chat_id = str(request.origin.get("chat_id") or request.session_key)
+        chat_id = request.origin.chat_id if request.origin is not None else request.session_key
         session = await self._store.sessions.get_or_create(
             request.session_key, platform=request.platform, chat_id=chat_id
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from hermes.cli import (
@@ -19,6 +21,22 @@ from hermes.cli import (
     version_line,
 )
 from hermes.cli.platform_commands import WithPlatformCommands
+
+
+def _flags_take_no_value() -> None:
+    """Typer 0.29's help prints a type beside every option, flags included (`--dry-run <bool>`), which
+    reads as if the flag wanted a value. A flag or a counter (`-vv`) gets no type column."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag or self.count else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_take_no_value()
 
 app = typer.Typer(
     name="hermes",

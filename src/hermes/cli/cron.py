@@ -196,12 +196,13 @@ def run(
 
 
 async def _run(config: LoadedConfig, store: Store, job_id: str, wait: float) -> str:
-    from hermes.gateway.scheduler import LOCK_FILE, SchedulerLock
+    from hermes.gateway.pid_lock import PidLock
+    from hermes.gateway.scheduler import LOCK_FILE
 
     job = await _job(store, job_id)
     if not job.enabled:
         raise _Failure(f"job {job_id} is paused; `hermes cron resume {job_id}` first")
-    lock = SchedulerLock(config.paths.home / LOCK_FILE)
+    lock = PidLock(config.paths.home / LOCK_FILE)
     if not await asyncio.to_thread(lock.acquire):
         return await _run_by_gateway(store, job, wait)
     try:

@@ -22,23 +22,21 @@ def _home_checks(config: LoadedConfig) -> list[Check]:
     mode = stat.S_IMODE(home.stat().st_mode)
     if mode & 0o022:
         checks.append(Check(False, f"home is writable by others (mode {mode:o})", f"chmod 700 {home}"))
-    env_file = config.paths.env_file
-    if env_file.exists():
-        env_mode = stat.S_IMODE(env_file.stat().st_mode)
-        if env_mode == 0o600:
-            checks.append(Check(True, ".env is private (0600)"))
-        else:
-            checks.append(
-                Check(False, f".env has mode {env_mode:o}; it holds secrets", f"chmod 600 {env_file}")
-            )
+    readable = config.paths.readable_env_files()
+    for path, mode in readable:
+        name = path.relative_to(home)
+        checks.append(Check(False, f"{name} has mode {mode:o}; it holds secrets", f"chmod 600 {path}"))
+    if config.paths.env_file.exists() and not readable:
+        checks.append(Check(True, ".env is private (0600)"))
     return checks
 
 
 def _config_checks(config: LoadedConfig) -> list[Check]:
     checks = [Check(True, "configuration is valid")]
-    checks += [
-        Check(False, warning, "fix or remove those entries in config.yaml") for warning in config.warnings
-    ]
+    for warning in config.warnings:
+        # Every warning starts with the file it is about: `.env: ...`, `config.yaml: ...`.
+        origin = warning.split(":", 1)[0]
+        checks.append(Check(False, warning, f"fix or remove it in {config.paths.home / origin}"))
     return checks
 
 
@@ -60,6 +58,7 @@ def _store_check(config: LoadedConfig) -> Check:
 
 async def _platform_checks(config: LoadedConfig) -> tuple[list[Check], list[str]]:
     """Each enabled platform's own checks, and the troubleshooting entries of those that failed one."""
+    from hermes.gateway.runner import no_platform_fix
     from hermes.platforms.base import registered
 
     checks = []
@@ -67,16 +66,21 @@ async def _platform_checks(config: LoadedConfig) -> tuple[list[Check], list[str]
     platforms = registered()
     enabled = [cls for cls in platforms.values() if cls.enabled(config)]
     if not enabled:
-        names = ", ".join(cls.label or cls.name for cls in platforms.values())
-        fix = f"run `hermes gateway setup`, or set one up ({names}; see `hermes config reference`)"
-        checks.append(Check(False, "no platform is enabled", fix))
+        checks.append(Check(False, "no platform is enabled", no_platform_fix(config.paths.env_file)))
     for cls in enabled:
-        found = await cls.check(config)
+        found = [_located(check, config) for check in await cls.check(config)]
         checks += found
         if cls.troubleshooting and not all(check.ok for check in found):
             advice.append(f"If {cls.label or cls.name} still misbehaves:")
             advice += [f"  • {entry.symptom} {entry.remedy}" for entry in cls.troubleshooting]
     return checks, advice
+
+
+def _located(check: Check, config: LoadedConfig) -> Check:
+    """A platform's "set NAME=value" hint, told which file: the home may not be ~/.hermes."""
+    if check.fix is not None and check.fix.startswith("set ") and " in " not in check.fix:
+        return Check(check.ok, check.label, f"{check.fix} in {config.paths.env_file}")
+    return check
 
 
 async def _provider_check(config: LoadedConfig) -> Check:
@@ -87,7 +91,8 @@ async def _provider_check(config: LoadedConfig) -> Check:
     try:
         provider = create_provider(config.settings)
     except ProviderConfigError as exc:
-        return Check(False, f"provider {name}: {exc}", "set it in ~/.hermes/.env or config.yaml")
+        home = config.paths.home
+        return Check(False, f"provider {name}: {exc}", f"set it in {home / '.env'} or {home / 'config.yaml'}")
     try:
         async with asyncio.timeout(10):
             return Check(True, f"provider {name}: {await provider.check()}")
@@ -101,6 +106,7 @@ async def _provider_check(config: LoadedConfig) -> Check:
 
 def doctor() -> None:
     """Check the installation: home, .env permissions, configuration, state.db, provider and platforms."""
+    from hermes.cli.common import EXIT_CONFIG
     from hermes.config import ConfigError, load_config
 
     try:
@@ -108,7 +114,7 @@ def doctor() -> None:
     except ConfigError as exc:
         for problem in exc.problems:
             typer.echo(f"✗ {problem}")
-        raise typer.Exit(1) from None
+        raise typer.Exit(EXIT_CONFIG) from None
 
     async def gather() -> tuple[list[Check], list[str]]:
         provider, (platforms, advice) = await asyncio.gather(

@@ -104,7 +104,11 @@ def edit(
     file = _pick(memory_files(config.paths), name)
     command = editor or config.environ.get("VISUAL") or config.environ.get("EDITOR") or "vi"
     original = file.read()
-    scratch = Path(tempfile.mkdtemp(prefix="hermes-memory-"))
+    # A draft that cannot be saved is kept for the user: in the home, which outlives /tmp and is cleaned
+    # up with it.
+    drafts = config.paths.home / "drafts"
+    drafts.mkdir(parents=True, exist_ok=True, mode=0o700)
+    scratch = Path(tempfile.mkdtemp(prefix="memory-", dir=drafts))
     draft = scratch / file.name
     draft.write_text(original, encoding="utf-8")
     interactive = sys.stdin.isatty()

@@ -7,10 +7,14 @@ The root group asks the registry only for a name it does not know itself (or to 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-import click
 import typer
 from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    # Typer's own copy of click: its commands and contexts are not click's, and TyperGroup speaks them.
+    from typer._click import Command, Context
 
 
 def _contributions() -> dict[str, tuple[str, str]]:
@@ -30,7 +34,7 @@ def _contributions() -> dict[str, tuple[str, str]]:
 
 
 class WithPlatformCommands(TyperGroup):
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is not None:
             return command
@@ -45,6 +49,6 @@ class WithPlatformCommands(TyperGroup):
         loaded.help = loaded.help or help_text
         return loaded
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         core = super().list_commands(ctx)
         return core + sorted(name for name in _contributions() if name not in core)

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeGuard, get_args
 
 import typer
 
@@ -176,18 +176,22 @@ def _home_and_grace() -> tuple[Path, float]:
     return config.paths.home, config.settings.gateway.shutdown_grace_seconds
 
 
+def _is_manager(value: str) -> TypeGuard[Manager]:
+    return value in get_args(Manager)
+
+
 def _service(name: str, system: bool, manager: str | None, unit_dir: Path | None) -> Service:
     chosen = manager or _default_manager()
-    if chosen not in ("systemd", "launchd"):
+    if not _is_manager(chosen):
         raise typer.BadParameter(f"{chosen!r} is not systemd or launchd", param_hint="--manager")
     home, grace = _home_and_grace()
     return Service(
         name=name,
-        manager=chosen,  # type: ignore[arg-type]
+        manager=chosen,
         system=system,
         home=home,
         program=hermes_program(),
-        unit_dir=(unit_dir or _default_dir(chosen, system)).absolute(),  # type: ignore[arg-type]
+        unit_dir=(unit_dir or _default_dir(chosen, system)).absolute(),
         custom_dir=unit_dir is not None,
         run_as=getpass.getuser(),
         stop_seconds=int(grace) + 20,

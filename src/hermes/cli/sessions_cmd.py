@@ -85,12 +85,11 @@ def list_sessions(
     from rich.console import Console
     from rich.table import Table
 
-    sessions = _with_store(
-        lambda store: store.sessions.list_sessions(
-            limit=limit, platform=platform, include_ended=not open_only
-        ),
-        empty=[],
-    )
+    async def listing(store: Store) -> list[Session]:
+        return await store.sessions.list_sessions(limit=limit, platform=platform, include_ended=not open_only)
+
+    none_yet: list[Session] = []
+    sessions = _with_store(listing, empty=none_yet)
     if not sessions:
         typer.echo("No sessions.")
         return

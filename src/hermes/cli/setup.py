@@ -18,7 +18,8 @@ from typer.core import TyperCommand
 if TYPE_CHECKING:
     from hermes.cli.setup_form import Form
     from hermes.config import HermesPaths, LoadedConfig
-    from hermes.platforms.wizard import Flag
+    from hermes.platforms.base import Platform, PlatformSettings
+    from hermes.platforms.wizard import Flag, WizardSection
 
 EXIT_CANCELLED = 130
 # `--api-key` answers whichever provider is chosen.
@@ -46,7 +47,7 @@ class PlatformFlags(TyperCommand):
     """`hermes gateway setup` taking the flags every registered platform's wizard section declares: they
     arrive as extra arguments (the command allows them), are parsed here, and are listed in `--help`."""
 
-    @property  # type: ignore[override]
+    @property
     def epilog(self) -> str | None:
         flags = _platform_flags()
         if not flags:
@@ -160,31 +161,32 @@ def run_wizard(form: Form, *, dry_run: bool = False, yes: bool = False) -> int:
     paths, config = _current(form)
     ui = form.ui
     ui.say(f"Setting up Hermes in {paths.home}")
-    ui.say("Current settings are suggested as answers; nothing is written before you see the changes.")
+    if form.interactive:
+        ui.say("Current settings are suggested as answers; nothing is written before you see the changes.")
+    else:
+        ui.say("Current settings stay unless a flag changes them; the changes are shown, then written.")
     changes = model_section(form, config.settings if config is not None else Settings())
-    offered = [cls for cls in registered().values() if cls.wizard is not None and cls.settings is not None]
-    current = {
-        cls.name: config.section(cls.settings) if config is not None else cls.settings()
-        for cls in offered
-        if cls.settings is not None
-    }
+    offered: list[tuple[type[Platform], WizardSection, PlatformSettings]] = []
+    for cls in registered().values():
+        if cls.wizard is not None and cls.settings is not None:
+            current = config.section(cls.settings) if config is not None else cls.settings()
+            offered.append((cls, cls.wizard, current))
 
-    def configured(cls: Any) -> bool:
-        test = cls.wizard.configured
-        return bool(test(current[cls.name]) if test is not None else current[cls.name].configured)
+    def configured(wizard: WizardSection, current: PlatformSettings) -> bool:
+        return wizard.configured(current) if wizard.configured is not None else current.configured
 
     chosen = form.choose_many(
         "platforms",
         "Where should the bot talk to people?",
         "--platform",
-        [Choice(cls.name, cls.label or cls.name, cls.wizard.hint) for cls in offered],
-        selected=[cls.name for cls in offered if configured(cls)],
+        [Choice(cls.name, cls.label or cls.name, wizard.hint) for cls, wizard, _ in offered],
+        selected=[cls.name for cls, wizard, current in offered if configured(wizard, current)],
     )
     if not chosen:
         ui.say("No platform chosen: only the model is set up (`hermes chat` works with it).")
-    for cls in offered:
+    for cls, wizard, current in offered:
         if cls.name in chosen:
-            changes |= cls.wizard.run(form, current[cls.name])
+            changes |= wizard.run(form, current)
     return _write(form, paths, changes, dry_run=dry_run, yes=yes)
 
 
@@ -208,6 +210,7 @@ def _write(form: Form, paths: HermesPaths, changes: dict[str, Any], *, dry_run: 
             raise SetupStopped("fix the settings named above and run the setup again")
     if not plan.changed:
         ui.say(f"\nNothing to change: {paths.env_file.name} and {paths.config_file.name} already say this.")
+        _say_next_steps(form)
         return 0
     ui.say("\nThese changes will be made (secrets shown as ********):\n")
     ui.say(plan.diff().rstrip("\n"))
@@ -226,4 +229,23 @@ def _write(form: Form, paths: HermesPaths, changes: dict[str, Any], *, dry_run: 
         "  hermes gateway status     see how it is doing once it runs\n"
         "  hermes doctor             check everything again"
     )
+    _say_next_steps(form)
     return 0
+
+
+def _say_next_steps(form: Form) -> None:
+    """What each enabled platform tells the operator once the settings are in place (`next_steps`)."""
+    from hermes.config import ConfigError, load_config
+    from hermes.platforms.base import registered
+
+    try:
+        config = load_config()
+    except ConfigError:
+        return
+    for cls in registered().values():
+        wizard, model = cls.wizard, cls.settings
+        if wizard is None or wizard.next_steps is None or model is None or not cls.enabled(config):
+            continue
+        text = wizard.next_steps(config.section(model))
+        if text:
+            form.ui.say("\n" + text)

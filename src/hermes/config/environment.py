@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 
 from hermes.config.loader import leaves
-from hermes.config.sections import env_prefixes
+from hermes.config.names import setting_prefixes
 
 _CREDENTIAL_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION", re.IGNORECASE)
 
@@ -18,7 +18,8 @@ _CREDENTIAL_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SE
 def command_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     source = os.environ if environ is None else environ
     secret_names = {name for leaf in leaves() if leaf.secret for name in leaf.env}
-    own_prefixes = env_prefixes()
+    # AWS_ names too: they are credentials even where they are not ours.
+    own_prefixes = (*setting_prefixes(), "AWS_")
 
     def harmless(name: str) -> bool:
         return (

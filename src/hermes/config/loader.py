@@ -13,15 +13,16 @@ import types
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
 from hermes.config.errors import ConfigError
+from hermes.config.names import OTHER_NAMES, closest, did_you_mean, setting_prefixes
 from hermes.config.paths import HermesPaths
 from hermes.config.sections import registered_sections
 from hermes.config.settings import Env, Secret, Section, Settings
-from hermes.config.sources import env_layers, expand_vars, read_yaml
+from hermes.config.sources import ENVIRONMENT, EnvLayer, env_layers, expand_vars, read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class Leaf:
     env: tuple[str, ...]
     secret: bool
     is_list: bool
+    # The field's type with its constraints, for validating one value on its own (`hermes config set`).
+    annotation: Any = field(default=None, compare=False, repr=False)
     description: str | None = None
 
 
@@ -94,11 +97,13 @@ def _walk(model: type[BaseModel], prefix: str) -> Iterator[Leaf]:
     for name, info in model.model_fields.items():
         key = f"{prefix}{name}"
         if _is_model(info.annotation):
-            yield from _walk(info.annotation, f"{key}.")
+            yield from _walk(cast(type[BaseModel], info.annotation), f"{key}.")
             continue
         env = next((m.names for m in info.metadata if isinstance(m, Env)), ())
+        constraints = [m for m in info.metadata if not isinstance(m, Env) and m is not Secret]
+        annotation = Annotated[(info.annotation, *constraints)] if constraints else info.annotation
         secret = any(m is Secret for m in info.metadata)
-        yield Leaf(key, env, secret, _is_list(info.annotation), info.description)
+        yield Leaf(key, env, secret, _is_list(info.annotation), annotation, info.description)
 
 
 _leaves_cache: dict[tuple[str, ...], list[Leaf]] = {}
@@ -122,7 +127,7 @@ def section_models() -> dict[str, type[BaseModel]]:
     models: dict[str, type[BaseModel]] = {}
     for name, info in Settings.model_fields.items():
         if _is_model(info.annotation):
-            models[name] = info.annotation
+            models[name] = cast(type[BaseModel], info.annotation)
     models.update({key: spec.model for key, spec in registered_sections().items()})
     return models
 
@@ -156,14 +161,16 @@ def _has(tree: Mapping[str, Any], key: str) -> bool:
 
 
 def _unknown_keys(tree: Mapping[str, Any], model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Each unknown dotted key, with the known key of that section it is most likely a typo of."""
     unknown = []
     for name, value in tree.items():
         key = f"{prefix}{name}"
         info = model.model_fields.get(str(name))
         if info is None:
-            unknown.append(key)
+            suggestion = closest(str(name), model.model_fields)
+            unknown.append(f"{key} (did you mean {prefix}{suggestion}?)" if suggestion else key)
         elif _is_model(info.annotation) and isinstance(value, Mapping):
-            unknown.extend(_unknown_keys(value, info.annotation, f"{key}."))
+            unknown.extend(_unknown_keys(value, cast(type[BaseModel], info.annotation), f"{key}."))
     return unknown
 
 
@@ -174,6 +181,36 @@ def _plugins(tree: Mapping[str, Any]) -> list[str]:
     if isinstance(plugins, list):
         return [str(module) for module in plugins]
     return []
+
+
+def secret_reference_name(key: str) -> str:
+    """The `.env` name for a secret without an environment twin (`model.api_key`: HERMES_MODEL_API_KEY),
+    which `config.yaml` refers to as `${HERMES_MODEL_API_KEY}`."""
+    return "HERMES_" + key.upper().replace(".", "_")
+
+
+def known_env_names() -> frozenset[str]:
+    """Every environment name Hermes reads."""
+    names = set(OTHER_NAMES)
+    for leaf in leaves():
+        names.update(leaf.env or ((secret_reference_name(leaf.key),) if leaf.secret else ()))
+    return frozenset(names)
+
+
+def _unknown_env_keys(layers: list[EnvLayer], referenced: set[str]) -> list[str]:
+    """One warning per key of ours in `.env` or `.env.d/` that nothing reads: a typo, most likely. The
+    process environment is not checked; it holds whatever the shell has."""
+    known = known_env_names()
+    warnings = []
+    for layer in layers:
+        if layer.origin == ENVIRONMENT:
+            continue
+        for name in layer.values:
+            if name.startswith(setting_prefixes()) and name not in known and name not in referenced:
+                warnings.append(
+                    f"{layer.origin}: {name} is not a setting; ignored{did_you_mean(name, known)}"
+                )
+    return warnings
 
 
 def _env_value(raw: str, leaf: Leaf) -> Any:
@@ -192,27 +229,30 @@ def load_config(environ: Mapping[str, str] | None = None) -> LoadedConfig:
     """Read HERMES_HOME's files and the environment; raise `ConfigError` naming every bad value."""
     process_env = dict(os.environ if environ is None else environ)
     paths = HermesPaths.resolve(process_env)
+    if (problem := paths.problem()) is not None:
+        raise ConfigError([problem])
     layers = env_layers(paths.env_file, paths.env_dropins, process_env)
     merged_env: dict[str, str] = {}
     for layer in layers:
         merged_env.update(layer.values)
 
     missing: set[str] = set()
-    tree = expand_vars(read_yaml(paths.config_file), merged_env, missing)
+    referenced: set[str] = set()
+    tree = expand_vars(read_yaml(paths.config_file), merged_env, missing, referenced)
     from hermes.extensions import import_plugins
 
     import_plugins(_plugins(tree))
     sections = registered_sections()
-    warnings = []
+    warnings = _unknown_env_keys(layers, referenced)
     unknown = [
         key
         for key in _unknown_keys({k: v for k, v in tree.items() if k not in sections}, Settings)
         if key not in sections
     ]
-    for name, spec in sections.items():
-        block = tree.get(name)
+    for section, spec in sections.items():
+        block = tree.get(section)
         if isinstance(block, Mapping):
-            unknown.extend(_unknown_keys(block, spec.model, f"{name}."))
+            unknown.extend(_unknown_keys(block, spec.model, f"{section}."))
     if unknown:
         warnings.append(f"config.yaml: unknown keys ignored: {', '.join(unknown)}")
     if missing:
@@ -232,12 +272,12 @@ def load_config(environ: Mapping[str, str] | None = None) -> LoadedConfig:
 
     problems: list[str] = []
     validated: dict[str, Section] = {}
-    for name, spec in sections.items():
-        block = values.pop(name, None)
+    for section, spec in sections.items():
+        block = values.pop(section, None)
         try:
-            validated[name] = spec.model.model_validate({} if block is None else block)
+            validated[section] = spec.model.model_validate({} if block is None else block)
         except ValidationError as exc:
-            problems += _problems(exc, origins, env_names, prefix=(name,))
+            problems += _problems(exc, origins, env_names, prefix=(section,))
     try:
         settings = Settings.model_validate(values)
     except ValidationError as exc:

@@ -16,8 +16,9 @@ from pydantic import BaseModel
 
 from hermes.config.settings import Env, Section, Settings
 
-# Environment prefixes the core itself owns; extensions add theirs through their sections.
-CORE_ENV_PREFIXES = ("HERMES_", "GATEWAY_", "AWS_")
+# Environment prefixes the core itself owns; extensions add theirs through their sections. (AWS_ names are
+# read too, but the AWS tools share them: they are not all ours.)
+CORE_ENV_PREFIXES = ("HERMES_", "GATEWAY_")
 
 
 @dataclass(frozen=True)
@@ -81,5 +82,5 @@ def section_for(model: type[Section]) -> SectionSpec:
 
 def env_prefixes() -> tuple[str, ...]:
     """Every environment prefix Hermes owns: a name with one of these that is not a known setting is
-    most likely a typo, and none of them is handed to commands the agent runs."""
+    most likely a typo (`names.setting_prefixes`), and none is handed to commands the agent runs."""
     return CORE_ENV_PREFIXES + tuple(spec.env_prefix for spec in registered_sections().values())

@@ -13,6 +13,7 @@ from dotenv import dotenv_values
 
 from hermes.config.errors import ConfigError
 
+ENVIRONMENT = "environment"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -24,13 +25,22 @@ class EnvLayer:
     values: Mapping[str, str]
 
 
-def read_env_file(path: Path, origin: str) -> EnvLayer:
+def _read_text(path: Path) -> str | None:
+    """The file's text, or None when there is no such file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
     except OSError as exc:
         raise ConfigError([f"cannot read {path}: {exc.strerror}"]) from None
     except UnicodeDecodeError:
         raise ConfigError([f"{path} is not UTF-8 text"]) from None
+
+
+def read_env_file(path: Path, origin: str) -> EnvLayer:
+    text = _read_text(path)
+    if text is None:
+        return EnvLayer(origin, {})
     from io import StringIO
 
     parsed = dotenv_values(stream=StringIO(text), interpolate=False)
@@ -39,28 +49,28 @@ def read_env_file(path: Path, origin: str) -> EnvLayer:
 
 def env_layers(env_file: Path, dropins: Path, process_env: Mapping[str, str]) -> list[EnvLayer]:
     """Lowest priority first: .env, then .env.d/*.env in name order, then the process environment."""
-    layers: list[EnvLayer] = []
-    if env_file.is_file():
-        layers.append(read_env_file(env_file, ".env"))
-    if dropins.is_dir():
-        for path in sorted(dropins.glob("*.env")):
-            layers.append(read_env_file(path, f".env.d/{path.name}"))
-    layers.append(EnvLayer("environment", process_env))
+    layers: list[EnvLayer] = [read_env_file(env_file, ".env")]
+    try:
+        dropin_files = sorted(dropins.glob("*.env")) if dropins.is_dir() else []
+    except OSError as exc:
+        raise ConfigError([f"cannot read {dropins}: {exc.strerror}"]) from None
+    for path in dropin_files:
+        layers.append(read_env_file(path, f".env.d/{path.name}"))
+    layers.append(EnvLayer(ENVIRONMENT, process_env))
     return layers
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+    text = _read_text(path)
+    if text is None:
         return {}
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError([f"cannot read {path}: {exc.strerror}"]) from None
+        loaded = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError([f"{path}{where}: not valid YAML ({exc.problem})"]) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except yaml.YAMLError as exc:
         raise ConfigError([f"{path}: not valid YAML ({exc})"]) from None
     if loaded is None:
         return {}
@@ -69,13 +79,18 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return loaded
 
 
-def expand_vars(value: Any, environ: Mapping[str, str], missing: set[str]) -> Any:
+def expand_vars(
+    value: Any, environ: Mapping[str, str], missing: set[str], used: set[str] | None = None
+) -> Any:
     """`${VAR}` and `${VAR:-default}` in every string of a YAML tree. An unset VAR without a default is
-    left as written and reported through `missing`, so a typo shows up instead of becoming empty."""
+    left as written and reported through `missing`, so a typo shows up instead of becoming empty; every
+    name referred to goes into `used`."""
     if isinstance(value, str):
 
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
+            if used is not None:
+                used.add(name)
             if name in environ and environ[name] != "":
                 return environ[name]
             if default is not None:
@@ -85,7 +100,7 @@ def expand_vars(value: Any, environ: Mapping[str, str], missing: set[str]) -> An
 
         return _VAR.sub(substitute, value)
     if isinstance(value, dict):
-        return {key: expand_vars(item, environ, missing) for key, item in value.items()}
+        return {key: expand_vars(item, environ, missing, used) for key, item in value.items()}
     if isinstance(value, list):
-        return [expand_vars(item, environ, missing) for item in value]
+        return [expand_vars(item, environ, missing, used) for item in value]
     return value

@@ -20,14 +20,21 @@ import difflib
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hermes.config.env_edit import EnvFile
 from hermes.config.errors import ConfigError
-from hermes.config.loader import CONFIG_YAML, Leaf, leaves, load_config
+from hermes.config.loader import (
+    CONFIG_YAML,
+    Leaf,
+    LoadedConfig,
+    leaves,
+    load_config,
+    secret_reference_name,
+)
 from hermes.config.paths import HermesPaths
 from hermes.config.yaml_edit import REMOVE, YamlEditError, edit_yaml
 from hermes.fileio import write_atomic
@@ -69,7 +76,7 @@ class ConfigPlan:
 
     def diff(self) -> str:
         """A unified diff of both files, every secret value (old or new) replaced by `********`."""
-        parts = []
+        parts: list[str] = []
         for change in (self.env, self.yaml):
             if not change.changed:
                 continue
@@ -92,11 +99,6 @@ class ConfigPlan:
         for change in (self.env, self.yaml):
             if change.changed:
                 write_atomic(change.path, change.after, mode=change.mode)
-
-
-def secret_reference_name(key: str) -> str:
-    """The `.env` name for a secret without an environment twin (`model.api_key`: HERMES_MODEL_API_KEY)."""
-    return "HERMES_" + key.upper().replace(".", "_")
 
 
 def env_text(value: SettingValue) -> str:
@@ -238,9 +240,15 @@ class PlanCheck:
     shadowed: list[str]
 
 
-def check_plan(plan: ConfigPlan, environ: Mapping[str, str] | None = None) -> PlanCheck:
+def check_plan(
+    plan: ConfigPlan,
+    environ: Mapping[str, str] | None = None,
+    *,
+    start_checks: Callable[[LoadedConfig], object] | None = None,
+) -> PlanCheck:
     """Load the planned files as the daemon would (with this process's environment and the home's
-    `.env.d`), without touching the real ones."""
+    `.env.d`), without touching the real ones. `start_checks` runs on the loaded configuration what start-up
+    checks beyond the settings model (a platform refusing a weak key); its `ConfigError` is a problem."""
     process_env = dict(os.environ if environ is None else environ)
     with tempfile.TemporaryDirectory(prefix="hermes-check-") as scratch:
         home = Path(scratch)
@@ -250,6 +258,8 @@ def check_plan(plan: ConfigPlan, environ: Mapping[str, str] | None = None) -> Pl
             (home / ".env.d").symlink_to(plan.paths.env_dropins)
         try:
             loaded = load_config({**process_env, "HERMES_HOME": str(home)})
+            if start_checks is not None:
+                start_checks(loaded)
         except ConfigError as exc:
             return PlanCheck([p.replace(str(home), str(plan.paths.home)) for p in exc.problems], [])
     by_key = {leaf.key: leaf for leaf in leaves()}

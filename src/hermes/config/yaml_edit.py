@@ -171,7 +171,8 @@ def _line_end(text: str, index: int) -> int:
 def _indent_step(root: MappingNode) -> int:
     for _, value_node in root.value:
         if isinstance(value_node, MappingNode) and not value_node.flow_style and value_node.value:
-            return max(1, value_node.value[0][0].start_mark.column)
+            column: int = value_node.value[0][0].start_mark.column
+            return max(1, column)
     return 2
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from hermes.agent.contract import Origin
 from hermes.gateway.homes import home_chat
 from hermes.platforms.base import ChatRef, Inbound, Platform
 
@@ -42,16 +43,16 @@ class Approvals:
             return True
         return False
 
-    async def ask(self, platform: Platform, origin: dict[str, Any], prompt: str, wait_seconds: float) -> bool:
-        chat = ChatRef(platform.name, origin["chat_id"], origin["kind"], origin.get("thread_id"))
-        key = (chat.platform, chat.chat_id, chat.thread_id, origin["user_id"])
+    async def ask(self, platform: Platform, origin: Origin, prompt: str, wait_seconds: float) -> bool:
+        chat = ChatRef(platform.name, origin.chat_id, origin.kind, origin.thread_id)
+        key = (chat.platform, chat.chat_id, chat.thread_id, origin.user_id)
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting[key] = future
         try:
             await platform.send(
                 chat,
                 f"{prompt}\n\nReply **yes** to approve or **no** to refuse (within {int(wait_seconds)} s).",
-                idempotency_key=f"{origin.get('event_id', uuid.uuid4().hex)}:approval:{uuid.uuid4().hex[:8]}",
+                idempotency_key=f"{origin.event_id or uuid.uuid4().hex}:approval:{uuid.uuid4().hex[:8]}",
             )
             return await asyncio.wait_for(future, wait_seconds)
         except TimeoutError:
@@ -71,8 +72,8 @@ class HubServices:
         self.hub = hub
         self.platform = platform
 
-    async def request_approval(self, origin: dict[str, Any], prompt: str, wait_seconds: float) -> bool:
-        if origin.get("platform") != self.platform.name or "chat_id" not in origin:
+    async def request_approval(self, origin: Origin, prompt: str, wait_seconds: float) -> bool:
+        if origin.platform != self.platform.name:
             return False
         return await self.hub.approvals.ask(self.platform, origin, prompt, wait_seconds)
 

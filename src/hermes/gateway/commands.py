@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Protocol
 from hermes import __version__
 
 if TYPE_CHECKING:
-    from hermes.agent.messages import Message
     from hermes.platforms.base import Inbound
     from hermes.store.homes import HomeChannel
-    from hermes.store.sessions import Session
+    from hermes.store.sessions import Message, Session
 
 
 class SessionsPort(Protocol):

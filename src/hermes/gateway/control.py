@@ -167,7 +167,7 @@ class ControlServer:
             known = ", ".join(sorted(self.handlers))
             return {"ok": False, "error": f"unknown request {name!r}; known: {known}"}
         try:
-            return {"ok": True, name: dict(await handler())}
+            return {"ok": True, str(name): dict(await handler())}
         except Exception as exc:
             log.exception("control socket: %s request failed", name)
             return {"ok": False, "error": f"{name} failed: {type(exc).__name__}: {exc}"}

@@ -12,10 +12,11 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, ImageInput, RunRequest
+from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, ImageInput, Origin, RunRequest
 from hermes.config.settings import Settings
 from hermes.gateway.approvals import Approvals
 from hermes.gateway.auth import Authorizer, DenialNotices, denial_text
@@ -79,7 +80,7 @@ class Hub:
         self.clock = clock
         self.started_at = clock()
         self._lanes: dict[str, Lane] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[object]] = set()
         self._bot_streaks: dict[tuple[str, str], int] = {}
         self.requests = RequestRuns(agent)
         # Events handled again after a restart: only these can have reply chunks sent already.
@@ -112,7 +113,9 @@ class Hub:
     def is_command(self, text: str, *, bare: bool = False) -> bool:
         return parse_command(text, bare=bare) is not None
 
-    async def run_request(self, request: RunRequest, cancel: asyncio.Event) -> AsyncIterator[AgentEvent]:
+    async def run_request(
+        self, request: RunRequest, cancel: asyncio.Event
+    ) -> AsyncGenerator[AgentEvent, None]:
         """One agent run for a request-driven platform (the API server), streamed to the caller."""
         platform = self.platforms[request.platform]
         if not request.platform_hint:
@@ -171,8 +174,8 @@ class Hub:
 
     # -- handling ----------------------------------------------------------------------------------
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, object]) -> None:
+        task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -339,14 +342,14 @@ class Hub:
             user_id=last.sender_id,
             user_name=last.sender_name,
             images=await _images(batch),
-            origin={
-                "platform": platform.name,
-                "chat_id": last.chat.chat_id,
-                "kind": last.chat.kind,
-                "thread_id": last.chat.thread_id,
-                "user_id": last.sender_id,
-                "event_id": last.event_id,
-            },
+            origin=Origin(
+                platform.name,
+                last.chat.chat_id,
+                last.chat.kind,
+                last.chat.thread_id,
+                last.sender_id,
+                last.event_id,
+            ),
         )
         typing = asyncio.create_task(self._keep_typing(platform, last.chat))
         end: Final | Failed | None = None
@@ -373,9 +376,9 @@ class Hub:
             await asyncio.sleep(platform.typing_refresh_seconds)
 
 
-async def _quietly(awaitable: object) -> None:
+async def _quietly(awaitable: Awaitable[object]) -> None:
     try:
-        await awaitable  # type: ignore[misc]
+        await awaitable
     except Exception as exc:
         log.debug("typing indicator failed: %s", exc)
 

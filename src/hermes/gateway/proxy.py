@@ -46,7 +46,6 @@ TOOL_PROGRESS_EVENT = "hermes.tool.progress"
 # The API server's rule for session ids; a local key outside it is sent as a digest instead.
 _SESSION_ID = re.compile(r"[A-Za-z0-9._:@!$+=/#~-]{1,256}")
 _CONNECT_TIMEOUT = 10.0
-_END = object()
 
 UNREACHABLE = "The agent is unreachable right now; please try again in a moment."
 REFUSED = "The agent refused this gateway's key; the operator has to fix GATEWAY_PROXY_KEY."
@@ -95,18 +94,19 @@ class ProxyAgent:
         if cancel.is_set():
             yield Failed(CANCELLED, cancelled=True)
             return
-        queue: asyncio.Queue[object] = asyncio.Queue()
+        # None marks the end of the exchange.
+        queue: asyncio.Queue[AgentEvent | None] = asyncio.Queue()
         producer = asyncio.create_task(self._produce(request, queue.put_nowait))
         watcher = asyncio.create_task(cancel.wait())
         watcher.add_done_callback(lambda _: producer.cancel() if cancel.is_set() else None)
         try:
-            while (item := await queue.get()) is not _END:
-                yield item  # type: ignore[misc]
+            while (item := await queue.get()) is not None:
+                yield item
         finally:
             watcher.cancel()
             producer.cancel()
 
-    async def _produce(self, request: RunRequest, emit: Callable[[object], None]) -> None:
+    async def _produce(self, request: RunRequest, emit: Callable[[AgentEvent | None], None]) -> None:
         try:
             try:
                 result: Final | Failed = await self._exchange(request, emit)
@@ -120,9 +120,11 @@ class ProxyAgent:
                 result = Failed(FAILED)
             emit(result)
         finally:
-            emit(_END)
+            emit(None)
 
-    async def _exchange(self, request: RunRequest, emit: Callable[[object], None]) -> Final | Failed:
+    async def _exchange(
+        self, request: RunRequest, emit: Callable[[AgentEvent | None], None]
+    ) -> Final | Failed:
         headers = dict(self._headers)
         if request.history is None:
             headers[SESSION_HEADER] = remote_session_id(request.session_key)
@@ -162,7 +164,7 @@ class ProxyAgent:
         return Failed(f"The agent could not answer (HTTP {status}).", status=status)
 
     async def _read_stream(
-        self, response: aiohttp.ClientResponse, emit: Callable[[object], None]
+        self, response: aiohttp.ClientResponse, emit: Callable[[AgentEvent | None], None]
     ) -> Final | Failed:
         text: list[str] = []
         usage = Usage()

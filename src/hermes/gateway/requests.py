@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncGenerator
 
 from hermes.agent.contract import AgentEvent, AgentPort, Failed, GatewayServices, RunRequest
 
@@ -24,6 +25,9 @@ class RequestRuns:
     def __init__(self, agent: AgentPort) -> None:
         self.agent = agent
         self.in_flight = 0
+        # For `hermes gateway status`: requests are events too, though they never pass the inbox.
+        self.last_request_at: dict[str, float] = {}
+        self.stateless_runs = 0
         self._accepting = True
         self._locks: dict[str, asyncio.Lock] = {}
         self._cancels: set[asyncio.Event] = set()
@@ -32,9 +36,11 @@ class RequestRuns:
 
     async def run(
         self, request: RunRequest, cancel: asyncio.Event, services: GatewayServices
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> AsyncGenerator[AgentEvent, None]:
         """Stateless requests (with their own history) share no state and run at once."""
+        self.last_request_at[request.platform] = time.time()
         if request.history is not None:
+            self.stateless_runs += 1
             async for event in self._counted(request, cancel, services):
                 yield event
             return
@@ -66,7 +72,7 @@ class RequestRuns:
 
     async def _counted(
         self, request: RunRequest, cancel: asyncio.Event, services: GatewayServices
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> AsyncGenerator[AgentEvent, None]:
         # Checked here, not on arrival: a run queued behind its session's lock may get it after drain began.
         if not self._accepting:
             yield Failed(SHUTTING_DOWN, cancelled=True)

@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
+import functools
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, RunRequest
 from hermes.agent.tools.cronspec import describe_schedule, describe_target, next_run, target_platform
 from hermes.gateway.homes import home_chat
+from hermes.gateway.pid_lock import PidLock
 from hermes.gateway.splitting import split_message
-from hermes.platforms.base import ChatRef, Platform
+from hermes.platforms.base import ChatKind, ChatRef, Platform
 from hermes.store import Job, Store
 
 if TYPE_CHECKING:
@@ -57,15 +57,14 @@ def job_text(job: Job) -> str:
     )
 
 
-def job_request(job: Job, platform: str, chat_kind: str = "channel") -> RunRequest:
+def job_request(job: Job, platform: str, chat_kind: ChatKind = "channel") -> RunRequest:
     return RunRequest(
         session_key=session_key(job),
         text=job_text(job),
         platform=platform,
-        chat_kind=chat_kind,  # type: ignore[arg-type]
+        chat_kind=chat_kind,
         user_id=session_key(job),
         # No chat_id: nobody can be asked for approval, and the job's own jobs cannot target "this chat".
-        origin={"platform": platform, "cron_job": job.id},
     )
 
 
@@ -86,42 +85,6 @@ class JobOutcome:
     message_ids: tuple[str, ...] = ()
 
 
-class SchedulerLock:
-    """An exclusive, non-blocking flock on `HERMES_HOME/cron.lock`; the OS drops it if the holder dies."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: TextIO | None = None
-
-    @property
-    def held(self) -> bool:
-        return self._file is not None
-
-    def acquire(self) -> bool:
-        """Blocking file I/O, but only an open and a flock: call it through asyncio.to_thread."""
-        if self._file is not None:
-            return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")  # noqa: SIM115 - held open as long as the lock is
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return False
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        self._file = handle
-        return True
-
-    def release(self) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
-
-
 class Scheduler:
     def __init__(
         self,
@@ -136,7 +99,7 @@ class Scheduler:
     ) -> None:
         self.hub = hub
         self.store: Store = hub.store
-        self.lock = SchedulerLock(lock_path) if lock_path is not None else None
+        self.lock = PidLock(lock_path) if lock_path is not None else None
         self.connected = connected or {}
         self.clock = clock
         self.poll_seconds = poll_seconds
@@ -234,9 +197,12 @@ class Scheduler:
                 continue
             task = asyncio.create_task(self._guarded(job), name=f"cron-{job.id}")
             self._running[job.id] = task
-            task.add_done_callback(lambda _, job_id=job.id: self._running.pop(job_id, None))
+            task.add_done_callback(functools.partial(self._forget, job.id))
             started.append(task)
         return started
+
+    def _forget(self, job_id: str, _task: asyncio.Task[JobOutcome | None]) -> None:
+        self._running.pop(job_id, None)
 
     async def _skip_missed(self, job: Job, late: float, now: float) -> None:
         following = next_run(job.schedule_kind, job.schedule_value, scheduled=job.next_run_at, now=now)

@@ -74,23 +74,24 @@ def _pack(text: str, budget: int) -> list[str]:
                 best_line = end
             if paragraph and size >= budget // 2:
                 best_paragraph = end
+        cut: int | None
         if best_paragraph is not None:
-            end = best_paragraph
+            cut = best_paragraph
         elif best_line is not None and len(_render(lines, start, best_line)) >= budget // 4:
-            end = best_line
+            cut = best_line
         else:
-            end = best_any
-        if end is None:
+            cut = best_any
+        if cut is None:
             # One line longer than the budget (with any fence lines around it): cut inside the line.
             overhead = len(_render(lines, start, start + 1)) - len(lines[start].text)
             head, tail = _hard_split(lines[start].text, max(1, budget - overhead))
             opener = lines[start].opener
             lines[start : start + 1] = [_Line(head, opener), _Line(tail, opener)]
             continue
-        chunk = _render(lines, start, end)
+        chunk = _render(lines, start, cut)
         if chunk.strip():
             chunks.append(chunk)
-        start = end
+        start = cut
         while start < len(lines) and lines[start].text == "" and lines[start].opener is None:
             start += 1
     return chunks

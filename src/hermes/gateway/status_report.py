@@ -1,4 +1,5 @@
-"""What `hermes gateway status` reports: the gateway's platforms, sessions, runs, inbox and jobs.
+"""What the control socket answers: `hermes gateway status` (the gateway's platforms, sessions, runs,
+inbox and jobs) and `hermes gateway reload`.
 
 Every figure comes from typed state (the supervisors, the platforms' `problem`/`halted` and
 `status_fields`) and from the store's repositories; the control socket only carries the answer.
@@ -46,7 +47,8 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
             "state": describe_state(supervisor.state, platform),
             "supervisor_state": supervisor.state,
             "problem": platform.problem,
-            "last_event_at": last_events.get(name),
+            # A request-driven platform (the API server) has no inbox: its last request counts.
+            "last_event_at": _latest(last_events.get(name), hub.requests.last_request_at.get(name)),
             "inbox_backlog": await store.inbox.backlog_count(name),
             "label": platform.label or name,
             "fields": dict(platform.status_fields()),
@@ -63,7 +65,7 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
         "started_at": hub.started_at,
         "stopping": gateway.stop_requested.is_set(),
         "platforms": platforms,
-        "sessions": {"open": open_sessions, "total": all_sessions},
+        "sessions": {"open": open_sessions, "total": all_sessions, "stateless": hub.requests.stateless_runs},
         "runs_in_flight": hub.runs_in_flight,
         "inbox_backlog": await store.inbox.backlog_count(),
         "jobs": {
@@ -83,5 +85,14 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
     }
 
 
+def _latest(*times: float | None) -> float | None:
+    return max((at for at in times if at is not None), default=None)
+
+
+async def gateway_reload(gateway: Gateway) -> dict[str, Any]:
+    return (await gateway.reload()).as_dict()
+
+
 def status_handlers(gateway: Gateway) -> dict[str, Handler]:
-    return {"status": lambda: gateway_status(gateway)}
+    """What the control socket answers: "status" (this report) and "reload" (SIGHUP's work, on demand)."""
+    return {"status": lambda: gateway_status(gateway), "reload": lambda: gateway_reload(gateway)}

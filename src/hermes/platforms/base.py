@@ -20,7 +20,7 @@ from hermes.config.settings import Section
 
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncGenerator
 
     from hermes.agent.contract import AgentEvent, RunRequest
     from hermes.config import LoadedConfig
@@ -100,7 +100,7 @@ class HubPort(Protocol):
         """Whether the hub will treat `text` as one of its commands (`/name` or `!name`; with `bare`, also
         a lone command word), for adapters whose addressing rules depend on it."""
 
-    def run_request(self, request: RunRequest, cancel: asyncio.Event) -> AsyncIterator[AgentEvent]:
+    def run_request(self, request: RunRequest, cancel: asyncio.Event) -> AsyncGenerator[AgentEvent, None]:
         """For request-driven platforms (the API server): one agent run streamed back, serialised with
         other runs of the same session."""
 
@@ -183,6 +183,9 @@ class Platform(ABC):
     troubleshooting: ClassVar[tuple[Trouble, ...]] = ()
     # Its own `hermes <name> ...` commands, if any.
     commands: ClassVar[Commands | None] = None
+    # One `.env` line that enables it with its defaults (`API_SERVER_ENABLED=true`), suggested when no
+    # platform is enabled; None when it needs more than one setting.
+    quick_start: ClassVar[str | None] = None
     # How often the hub renews the typing indicator while a run goes on.
     typing_refresh_seconds: ClassVar[float] = 5.0
     # Whether a message that is only a command word ("sethome") counts as a command in group chats, for

@@ -134,13 +134,16 @@ class WizardSection:
     """A platform's part of `hermes gateway setup`.
 
     `run` asks, checks live and returns the changes to write, by setting key (None removes a setting);
-    `configured` says whether the current settings already set the platform up (it is then preselected).
+    `configured` says whether the current settings already set the platform up (it is then preselected);
+    `next_steps` is what to tell the operator once the settings are written.
     """
 
     hint: str
     flags: tuple[Flag, ...]
     run: Callable[[SetupForm, Any], dict[str, Any]]
     configured: Callable[[Section], bool] | None = None
+    # Shown after the setup for an enabled platform, given its settings as written: how to reach it.
+    next_steps: Callable[[Any], str | None] | None = None
 
 
 def split_list(raw: str) -> list[str]:

@@ -138,10 +138,12 @@ class Inbox:
     async def backlog_count(self, platform: str | None = None) -> int:
         def read(conn: sqlite3.Connection) -> int:
             if platform is None:
-                return conn.execute("SELECT count(*) FROM inbox WHERE status = 'pending'").fetchone()[0]
-            return conn.execute(
-                "SELECT count(*) FROM inbox WHERE status = 'pending' AND platform = ?", (platform,)
-            ).fetchone()[0]
+                row = conn.execute("SELECT count(*) FROM inbox WHERE status = 'pending'").fetchone()
+            else:
+                row = conn.execute(
+                    "SELECT count(*) FROM inbox WHERE status = 'pending' AND platform = ?", (platform,)
+                ).fetchone()
+            return int(row[0])
 
         return await self._db.run(read)
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hermes.agent.contract import AgentEvent, Failed, Final, RunRequest, TextDelta
+from hermes.agent.contract import AgentEvent, Failed, Final, Origin, RunRequest, TextDelta
 from hermes.agent.local import LocalAgent
 from hermes.agent.providers.retry import RetryPolicy
 from hermes.agent.tools import Tool, load_tool_modules
@@ -51,7 +51,7 @@ class Rig:
     def request(self, text: str, *, key: str = KEY, **fields: Any) -> RunRequest:
         fields.setdefault("platform", "test")
         fields.setdefault("chat_kind", "dm")
-        fields.setdefault("origin", {"chat_id": "chat-1"})
+        fields.setdefault("origin", Origin("test", "chat-1", "dm"))
         return RunRequest(session_key=key, text=text, **fields)
 
     async def run(self, text: str, *, cancel: asyncio.Event | None = None, **fields: Any) -> list[AgentEvent]:

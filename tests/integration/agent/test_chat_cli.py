@@ -10,7 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.fakes.llm import Call, FakeLLM, Stall, Text, ToolCalls
+from hermes.gateway.commands import COMMANDS
+from tests.fakes.llm import Call, Error, FakeLLM, Stall, Text, ToolCalls
 from tests.integration.agent.conftest import all_text
 
 LAUNCH = "import typer; from hermes.cli.chat import chat; typer.run(chat)"
@@ -51,11 +52,12 @@ async def test_a_piped_chat_streams_replies_shows_tools_and_starts_new_sessions(
         '  ⚙ todo("todos": [{"id": "1", "content": "Buy milk", "status": "pending"}])',
         "  ✓ todo: Tasks (0/1 done):",
         "Added it to your list.",
-        "Commands: /new starts a fresh session, /help shows this, /exit quits (so does Ctrl-D).",
-        "Started a new session.",
+        "Commands (`!` works as well as `/`):",
+        *(f"/{c.name} — {c.summary}" for c in dict((c.name, c) for c in COMMANDS.values()).values()),
+        "/exit — leave the chat (so does Ctrl-D)",
+        "✨ Started a fresh conversation.",
         "What did I ask?",
-        "Unknown command /bogus. Commands: /new starts a fresh session, /help shows this, /exit quits "
-        "(so does Ctrl-D).",
+        "Unknown command /bogus. Type /help for the commands, /exit to quit (so does Ctrl-D).",
     ]
     last = llm.chat_requests[-1]
     assert "What did I ask?" in all_text(last) and "buy milk" not in all_text(last)
@@ -90,3 +92,56 @@ async def test_a_provider_without_its_settings_is_one_clear_line_and_exit_78(tmp
         "hermes chat: model.provider is custom but model.base_url is not set "
         "(e.g. http://127.0.0.1:11434 for Ollama)"
     ]
+
+
+async def test_the_chat_platforms_commands_work_in_the_terminal(tmp_path: Path) -> None:
+    async with FakeLLM() as llm:
+        llm.script(Text("Paris."), Text("Paris, France."), Text("Lyon."))
+        process = await start(home_for(tmp_path, llm))
+        lines = "Capital of France?\n/retry\n/usage\n/model other-model\nAnd a second city?\n/undo\n/status\n"
+        out, err = await asyncio.wait_for(process.communicate(lines.encode()), 30)
+    assert process.returncode == 0, err.decode()
+    shown = out.decode().splitlines()
+    assert shown[:3] == ["Paris.", "Paris, France.", shown[2]]
+    assert shown[2].startswith("This conversation: ") and shown[2].endswith(" over 2 messages.")
+    assert shown[3:6] == [
+        "Model for this conversation: other-model",
+        "Lyon.",
+        "↩️ Forgot the last exchange (2 messages).",
+    ]
+    assert shown[6].startswith("Hermes 0.1.0, up ")
+    assert shown[7:9] == ["Model: other-model", "Session: cli:local"]
+    assert "Unknown command" not in out.decode()
+    # /retry asked the same question again, with the first answer forgotten.
+    assert "Capital of France?" in all_text(llm.chat_requests[1]) and "Paris." not in all_text(
+        llm.chat_requests[1]
+    )
+    assert llm.chat_requests[2].body["model"] == "other-model"
+
+
+async def test_a_failed_reply_in_piped_input_exits_1_and_retries_are_one_short_line(tmp_path: Path) -> None:
+    async with FakeLLM() as llm:
+        llm.script(Error(503, "overloaded", retry_after=0.05), Text("Here."), Error(401, "bad key"))
+        env = home_for(tmp_path, llm)
+        (tmp_path / "config.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "model": {
+                        "provider": "custom",
+                        "default": "fake-model",
+                        "base_url": llm.url,
+                        "max_retries": 1,
+                    }
+                }
+            )
+        )
+        process = await start(env)
+        out, err = await asyncio.wait_for(process.communicate(b"First?\nSecond?\n"), 30)
+    assert process.returncode == 1, err.decode()
+    shown = out.decode().splitlines()
+    assert shown[0] == "  … the model failed (HTTP 503); retrying (1 of 1)"
+    assert shown[1] == "Here."
+    assert shown[2].startswith("error: ") and len(shown) == 3
+    assert err.decode() == ""
+    log = (tmp_path / "logs" / "chat.log").read_text()
+    assert "overloaded; retrying in" in log

@@ -68,7 +68,7 @@ async def test_doctor_reports_a_corrupt_state_db_and_leaves_it(tmp_path: Path) -
 async def test_doctor_with_a_bad_config_value(tmp_path: Path) -> None:
     home = write_home(tmp_path / "home", env={"MATRIX_REQUIRE_MENTION": "sometimes"})
     code, out = await hermes(home, "doctor")
-    assert code == 1
+    assert code == 78
     assert out.strip() == (
         "✗ config error: matrix.require_mention = 'sometimes' (from .env as MATRIX_REQUIRE_MENTION): "
         "allowed: true or false"
@@ -98,7 +98,11 @@ async def test_foreign_state_db_is_moved_aside_and_kept(tmp_path: Path) -> None:
     import sqlite3
 
     home = write_home(
-        tmp_path / "home", config={"model": {"provider": "custom", "base_url": "http://127.0.0.1:9"}}
+        tmp_path / "home",
+        config={
+            "model": {"provider": "custom", "base_url": "http://127.0.0.1:9"},
+            "gateway": {"plugins": ["hermes.testing"]},
+        },
     )
     conn = sqlite3.connect(home / "state.db")
     conn.execute("CREATE TABLE sessions (id TEXT, data TEXT)")

@@ -104,6 +104,12 @@ async def test_flags_set_up_mattermost_and_the_api_server_keeping_what_was_there
     assert code == 0, out
     for secret in (LLM_KEY, token, "sk-or-keep-me-1234"):
         assert secret not in out
+    # The words say what a non-interactive run does: it writes without asking.
+    assert "nothing is written before you see the changes" not in out
+    assert "the changes are shown, then written" in out
+    # And the last lines say how to reach the API.
+    assert f"The API (OpenAI-compatible), once the gateway runs: http://127.0.0.1:{port}/v1" in out
+    assert "hermes api key" in out and "docs/api.md" in out
     config = (home / "config.yaml").read_text()
     head = "# written by hand; keep this comment\nmodel:\n  provider: custom   # was the default\n"
     assert config.startswith(head)

@@ -85,7 +85,7 @@ async def test_status_of_a_running_gateway(tmp_path: Path) -> None:
             assert row["refusing"].endswith("credentials rejected: M_UNKNOWN_TOKEN: invalid access token")
             assert row["unreachable"].split()[:3] == ["◐", "unreachable", "reconnecting"]
             assert "last event never — cannot connect: server unreachable" in row["unreachable"]
-            assert "Sessions        1 open, 1 in all" in lines
+            assert "Sessions        1 open, 1 in all, 0 stateless request(s) since start" in lines
             assert "Runs in flight  0" in lines and "Inbox backlog   0" in lines
             assert any(
                 line.startswith("Scheduled jobs  1 active, 0 paused; next: 'digest' ") for line in lines
@@ -108,3 +108,41 @@ async def test_status_when_nothing_ever_ran(tmp_path: Path) -> None:
     code, out, err = await hermes(tmp_path / "nowhere", "gateway", "status")
     assert code == 1 and out == ""
     assert f"nothing answers at {tmp_path / 'nowhere' / 'gateway.sock'}" in err
+
+
+async def test_api_requests_count_as_events_and_sessions(tmp_path: Path) -> None:
+    import openai
+
+    key = "status-test-key-8c1e9a7b40365f2d"
+    async with FakeLLM(instant=True) as llm:
+        home = write_home(
+            tmp_path / "home",
+            config={"model": llm_config(llm.base_url)},
+            env={"API_SERVER_ENABLED": "true", "API_SERVER_PORT": "0", "API_SERVER_KEY": key},
+        )
+        async with gateway_in_process(home) as gateway:
+            await gateway.connected("api_server")
+            assert gateway.gateway.hub is not None
+            url = gateway.gateway.hub.platforms["api_server"].url  # type: ignore[attr-defined]
+            client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0)
+            before = time.time()
+            for _ in range(3):
+                await client.chat.completions.create(
+                    model="hermes-agent", messages=[{"role": "user", "content": "hi"}]
+                )
+            await client.chat.completions.create(
+                model="hermes-agent",
+                messages=[{"role": "user", "content": "remember me"}],
+                extra_headers={"X-Hermes-Session-Id": "named-one"},
+            )
+            await client.close()
+
+            code, out, err = await hermes(home, "gateway", "status", "--json")
+            assert code == 0, err
+            report = json.loads(out)
+            assert report["platforms"]["api_server"]["last_event_at"] >= before
+            assert report["sessions"] == {"open": 1, "total": 1, "stateless": 3}
+            code, out, err = await hermes(home, "gateway", "status")
+            row = next(line for line in out.splitlines() if "api_server" in line and "connected" in line)
+            assert "last event never" not in row and "s ago" in row
+            assert "Sessions        1 open, 1 in all, 3 stateless request(s) since start" in out.splitlines()

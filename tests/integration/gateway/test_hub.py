@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hermes.agent.contract import Origin
 from hermes.agent.local import LocalAgent
 from hermes.config import load_config
 from hermes.gateway.delivery import STOPPED_MARK
@@ -339,13 +340,7 @@ async def test_approval_answered_by_the_requester(make_rig) -> None:
     rig: Rig = await make_rig()
     inbound = await rig.platform.push("/whoami")
     await rig.settled()
-    origin = {
-        "platform": "test",
-        "chat_id": inbound.chat.chat_id,
-        "kind": "dm",
-        "user_id": "@alice",
-        "event_id": "x",
-    }
+    origin = Origin("test", inbound.chat.chat_id, "dm", None, "@alice", "x")
     services = rig.hub.approvals.services_for(rig.platform)
     asking = asyncio.create_task(services.request_approval(origin, "Run `rm -rf build`?", 5))
     await rig.platform.wait_for(lambda: any("rm -rf build" in m.text for m in rig.platform.messages))
@@ -360,7 +355,7 @@ async def test_approval_answered_by_the_requester(make_rig) -> None:
 
 async def test_approval_times_out_as_a_refusal(make_rig) -> None:
     rig: Rig = await make_rig()
-    origin = {"platform": "test", "chat_id": "dm-@alice", "kind": "dm", "user_id": "@alice", "event_id": "x"}
+    origin = Origin("test", "dm-@alice", "dm", None, "@alice", "x")
     services = rig.hub.approvals.services_for(rig.platform)
     assert await services.request_approval(origin, "Run it?", 0.2) is False
 

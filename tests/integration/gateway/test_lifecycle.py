@@ -105,7 +105,11 @@ async def test_rejected_credentials_are_reported_once_and_not_retried(
 
 def test_gateway_process_exits_zero_on_sigterm(tmp_path: Path) -> None:
     home = write_home(
-        tmp_path / "home", config={"model": {"provider": "custom", "base_url": "http://127.0.0.1:9"}}
+        tmp_path / "home",
+        config={
+            "model": {"provider": "custom", "base_url": "http://127.0.0.1:9"},
+            "gateway": {"plugins": ["hermes.testing"]},
+        },
     )
     process = start_gateway_process(home)
     asyncio.run(wait_for_log(process, "gateway running"))
@@ -132,7 +136,11 @@ def test_bad_config_exits_78_with_one_line(tmp_path: Path) -> None:
 
 def test_gateway_alias_runs_as_gateway_run(tmp_path: Path) -> None:
     home = write_home(
-        tmp_path / "home", config={"model": {"provider": "custom", "base_url": "http://127.0.0.1:9"}}
+        tmp_path / "home",
+        config={
+            "model": {"provider": "custom", "base_url": "http://127.0.0.1:9"},
+            "gateway": {"plugins": ["hermes.testing"]},
+        },
     )
     env = {**os.environ, "HERMES_HOME": str(home)}
     proc = subprocess.Popen(
@@ -154,7 +162,7 @@ def test_version_line() -> None:
 
 
 async def test_an_idle_gateway_stops_promptly(tmp_path: Path, llm: FakeLLM) -> None:
-    home = home_with(tmp_path, llm)
+    home = home_with(tmp_path, llm, "hermes.testing")
     for _ in range(3):
         async with gateway_in_process(home) as running:
             await asyncio.wait_for(running.gateway.started.wait(), 10)

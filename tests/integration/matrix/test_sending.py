@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hermes.agent.contract import Origin
 from hermes.gateway.approvals import send_to_target
 from hermes.platforms.base import Attachment, ChatRef
 from tests.fakes.llm import Text
@@ -165,7 +166,7 @@ async def test_a_reaction_answers_an_approval_question(
         hub = gateway.gateway.hub
         assert hub is not None
         room = await open_dm(alice, bot.user_id)
-        origin = {"platform": "matrix", "chat_id": room, "kind": "dm", "user_id": alice.user_id}
+        origin = Origin("matrix", room, "dm", None, alice.user_id)
         for reaction, expected in (("✅", True), ("❌", False)):
             asking = asyncio.create_task(
                 hub.approvals.ask(platform_of(gateway), origin, f"Run the job ({reaction})?", 20)

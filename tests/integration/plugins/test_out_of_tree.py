@@ -79,6 +79,20 @@ async def test_not_installed_means_not_known(tmp_path: Path) -> None:
     assert "ECHO_TOKEN" not in out.decode()
 
 
+async def test_the_package_keeps_the_contract(site: Path) -> None:
+    check = "from hermes.testing import contract_problems; from hermes_echo import EchoPlatform as P; "
+    check += "print(contract_problems(P))"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        check,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    assert out.decode().strip() == "[]"
+
+
 async def test_config_reference_and_show(site: Path, tmp_path: Path) -> None:
     code, reference = await hermes(site, tmp_path, "config", "reference")
     assert code == 0, reference

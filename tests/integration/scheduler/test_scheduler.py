@@ -7,7 +7,8 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from hermes.gateway.scheduler import Scheduler, SchedulerLock
+from hermes.gateway.pid_lock import PidLock
+from hermes.gateway.scheduler import Scheduler
 from hermes.testing import TestPlatform
 from tests.fakes.llm import Call, Error, Stall, Text, ToolCalls
 from tests.integration.scheduler.conftest import Rig
@@ -196,7 +197,7 @@ async def test_the_loop_runs_due_jobs_by_itself_and_stops_cleanly(make_rig: Make
 async def test_only_the_lock_holder_runs_jobs(make_rig: MakeRig, tmp_path: object) -> None:
     rig = await make_rig()
     lock_path = rig.config.paths.home / "cron.lock"
-    other = SchedulerLock(lock_path)
+    other = PidLock(lock_path)
     assert other.acquire()
     scheduler = Scheduler(rig.hub, lock_path=lock_path, poll_seconds=0.05)
     scheduler.start()
@@ -206,9 +207,9 @@ async def test_only_the_lock_holder_runs_jobs(make_rig: MakeRig, tmp_path: objec
     other.release()
     rig.llm.script(Text("now it runs"))
     await rig.platform.wait_for_messages(1, timeout=10)
-    assert not SchedulerLock(lock_path).acquire()
+    assert not PidLock(lock_path).acquire()
     await scheduler.stop(1.0)
-    assert SchedulerLock(lock_path).acquire()
+    assert PidLock(lock_path).acquire()
 
 
 async def test_a_job_cut_off_by_shutdown_stays_due(make_rig: MakeRig) -> None:

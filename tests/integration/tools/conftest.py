@@ -18,7 +18,7 @@ import mcp.client.stdio
 import mcp.client.streamable_http  # noqa: F401
 import pytest
 
-from hermes.agent.contract import AgentEvent, Failed, Final, GatewayServices, RunRequest
+from hermes.agent.contract import AgentEvent, Failed, Final, GatewayServices, Origin, RunRequest
 from hermes.agent.local import LocalAgent
 from hermes.config import LoadedConfig, load_config
 from hermes.gateway.hub import Hub, HubOptions
@@ -29,7 +29,7 @@ from tests.fakes.llm import FakeLLM
 from tests.harness.gateway import hub_settled, llm_config, write_home
 
 KEY = "test:dm:@alice"
-ORIGIN = {"platform": "test", "chat_id": "chat-1", "kind": "dm", "thread_id": None, "user_id": "@alice"}
+ORIGIN = Origin("test", "chat-1", "dm", None, "@alice")
 
 
 @dataclass
@@ -48,7 +48,7 @@ class AgentRig:
     ) -> list[AgentEvent]:
         fields.setdefault("platform", "test")
         fields.setdefault("chat_kind", "dm")
-        fields.setdefault("origin", dict(ORIGIN))
+        fields.setdefault("origin", ORIGIN)
         request = RunRequest(session_key=fields.pop("key", KEY), text=text, **fields)
         events = []
         async with asyncio.timeout(30):

@@ -19,7 +19,7 @@ def tool_context(tmp_path: Path) -> ToolContext:
         platform="test",
         chat_kind="dm",
         user_id="u1",
-        origin={},
+        origin=None,
         services=None,
         paths=paths,
         settings=Settings(),

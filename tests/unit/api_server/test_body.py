@@ -179,7 +179,7 @@ def test_stateless_run_request_carries_the_history() -> None:
     # The agent layers system messages of the history itself.
     assert run.extra_system is None
     assert (run.platform, run.chat_kind) == ("api_server", "api")
-    assert run.origin == {}
+    assert run.origin is None
 
 
 def test_session_run_request_sends_only_the_new_message() -> None:

@@ -85,6 +85,8 @@ def test_edit_over_the_limit_saves_nothing_and_keeps_the_text(home: Path, tmp_pa
     assert (home / "memories" / "USER.md").read_text() == "Alice\n"
     kept = Path(out.split("Your text is kept in ")[1].strip().rstrip("."))
     assert kept.read_text() == too_long
+    # In the home, not in /tmp: it outlives a reboot, and a test's home takes it away with it.
+    assert kept.is_relative_to(home / "drafts")
 
 
 def test_edit_refuses_to_overwrite_a_change_made_meanwhile(home: Path, tmp_path: Path) -> None:

@@ -283,3 +283,13 @@ def test_commands_get_the_environment_without_secrets() -> None:
         }
     )
     assert env == {"PATH": "/usr/bin", "HOME": "/home/bot", "LANG": "C.UTF-8"}
+
+
+def test_known_env_names_and_prefixes_cover_core_and_platform_settings() -> None:
+    from hermes.config.loader import known_env_names
+    from hermes.config.names import setting_prefixes
+
+    names = known_env_names()
+    assert {"MATRIX_HOMESERVER", "API_SERVER_KEY", "MATTERMOST_TOKEN", "GATEWAY_ALLOWED_USERS"} <= names
+    prefixes = setting_prefixes()
+    assert {"HERMES_", "GATEWAY_", "MATRIX_", "MATTERMOST_", "API_SERVER_"} <= set(prefixes)

@@ -4,20 +4,21 @@ store with the in-memory test platform; no agent runs."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hermes.agent.contract import AgentEvent, RunRequest
+from hermes.agent.contract import AgentEvent, Origin, RunRequest
 from hermes.gateway.hub import Hub, HubOptions
 from hermes.gateway.routing import RoutingPolicy
 from hermes.platforms.base import AccessList, ChatRef, Inbound
 from hermes.store import Store
 from hermes.testing import TestPlatform
 
-ORIGIN = {"platform": "test", "chat_id": "room", "kind": "group", "thread_id": "t1", "user_id": "@alice"}
+ORIGIN = Origin("test", "room", "group", "t1", "@alice")
 
 
 class NoAgent:
@@ -82,10 +83,9 @@ async def test_no_answer_in_time_is_a_refusal(hub: Hub) -> None:
     assert hub.approvals.answer(said("yes")) is False
 
 
-async def test_services_ask_only_in_the_runs_own_platform_chat(hub: Hub) -> None:
+async def test_services_ask_only_in_the_runs_own_platform(hub: Hub) -> None:
     services = hub.approvals.services_for(platform(hub))
-    assert await services.request_approval({**ORIGIN, "platform": "other"}, "ok?", 5.0) is False
-    assert await services.request_approval({"platform": "test"}, "ok?", 5.0) is False
+    assert await services.request_approval(dataclasses.replace(ORIGIN, platform="other"), "ok?", 5.0) is False
     assert platform(hub).messages == []
 
 

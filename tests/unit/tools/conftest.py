@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
+from hermes.agent.contract import Origin
 from hermes.agent.memory import MemoryFiles
 from hermes.agent.tools.base import ToolContext
 from hermes.config.paths import HermesPaths
 from hermes.config.settings import Settings
 
-ORIGIN = {"platform": "test", "chat_id": "chat-1", "kind": "dm", "thread_id": None, "user_id": "@alice"}
+ORIGIN = Origin("test", "chat-1", "dm", None, "@alice")
 
 
 @dataclass
@@ -21,11 +22,11 @@ class RecordingServices:
     """`GatewayServices` answering approvals with `approve` and recording every request."""
 
     approve: bool = True
-    approvals: list[tuple[dict[str, Any], str, float]] = field(default_factory=list)
+    approvals: list[tuple[Origin, str, float]] = field(default_factory=list)
     sent: list[tuple[str, str]] = field(default_factory=list)
     send_error: Exception | None = None
 
-    async def request_approval(self, origin: dict[str, Any], prompt: str, wait_seconds: float) -> bool:
+    async def request_approval(self, origin: Origin, prompt: str, wait_seconds: float) -> bool:
         self.approvals.append((origin, prompt, wait_seconds))
         return self.approve
 
@@ -45,7 +46,7 @@ def make_context(home: Path, settings: Settings | None = None, **fields: Any) ->
         "platform": "test",
         "chat_kind": "dm",
         "user_id": "@alice",
-        "origin": dict(ORIGIN),
+        "origin": ORIGIN,
         "services": None,
         "paths": paths,
         "settings": settings or Settings(),

@@ -126,7 +126,7 @@ async def test_update_needs_a_change(ctx: ToolContext, store: Store) -> None:
 
 
 async def test_origin_delivery_needs_a_chat(tmp_path: Path, store: Store) -> None:
-    api = make_context(tmp_path / "home", store=store, platform="api_server", origin={})
+    api = make_context(tmp_path / "home", store=store, platform="api_server", origin=None)
     with pytest.raises(ToolArgumentError, match="no chat to post"):
         await cron({"action": "create", "schedule": "every 1h", "prompt": "x"}, api)
     await cron({"action": "create", "schedule": "every 1h", "prompt": "x", "deliver": "home:matrix"}, api)

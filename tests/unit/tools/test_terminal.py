@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from hermes.agent.contract import Origin
 from hermes.agent.tools.base import ToolArgumentError, ToolContext, select_tools
 from hermes.agent.tools.terminal import CappedOutput, TerminalTool, allowed_without_approval
 from hermes.config.settings import Settings
@@ -70,7 +71,7 @@ async def test_an_unlisted_command_runs_only_after_approval(tmp_path: Path) -> N
     result = await terminal({"command": "echo approved > proof.txt; cat proof.txt"}, ctx)
     assert result.ok and result.content == "approved\n[exit code 0]"
     [(origin, prompt, wait)] = services.approvals
-    assert origin["chat_id"] == "chat-1" and wait == 42
+    assert origin.chat_id == "chat-1" and wait == 42
     assert "echo approved > proof.txt; cat proof.txt" in prompt
 
 
@@ -86,8 +87,8 @@ async def test_a_denied_command_does_not_run(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "where",
     [
-        {"platform": "api_server", "chat_kind": "api", "origin": {"platform": "api_server", "chat_id": "x"}},
-        {"origin": {"platform": "test"}},
+        {"platform": "api_server", "chat_kind": "api", "origin": Origin("api_server", "x", "dm")},
+        {"origin": None},
         {"services": None},
     ],
 )
@@ -105,7 +106,7 @@ async def test_nobody_to_ask_means_refused(tmp_path: Path, where: dict[str, Any]
 async def test_auto_approve_runs_without_asking_even_on_the_api(tmp_path: Path) -> None:
     settings = Settings.model_validate({"tools": {"terminal": {"enabled": True, "auto_approve": True}}})
     ctx = make_context(
-        tmp_path / "home", settings, platform="api_server", chat_kind="api", origin={}, services=None
+        tmp_path / "home", settings, platform="api_server", chat_kind="api", origin=None, services=None
     )
     result = await terminal({"command": "echo hi && exit 3"}, ctx)
     assert not result.ok and result.content == "hi\n[exit code 3]" and result.summary == "exit 3"

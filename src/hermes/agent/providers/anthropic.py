@@ -196,8 +196,8 @@ class AnthropicProvider:
 def _error_type(body: object) -> str:
     if isinstance(body, dict):
         inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("type"), str):
-            return inner["type"]
+        if isinstance(inner, dict) and isinstance(kind := inner.get("type"), str):
+            return kind
     return ""
 
 

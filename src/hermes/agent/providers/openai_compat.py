@@ -19,6 +19,7 @@ from hermes.agent.providers.base import (
     ProviderConfigError,
     ProviderError,
     ProviderEvent,
+    ProviderFactory,
     ProviderRequest,
     TextChunk,
     ToolCallDelta,
@@ -253,7 +254,7 @@ def to_openai_messages(system: SystemPrompt, messages: Sequence[Message]) -> lis
     return out
 
 
-def _factory(family: _Family):
+def _factory(family: _Family) -> ProviderFactory:
     return lambda settings: OpenAICompatProvider(settings, family)
 
 

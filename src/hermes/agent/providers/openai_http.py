@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import aiohttp
@@ -91,7 +91,7 @@ class OpenAIHttp:
             )
         return self._session
 
-    async def stream(self, path: str, body: bytes) -> AsyncIterator[str]:
+    async def stream(self, path: str, body: bytes) -> AsyncGenerator[str, None]:
         """POSTs `body` and yields the data of each server-sent event up to `[DONE]`."""
         started = False
         try:

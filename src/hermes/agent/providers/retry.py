@@ -81,6 +81,8 @@ async def stream_with_retries(
                 delay,
                 retry + 1,
                 policy.max_retries,
+                # For a front end that shows retries its own way (`hermes chat`: one short line).
+                extra={"retry": retry + 1, "retries": policy.max_retries, "status": error.status},
             )
             await asyncio.sleep(delay)
             retry += 1

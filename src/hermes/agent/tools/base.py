@@ -1,4 +1,4 @@
-"""The tool contract (DESIGN §4), what a tool sees of its run, and the registry.
+"""The tool contract (docs/architecture.md, "Contracts"), what a tool sees of its run, and the registry.
 
 A tool module registers its tools with `register_tool` when imported; `hermes.agent.tools.load_tool_modules`
 imports every module of this package, so adding a tool is one new module. Tools that depend on the
@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from hermes.agent.contract import GatewayServices
+from hermes.agent.contract import GatewayServices, Origin
 from hermes.config.paths import HermesPaths
 from hermes.config.settings import Settings
 
@@ -42,8 +42,8 @@ class ToolContext:
     platform: str
     chat_kind: str
     user_id: str
-    # Opaque to the agent: where the request came from, for tools that must reach the requester.
-    origin: dict[str, Any]
+    # The chat the request came from, for tools that must reach the requester; None without one.
+    origin: Origin | None
     services: GatewayServices | None
     paths: HermesPaths
     settings: Settings
@@ -82,10 +82,16 @@ def int_arg(args: dict[str, Any], name: str, default: int, *, low: int, high: in
 
 
 class Tool(Protocol):
-    name: str
-    description: str
-    parameters: dict[str, Any]
-    """JSON schema of the arguments object."""
+    # Read-only members, so that a tool may declare them as class attributes.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """JSON schema of the arguments object."""
 
     async def __call__(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult: ...
 

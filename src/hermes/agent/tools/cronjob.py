@@ -33,18 +33,18 @@ MAX_JOBS_PER_OWNER = 50
 def _target(ctx: ToolContext, deliver: str) -> JobTarget:
     owner = {"owner": ctx.session_key}
     if deliver in ("", "origin"):
-        chat_id = ctx.origin.get("chat_id")
-        if not chat_id:
+        origin = ctx.origin
+        if origin is None:
             raise ToolArgumentError(
                 "this conversation has no chat to post the job's answer to; use deliver='home' (this "
                 "platform's home channel) or 'home:<platform>'"
             )
         return {
             **owner,
-            "platform": ctx.origin.get("platform") or ctx.platform,
-            "chat_id": chat_id,
-            "kind": ctx.origin.get("kind") or ctx.chat_kind,
-            "thread_id": ctx.origin.get("thread_id"),
+            "platform": origin.platform,
+            "chat_id": origin.chat_id,
+            "kind": origin.kind,
+            "thread_id": origin.thread_id,
         }
     if deliver == "home":
         return {**owner, "home": ctx.platform}

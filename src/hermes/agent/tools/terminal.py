@@ -144,7 +144,7 @@ async def _approval_refusal(command: str, ctx: ToolContext, config: TerminalTool
     """Why the command may not run, or None when it may."""
     if config.auto_approve or allowed_without_approval(command, config.allow):
         return None
-    if ctx.chat_kind == _API_CHAT_KIND or ctx.services is None or not ctx.origin.get("chat_id"):
+    if ctx.chat_kind == _API_CHAT_KIND or ctx.services is None or ctx.origin is None:
         return (
             "this command needs approval and there is nobody to ask here; it did not run. The operator "
             "can allow it with tools.terminal.allow (or tools.terminal.auto_approve)."

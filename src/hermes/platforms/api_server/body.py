@@ -15,10 +15,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from hermes.agent.contract import ChatMessage, ImageInput
+from hermes.agent.contract import ChatMessage, ImageInput, Role
 from hermes.platforms.api_server.errors import ApiError, bad_request
 
-_ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
+_ROLES: dict[str, Role] = {
+    "system": "system",
+    "developer": "system",
+    "user": "user",
+    "assistant": "assistant",
+    "tool": "tool",
+}
 _ROLE_NAMES = "'system', 'developer', 'user', 'assistant' or 'tool'"
 
 
@@ -95,10 +101,12 @@ def _message(item: Any, index: int) -> ChatMessage:
     where = f"messages[{index}]"
     if not isinstance(item, dict):
         raise bad_request(f"`{where}` must be an object with `role` and `content`.", where)
-    role = _ROLES.get(item.get("role")) if isinstance(item.get("role"), str) else None
+    role = _ROLES.get(given) if isinstance(given := item.get("role"), str) else None
     if role is None:
         raise bad_request(f"`{where}.role` must be {_ROLE_NAMES}.", f"{where}.role")
     content = item.get("content")
+    text: str | None
+    images: tuple[ImageInput, ...]
     if type(content) is str:
         text, images = content, ()
     else:

@@ -127,6 +127,7 @@ class ApiServerPlatform(Platform):
     )
     settings: ClassVar[type[ApiServerSettings]] = ApiServerSettings
     env_prefix: ClassVar[str] = "API_SERVER_"
+    quick_start: ClassVar[str | None] = "API_SERVER_ENABLED=true"
     wizard = WIZARD
     troubleshooting: ClassVar[tuple[Trouble, ...]] = (
         Trouble(

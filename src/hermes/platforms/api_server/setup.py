@@ -86,6 +86,15 @@ def run(form: SetupForm, current: ApiServerSettings) -> dict[str, Any]:
     }
 
 
+def next_steps(current: ApiServerSettings) -> str:
+    host = f"[{current.host}]" if ":" in current.host else current.host
+    return (
+        f"The API (OpenAI-compatible), once the gateway runs: http://{host}:{current.port}/v1\n"
+        "  hermes api key            prints the key clients send as `Authorization: Bearer <key>`\n"
+        "  docs/api.md               endpoints, sessions, errors, examples (curl, openai SDK, Open WebUI)"
+    )
+
+
 WIZARD = WizardSection(
     hint="OpenAI-compatible HTTP on this machine",
     flags=(
@@ -94,4 +103,5 @@ WIZARD = WizardSection(
         Flag("--api-server-key", "api_server.key", "Default: keep the current one or generate one."),
     ),
     run=run,
+    next_steps=next_steps,
 )

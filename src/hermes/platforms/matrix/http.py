@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import aiohttp
 from mautrix.api import HTTPAPI, Method
 from mautrix.errors import MatrixConnectionError, MatrixRequestError, make_request_error
+from mautrix.util.logging import TraceLogger
 from yarl import URL
 
 __all__ = [
@@ -29,7 +30,8 @@ __all__ = [
     "retry_after",
 ]
 
-log = logging.getLogger("hermes.platforms.matrix.http")
+# Importing mautrix made its TraceLogger the class of every logger created afterwards.
+log = cast(TraceLogger, logging.getLogger("hermes.platforms.matrix.http"))
 
 # Sync long-polls for 30 s; a read that stalls three times as long means the connection is dead.
 _TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=15, sock_read=90)

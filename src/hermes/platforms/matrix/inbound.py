@@ -149,7 +149,7 @@ class EventReader:
 
     def _text(self, content: dict[str, Any], msgtype: str, mentioned: bool) -> str:
         """What the person wrote, without a reply's quoted fallback or the words addressing the bot."""
-        body = content.get("body") if isinstance(content.get("body"), str) else ""
+        body = found if isinstance(found := content.get("body"), str) else ""
         if msgtype in MEDIA_MSGTYPES:
             body = caption(content)
         text = strip_reply_fallback(content, body)

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def invite_details(user_id: str, invite_state: list[dict[str, Any]]) -> tuple[str | None, bool]:
     """Who invited the bot (the sender of its invite member event) and whether the invite is direct."""
     for event in invite_state:
-        content = event.get("content") if isinstance(event.get("content"), dict) else {}
+        content = found if isinstance(found := event.get("content"), dict) else {}
         if (
             event.get("type") == "m.room.member"
             and event.get("state_key") == user_id

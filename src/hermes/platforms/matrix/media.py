@@ -57,7 +57,7 @@ class MediaFetcher:
         self.max_bytes = max_bytes
 
     async def fetch(self, content: dict[str, Any]) -> Attachment:
-        info = content.get("info") if isinstance(content.get("info"), dict) else {}
+        info = found if isinstance(found := content.get("info"), dict) else {}
         mime = str(info.get("mimetype") or "application/octet-stream")
         name = _filename(content, mime)
         encrypted = content.get("file") if isinstance(content.get("file"), dict) else None

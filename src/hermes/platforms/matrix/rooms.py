@@ -79,7 +79,7 @@ class RoomDirectory:
 
 
 def _member(event: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    content = event.get("content") if isinstance(event.get("content"), dict) else {}
+    content = found if isinstance(found := event.get("content"), dict) else {}
     name = content.get("displayname")
     return event.get("state_key"), content.get("membership"), name if isinstance(name, str) else None
 

@@ -142,7 +142,7 @@ class Sender:
             event_type = ENCRYPTED
         path = client_path("rooms/{}/send/{}/{}", room_id, event_type, txn)
         answer = await self._patiently(Method.PUT, path, content, what=what)
-        return answer["event_id"]
+        return str(answer["event_id"])
 
     async def upload(self, data: bytes, mime_type: str, filename: str, *, room_id: str) -> dict[str, Any]:
         """Put a file for `room_id` in the media repository. Every file sent passes here.
@@ -169,7 +169,7 @@ class Sender:
         content = {"reason": reason} if reason and not encrypted else {}
         path = client_path("rooms/{}/redact/{}/{}", room_id, event_id, f"hermes.{uuid.uuid4().hex}")
         answer = await self._patiently(Method.PUT, path, content, what=f"redaction in {room_id}")
-        return answer["event_id"]
+        return str(answer["event_id"])
 
     async def _seal(
         self, room_id: str, event_type: str, content: dict[str, Any], *, what: str
@@ -201,7 +201,7 @@ class Sender:
             query=query,
             what=f"upload of {name}",
         )
-        return answer["content_uri"]
+        return str(answer["content_uri"])
 
     # -- what the platform sends ---------------------------------------------------------------------
 

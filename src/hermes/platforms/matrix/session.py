@@ -9,7 +9,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from hermes.fileio import write_atomic
 from hermes.platforms.base import CredentialsRejected
@@ -64,7 +64,7 @@ async def stored_token(state_dir: Path, settings: LoginSettings) -> str | None:
     return stored["access_token"] if stored is not None and _reusable(stored, settings) else None
 
 
-def _reusable(stored: dict[str, Any] | None, settings: LoginSettings) -> bool:
+def _reusable(stored: dict[str, Any] | None, settings: LoginSettings) -> TypeGuard[dict[str, Any]]:
     return bool(
         stored
         and stored.get("access_token")

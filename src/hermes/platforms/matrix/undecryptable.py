@@ -53,6 +53,6 @@ class UndecryptableNotices:
         if last is not None and now - last < self.interval:
             return
         self._last[key] = now
-        content = event.get("content") if isinstance(event.get("content"), dict) else {}
+        content = found if isinstance(found := event.get("content"), dict) else {}
         chat = ChatRef(PLATFORM, room_id, "group", thread_root(content))
         self.spawn(self.send_text(chat, NOTICE, idempotency_key=f"{event_id}:undecryptable"))

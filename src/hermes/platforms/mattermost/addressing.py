@@ -36,7 +36,7 @@ class BotIdentity:
         """From `GET /users/me`."""
         username = str(user.get("username") or "").lower()
         keywords = {"@" + username}
-        props = user.get("notify_props") if isinstance(user.get("notify_props"), dict) else {}
+        props = found if isinstance(found := user.get("notify_props"), dict) else {}
         for key in str(props.get("mention_keys") or "").split(","):
             if key.strip():
                 keywords.add(key.strip().lower())

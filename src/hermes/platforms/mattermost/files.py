@@ -60,7 +60,7 @@ class FileFetcher:
         file_ids = [f for f in post.get("file_ids") or () if isinstance(f, str)]
         if not file_ids:
             return Received((), ())
-        metadata = post.get("metadata") if isinstance(post.get("metadata"), dict) else {}
+        metadata = found if isinstance(found := post.get("metadata"), dict) else {}
         known = {info.get("id"): info for info in metadata.get("files") or () if isinstance(info, dict)}
         attachments: list[Attachment] = []
         notes: list[str] = []

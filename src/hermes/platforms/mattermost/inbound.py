@@ -75,7 +75,7 @@ def ignored(post: dict[str, Any], bot_id: str) -> str | None:
 
 
 def from_bot(post: dict[str, Any]) -> bool:
-    props = post.get("props") if isinstance(post.get("props"), dict) else {}
+    props = found if isinstance(found := post.get("props"), dict) else {}
     return props.get("from_bot") == "true" or props.get("from_webhook") == "true"
 
 

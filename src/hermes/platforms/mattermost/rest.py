@@ -165,6 +165,13 @@ class RestClient:
         raw = await self._send(method, path, json_body, params, form, policy, _read_body)
         return json.loads(raw) if raw else None
 
+    async def _object(self, method: str, path: str, **options: Any) -> dict[str, Any]:
+        """`request` for an endpoint that answers a JSON object; any other answer is the server's fault."""
+        answer = await self.request(method, path, **options)
+        if not isinstance(answer, dict):
+            raise MattermostError(200, "", f"answered {type(answer).__name__}, not an object", method, path)
+        return answer
+
     async def download(self, path: str, limit: int) -> bytes:
         """A file's bytes; `FileTooLarge` as soon as more than `limit` bytes arrive."""
 
@@ -227,28 +234,31 @@ class RestClient:
     # -- endpoints ---------------------------------------------------------------------------------------
 
     async def me(self, policy: RetryPolicy = READ) -> dict[str, Any]:
-        return await self.request("GET", "/users/me", policy=policy)
+        return await self._object("GET", "/users/me", policy=policy)
 
     async def user(self, user_id: str) -> dict[str, Any]:
-        return await self.request("GET", f"/users/{user_id}")
+        return await self._object("GET", f"/users/{user_id}")
 
     async def my_channels(self) -> list[dict[str, Any]]:
         """Every channel of every team the bot belongs to, its DMs and group messages included."""
-        return await self.request("GET", "/users/me/channels")
+        answer = await self.request("GET", "/users/me/channels")
+        if not isinstance(answer, list):
+            raise MattermostError(200, "", "answered no list of channels", "GET", "/users/me/channels")
+        return answer
 
     async def posts_since(self, channel_id: str, since_ms: int) -> dict[str, Any]:
         """PostList of the channel's posts changed (created, edited, replied to) after `since_ms`."""
-        return await self.request("GET", f"/channels/{channel_id}/posts", params={"since": str(since_ms)})
+        return await self._object("GET", f"/channels/{channel_id}/posts", params={"since": str(since_ms)})
 
     async def posts_page(self, channel_id: str, page: int, per_page: int) -> dict[str, Any]:
         params = {"page": str(page), "per_page": str(per_page)}
-        return await self.request("GET", f"/channels/{channel_id}/posts", params=params)
+        return await self._object("GET", f"/channels/{channel_id}/posts", params=params)
 
     async def post(self, post_id: str) -> dict[str, Any]:
-        return await self.request("GET", f"/posts/{post_id}")
+        return await self._object("GET", f"/posts/{post_id}")
 
     async def thread(self, post_id: str) -> dict[str, Any]:
-        return await self.request("GET", f"/posts/{post_id}/thread")
+        return await self._object("GET", f"/posts/{post_id}/thread")
 
     async def create_post(
         self,
@@ -264,11 +274,11 @@ class RestClient:
             body["pending_post_id"] = pending_post_id
         if file_ids:
             body["file_ids"] = file_ids
-        return await self.request("POST", "/posts", json_body=body, policy=WRITE)
+        return await self._object("POST", "/posts", json_body=body, policy=WRITE)
 
     async def patch_post(self, post_id: str, message: str) -> dict[str, Any]:
         body = {"message": message}
-        return await self.request("PUT", f"/posts/{post_id}/patch", json_body=body, policy=WRITE)
+        return await self._object("PUT", f"/posts/{post_id}/patch", json_body=body, policy=WRITE)
 
     async def typing(self, channel_id: str, parent_id: str = "") -> None:
         body = {"channel_id": channel_id, "parent_id": parent_id}
@@ -288,7 +298,7 @@ class RestClient:
         return infos[0]
 
     async def file_info(self, file_id: str) -> dict[str, Any]:
-        return await self.request("GET", f"/files/{file_id}/info")
+        return await self._object("GET", f"/files/{file_id}/info")
 
     async def file(self, file_id: str, limit: int) -> bytes:
         return await self.download(f"/files/{file_id}", limit)

@@ -24,7 +24,6 @@ from hermes.platforms.mattermost.rest import USER_AGENT
 log = logging.getLogger(__name__)
 
 AUTH_TIMEOUT = 10.0
-_CLOSED = object()
 
 
 class StreamClosed(Exception):
@@ -55,7 +54,8 @@ class EventStream:
         self.ws = ws
         self.hello = hello
         self._ping_interval = ping_interval
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        # None marks the end of the stream, and stays in the queue for every later reader.
+        self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._next_seq = 1
         self._request_seq = 1  # the challenge was 1
         self._unanswered_ping: int | None = None
@@ -86,8 +86,8 @@ class EventStream:
 
     async def next_event(self) -> dict[str, Any]:
         item = await self._queue.get()
-        if item is _CLOSED:
-            self._queue.put_nowait(_CLOSED)
+        if item is None:
+            self._queue.put_nowait(None)
             raise StreamClosed(self._close_reason)
         return item
 
@@ -103,7 +103,7 @@ class EventStream:
     def _end(self, reason: str) -> None:
         if self._close_reason == "closed":
             self._close_reason = reason
-        self._queue.put_nowait(_CLOSED)
+        self._queue.put_nowait(None)
 
     async def _read(self) -> None:
         try:
@@ -163,7 +163,7 @@ async def _wait_for_hello(ws: aiohttp.ClientWebSocketResponse) -> Hello:
         frame = _decode(message.data)
         if frame is None or frame.get("event") != "hello":
             continue
-        data = frame.get("data") if isinstance(frame.get("data"), dict) else {}
+        data = found if isinstance(found := frame.get("data"), dict) else {}
         return Hello(str(data.get("connection_id") or ""), str(data.get("server_version") or ""))
     raise AuthenticationRefused("the server closed the WebSocket during authentication")
 

@@ -22,8 +22,8 @@ def encrypt_file(data: bytes) -> tuple[bytes, dict[str, Any]]:
 
 
 def decrypt_file(ciphertext: bytes, file: dict[str, Any]) -> bytes:
-    key = file.get("key") if isinstance(file.get("key"), dict) else {}
-    hashes = file.get("hashes") if isinstance(file.get("hashes"), dict) else {}
+    key = found if isinstance(found := file.get("key"), dict) else {}
+    hashes = found if isinstance(found := file.get("hashes"), dict) else {}
     secret, digest, iv = key.get("k"), hashes.get("sha256"), file.get("iv")
     if not (isinstance(secret, str) and isinstance(digest, str) and isinstance(iv, str)):
         raise BadAttachment("its encryption details are incomplete")

@@ -13,7 +13,7 @@ from mautrix.client import Client
 from mautrix.crypto import OlmMachine
 from mautrix.crypto.signature import verify_signature_json
 from mautrix.errors import MNotFound
-from mautrix.types import QueryKeysResponse, UserID
+from mautrix.types import DeviceID, QueryKeysResponse, SigningKey, UserID
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +29,10 @@ def self_signing_key(answer: QueryKeysResponse, user_id: str) -> str | None:
 def device_signed(answer: QueryKeysResponse, user_id: str, device_id: str) -> bool:
     """Whether the account's published self-signing key has validly signed the device's keys."""
     ssk = self_signing_key(answer, user_id)
-    device = (answer.device_keys.get(UserID(user_id)) or {}).get(device_id)
+    device = (answer.device_keys.get(UserID(user_id)) or {}).get(DeviceID(device_id))
     if ssk is None or device is None:
         return False
-    return verify_signature_json(device.serialize(), UserID(user_id), ssk, ssk)
+    return verify_signature_json(device.serialize(), UserID(user_id), ssk, SigningKey(ssk))
 
 
 def describe(answer: QueryKeysResponse, user_id: str, device_id: str) -> str:

@@ -17,6 +17,7 @@ from mautrix.client import Client
 from mautrix.crypto import OlmMachine
 from mautrix.errors import DecryptionError, EncryptionError, GroupSessionWithheldError, SessionNotFound
 from mautrix.types import (
+    JSON,
     DeviceLists,
     DeviceOTKCount,
     EncryptedEvent,
@@ -25,6 +26,7 @@ from mautrix.types import (
     SessionID,
     StateEvent,
     ToDeviceEvent,
+    UserID,
 )
 from mautrix.util import background_task
 
@@ -74,7 +76,7 @@ class E2EE:
                     self._to_device(raw), f"to-device {raw.get('type')} from {raw.get('sender')}"
                 )
         lists = sync.get("device_lists") or {}
-        changed = [user for user in lists.get("changed") or [] if isinstance(user, str)]
+        changed = [UserID(user) for user in lists.get("changed") or [] if isinstance(user, str)]
         if changed:
             await self._guarded(
                 self.machine.handle_device_lists(DeviceLists(changed=changed)), "device lists"
@@ -93,14 +95,14 @@ class E2EE:
             log.warning("matrix: could not handle %s: %s", what, _brief(exc))
 
     async def _state(self, room_id: str, raw: dict[str, Any]) -> None:
-        event = StateEvent.deserialize({**raw, "room_id": room_id})
+        event = StateEvent.deserialize(JSON({**raw, "room_id": room_id}))
         await self.stores.state_store.update_state(event)
         if event.type == EventType.ROOM_MEMBER:
             # A member joining or leaving an encrypted room retires the bot's outbound room key there.
             await self.machine.handle_member_event(event)
 
     async def _to_device(self, raw: dict[str, Any]) -> None:
-        event = ToDeviceEvent.deserialize(raw)
+        event = ToDeviceEvent.deserialize(JSON(raw))
         if raw["type"] == ENCRYPTED:
             await self.machine.handle_to_device_event(event)
         else:
@@ -115,7 +117,7 @@ class E2EE:
         network failures pass through.
         """
         try:
-            encrypted = EncryptedEvent.deserialize({**raw, "room_id": room_id})
+            encrypted = EncryptedEvent.deserialize(JSON({**raw, "room_id": room_id}))
         except Exception as exc:
             raise Undecryptable(f"malformed encrypted event ({_brief(exc)})") from None
         try:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import importlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from hermes.platforms.matrix.crypto.errors import CryptoRefused, E2EERequired
 from hermes.platforms.matrix.crypto.store_files import StorePaths
 
 if TYPE_CHECKING:
+    from mautrix.util.logging import TraceLogger
+
     from hermes.platforms.matrix.crypto.engine import E2EE
     from hermes.platforms.matrix.http import MatrixHTTP
     from hermes.platforms.matrix.options import MatrixOptions
@@ -35,7 +37,8 @@ class _CrossSigningNoise(logging.Filter):
         return "isn't cross-signed" not in message and "Didn't find cross-signing key" not in message
 
 
-_olm_log = logging.getLogger("hermes.platforms.matrix.crypto.olm")
+# Importing mautrix made its TraceLogger the class of every logger created afterwards.
+_olm_log = cast("TraceLogger", logging.getLogger("hermes.platforms.matrix.crypto.olm"))
 _olm_log.addFilter(_CrossSigningNoise())
 
 

@@ -139,12 +139,12 @@ def _account(
     elif not can_unpickle:
         keys.problem = "unknown: python-olm cannot be loaded"
     else:
-        import olm
+        from olm.account import Account, OlmAccountError
 
         pickle = pickled.encode() if isinstance(pickled, str) else pickled
         try:
-            identity = olm.Account.from_pickle(pickle, pickle_key(secret)).identity_keys
-        except olm.OlmAccountError as exc:
+            identity = Account.from_pickle(pickle, pickle_key(secret)).identity_keys
+        except OlmAccountError as exc:
             keys.problem = f"cannot be opened with {paths.secret} ({exc})"
         else:
             keys.ed25519, keys.curve25519 = identity["ed25519"], identity["curve25519"]
@@ -161,7 +161,7 @@ def _count(connection: sqlite3.Connection, table: str, user_id: str) -> int:
 
 
 async def _read_server(status: CryptoStatus, homeserver: str, token: str) -> None:
-    from mautrix.types import QueryKeysResponse
+    from mautrix.types import DeviceID, QueryKeysResponse, UserID
 
     from hermes.platforms.matrix.crypto.cross_signing import describe
     from hermes.platforms.matrix.http import Method, client_path, open_http
@@ -175,7 +175,7 @@ async def _read_server(status: CryptoStatus, homeserver: str, token: str) -> Non
     finally:
         await http.close()
     answer = QueryKeysResponse.deserialize(raw)
-    published = (answer.device_keys.get(user_id) or {}).get(device_id)
+    published = (answer.device_keys.get(UserID(user_id)) or {}).get(DeviceID(device_id))
     local = next((a for a in status.accounts if a.user_id == user_id and a.device_id == device_id), None)
     if published is None or not published.keys:
         status.server_keys = "none published for this device"
