@@ -18,10 +18,10 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
-from hermes.platforms.base import ChatRef, HubPort, Inbound
+from hermes.platforms.base import ChatKind, ChatRef, HubPort, Inbound
 from hermes.platforms.slack.addressing import PLATFORM, Bot, Policy, ignored, mentioned
 from hermes.platforms.slack.catchup import Cursor, read_backlog
 from hermes.platforms.slack.inbound import InboundBuilder
@@ -90,11 +90,13 @@ class Listener:
 
     # -- from the socket (slack_sdk's listeners) -------------------------------------------------------
 
-    async def on_message(self, client: SocketModeClient, message: dict[str, Any], raw: str | None) -> None:
+    async def on_message(
+        self, client: AsyncBaseSocketModeClient, message: dict[str, Any], raw: str | None
+    ) -> None:
         if message.get("type") == "hello":
             self.queue.put_nowait(_CATCH_UP)
 
-    async def on_request(self, client: SocketModeClient, request: SocketModeRequest) -> None:
+    async def on_request(self, client: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
         if request.type == "slash_commands":
             command = str(request.payload.get("command") or "")
             shown = f"{command} {request.payload.get('text') or ''}".strip()
@@ -219,7 +221,7 @@ class Listener:
         trigger = str(payload.get("trigger_id") or f"{channel}:{time.time()}")
         if payload.get("response_url"):
             self.on_slash(channel, str(payload["response_url"]))
-        kind = "dm" if channel.startswith("D") else "channel"
+        kind: ChatKind = "dm" if channel.startswith("D") else "channel"
         inbound = Inbound(
             event_id=f"slash:{trigger}",
             chat=ChatRef(PLATFORM, channel, kind),

@@ -182,7 +182,7 @@ class SlackPlatform(Platform):
             client.wss_uri = url
             client.message_listeners.append(listener.on_message)
             client.socket_mode_request_listeners.append(listener.on_request)
-            await client.connect()
+            await client.open()
         except BaseException:
             await web.close()
             raise
@@ -270,7 +270,7 @@ async def _close(client: SocketClient) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await client.close()
+    await client.shut()
 
 
 async def _sign_in(web: SlackWeb) -> tuple[Bot, str]:

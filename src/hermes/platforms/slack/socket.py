@@ -9,11 +9,12 @@ token that Slack no longer accepts: it would retry forever. `SocketClient` turns
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from hermes.platforms.slack.web import CREDENTIAL_ERRORS, error_code
@@ -25,6 +26,13 @@ class SocketClient(SocketModeClient):
     def __init__(self, *args: Any, on_refused: Callable[[str], None], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._on_refused = on_refused
+
+    # slack_sdk leaves these two unannotated; typed here so the rest of the adapter stays checked.
+    async def open(self) -> None:
+        await self.connect()  # type: ignore[no-untyped-call]
+
+    async def shut(self) -> None:
+        await self.close()  # type: ignore[no-untyped-call]
 
     async def issue_new_wss_url(self) -> str:
         try:
@@ -39,11 +47,8 @@ class SocketClient(SocketModeClient):
             raise
 
 
-Ack = Callable[[SocketModeRequest, dict[str, Any] | None], Awaitable[None]]
-
-
 async def acknowledge(
-    client: SocketModeClient, request: SocketModeRequest, payload: dict[str, Any] | None
+    client: AsyncBaseSocketModeClient, request: SocketModeRequest, payload: dict[str, Any] | None
 ) -> None:
     frame: dict[str, Any] = {"envelope_id": request.envelope_id}
     if payload is not None and request.accepts_response_payload:
