@@ -164,3 +164,20 @@ async def test_a_failed_catch_up_is_tried_again_soon(bot: SlackBot, monkeypatch:
         await bot.reply(dm, lambda m: m.text == "while the gateway was down", timeout=5)
         await settled(gateway)
     assert [c.status for c in bot.slack.calls("users.conversations")][:2] == [429, 200]
+
+
+async def test_a_catch_up_passes_over_a_thread_that_is_gone(bot: SlackBot) -> None:
+    dm = bot.dm(bot.alice)
+    async with bot.running() as gateway:
+        asked = await bot.slack.post(bot.alice, bot.general, f"{bot.mention} start a thread")
+        await bot.reply(bot.general)
+        await settled(gateway)
+    # while the gateway is down: the thread's parent is deleted, and people write
+    await bot.slack.workspace.delete(bot.alice, bot.general, asked.ts)
+    await bot.slack.post(bot.alice, dm, "a DM while down")
+    await bot.slack.post(bot.bob, bot.general, f"{bot.mention} a mention while down")
+    async with bot.running() as gateway:
+        await bot.reply(dm, lambda m: m.text == "a DM while down")
+        await bot.reply(bot.general, lambda m: m.text == "a mention while down")
+        await settled(gateway)
+    assert "thread_not_found" in [r.error for r in bot.slack.calls("conversations.replies")]

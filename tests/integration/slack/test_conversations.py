@@ -124,6 +124,8 @@ async def test_redelivered_and_twice_heard_events_are_answered_once(bot: SlackBo
         assert sorted(d.envelope["retry_attempt"] for d in heard()) == [0, 0, 1, 1]
         assert {d.envelope["retry_reason"] for d in heard() if d.envelope["retry_attempt"]} == {"timeout"}
         assert [m.text for m in bot.replies_in(bot.general)] == ["once only"]
+        # heard live by this process: no look for an earlier copy of the reply
+        assert not [r for r in bot.slack.requests if r.args.get("include_all_metadata")]
 
 
 async def test_slash_command_runs_the_same_command_code(bot: SlackBot) -> None:

@@ -23,7 +23,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 
 from hermes.platforms.base import ChatKind, ChatRef, HubPort, Inbound
 from hermes.platforms.slack.addressing import PLATFORM, Bot, Policy, ignored, mentioned
-from hermes.platforms.slack.catchup import Cursor, read_backlog
+from hermes.platforms.slack.catchup import Cursor, open_window, read_channels, read_direct
 from hermes.platforms.slack.inbound import InboundBuilder
 from hermes.platforms.slack.socket import acknowledge
 from hermes.platforms.slack.web import SlackWeb
@@ -84,6 +84,9 @@ class Listener:
         # earlier process, so sending them needs no look for an already-posted chunk.
         self._fresh: OrderedDict[str, None] = OrderedDict()
         self._retry_pending = False
+        # The threads the bot was in before a restart, so that their replies still count as addressed.
+        for channel, thread_ts in cursor.threads if cursor is not None else ():
+            builder.threads.joined(channel, thread_ts)
 
     def is_fresh(self, event_id: str) -> bool:
         return event_id in self._fresh
@@ -151,12 +154,16 @@ class Listener:
             self.caught_up.set()
             return
         self.cursor.threads = self._threads()
-        backlog = await read_backlog(self.web, self.cursor)
+        # One window for both passes: the first pass moves the cursor on.
+        window = await open_window(self.web, self.cursor)
         handed = 0
-        for event in backlog:
-            if await self._hand_over(event):
-                handed += 1
-        newest = max((float(event["ts"]) for event in backlog), default=0.0)
+        newest = 0.0
+        for read in (read_direct, read_channels):
+            backlog = await read(self.web, window)
+            for event in backlog:
+                if await self._hand_over(event):
+                    handed += 1
+            newest = max([newest, *(float(event["ts"]) for event in backlog)])
         if newest > self.cursor.ts:
             # Only messages the hub passes over (the bot's own, say) were read past the cursor: moving
             # it keeps the next catch-up's window small.
@@ -198,9 +205,10 @@ class Listener:
             self.cursor.ts = ts
             self.cursor.threads = self._threads()
             cursor = self.cursor.encode()
+        known = inbound.event_id in self._fresh
         self._note_fresh(inbound.event_id)
         new = await self.hub.receive(inbound, cursor=cursor)
-        if not new:
+        if not new and not known:
             self._fresh.pop(inbound.event_id, None)
         elif inbound.addressed:
             await self.on_addressed(inbound, mentioned(str(event.get("text") or ""), self.bot, self.policy))
