@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from hermes.config.errors import ConfigError
 from hermes.config.names import OTHER_NAMES, closest, did_you_mean, setting_prefixes
 from hermes.config.paths import HermesPaths
-from hermes.config.sections import registered_sections
+from hermes.config.sections import SectionSpec, registered_sections
 from hermes.config.settings import Env, Secret, Section, Settings
 from hermes.config.sources import ENVIRONMENT, EnvLayer, env_layers, expand_vars, read_yaml
 
@@ -174,6 +174,23 @@ def _unknown_keys(tree: Mapping[str, Any], model: type[BaseModel], prefix: str =
     return unknown
 
 
+def _unknown_top_keys(tree: Mapping[str, Any], sections: Mapping[str, SectionSpec]) -> list[str]:
+    """`_unknown_keys` for the whole file, whose blocks are the core's sections and the extensions'."""
+    known = [*Settings.model_fields, *sections]
+    unknown = []
+    for name, value in tree.items():
+        spec = sections.get(str(name))
+        if spec is not None:
+            if isinstance(value, Mapping):
+                unknown.extend(_unknown_keys(value, spec.model, f"{name}."))
+        elif str(name) in Settings.model_fields:
+            unknown.extend(_unknown_keys({name: value}, Settings))
+        else:
+            suggestion = closest(str(name), known)
+            unknown.append(f"{name} (did you mean {suggestion}?)" if suggestion else str(name))
+    return unknown
+
+
 def _plugins(tree: Mapping[str, Any]) -> list[str]:
     """`gateway.plugins` as written, imported before the settings are known: a plugin may bring a section."""
     gateway = tree.get("gateway")
@@ -244,15 +261,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> LoadedConfig:
     import_plugins(_plugins(tree))
     sections = registered_sections()
     warnings = _unknown_env_keys(layers, referenced)
-    unknown = [
-        key
-        for key in _unknown_keys({k: v for k, v in tree.items() if k not in sections}, Settings)
-        if key not in sections
-    ]
-    for section, spec in sections.items():
-        block = tree.get(section)
-        if isinstance(block, Mapping):
-            unknown.extend(_unknown_keys(block, spec.model, f"{section}."))
+    unknown = _unknown_top_keys(tree, sections)
     if unknown:
         warnings.append(f"config.yaml: unknown keys ignored: {', '.join(unknown)}")
     if missing:

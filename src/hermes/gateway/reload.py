@@ -47,7 +47,8 @@ class ReloadResult:
 
 
 def changed_keys(old: LoadedConfig, new: LoadedConfig) -> list[str]:
-    return [leaf.key for leaf in leaves() if old.value(leaf.key) != new.value(leaf.key)]
+    """By name: the order of the settings depends on which sections are registered."""
+    return sorted(leaf.key for leaf in leaves() if old.value(leaf.key) != new.value(leaf.key))
 
 
 def platform_section(config: LoadedConfig, platform: str) -> Any:

@@ -115,7 +115,7 @@ async def test_config_reference_and_show(site: Path, tmp_path: Path) -> None:
 async def test_a_bad_value_is_named_like_a_core_one(site: Path, tmp_path: Path) -> None:
     home = write_home(tmp_path / "home", env={"ECHO_PORT": "lots"})
     code, out = await hermes(site, home, "doctor")
-    assert code == 1
+    assert code == 78
     assert "config error: echo.port = 'lots' (from .env as ECHO_PORT)" in out
 
 
