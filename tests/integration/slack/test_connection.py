@@ -45,6 +45,7 @@ async def test_disconnect_notices_reconnect_through_connections_open(bot: SlackB
         await settled(gateway)
         assert len(bot.replies_in(dm)) == 1
         await bot.slack.wait_for(lambda: len(bot.slack.socket.open_connections()) == 1, timeout=3)
+        assert platform_of(gateway).problem is None  # back after the new socket's hello
 
 
 async def test_a_refused_bot_token_stops_slack_with_one_clear_line(

@@ -9,6 +9,7 @@ import pytest
 from hermes.config import ConfigError, load_config
 from hermes.platforms.slack.options import SlackOptions
 from hermes.platforms.slack.platform import SlackPlatform
+from hermes.testing import contract_problems
 
 BOT = "xoxb-1-2-abc"
 APP = "xapp-1-A1-2-def"
@@ -88,3 +89,7 @@ def test_values_outside_their_type_stop_the_loader(tmp_path: Path, key: str, val
 def test_enabled_by_the_bot_token(tmp_path: Path) -> None:
     assert not SlackPlatform.enabled(load_config({"HERMES_HOME": str(tmp_path)}))
     assert SlackPlatform.enabled(load_config({"HERMES_HOME": str(tmp_path), "SLACK_BOT_TOKEN": BOT}))
+
+
+def test_the_platform_keeps_the_package_contract() -> None:
+    assert contract_problems(SlackPlatform) == []

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hermes.platforms.base import (
     Attachment,
@@ -33,6 +33,8 @@ from hermes.platforms.slack.settings import SlackSettings
 from hermes.platforms.slack.setup import WIZARD
 
 if TYPE_CHECKING:
+    from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
+
     from hermes.config import LoadedConfig
     from hermes.platforms.slack.listener import Listener
     from hermes.platforms.slack.outbound import Outbound
@@ -180,6 +182,7 @@ class SlackPlatform(Platform):
                 on_refused=self._refused,
             )
             client.wss_uri = url
+            client.message_listeners.append(self._on_frame)
             client.message_listeners.append(listener.on_message)
             client.socket_mode_request_listeners.append(listener.on_request)
             await client.open()
@@ -202,6 +205,18 @@ class SlackPlatform(Platform):
             await asyncio.gather(connection.worker, return_exceptions=True)
         await _close(connection.client)
         await connection.web.close()
+
+    async def _on_frame(
+        self, client: AsyncBaseSocketModeClient, message: dict[str, Any], raw: str | None
+    ) -> None:
+        """The connection's state for `gateway status`: a `disconnect` notice means slack_sdk is getting a
+        new socket; the next `hello` means it has one."""
+        if self.halted:
+            return
+        if message.get("type") == "disconnect":
+            self.problem = f"reconnecting (Slack asked: {message.get('reason', '?')})"
+        elif message.get("type") == "hello":
+            self.problem = None
 
     def _refused(self, code: str) -> None:
         self.problem = f"credentials rejected: Slack answered {code} for SLACK_APP_TOKEN"

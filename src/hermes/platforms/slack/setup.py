@@ -113,6 +113,13 @@ def run(form: SetupForm, current: SlackSettings) -> dict[str, Any]:
     return {key: form.answers[key] for key in keys if form.answers.get(key) not in (None, "")}
 
 
+def next_steps(current: SlackSettings) -> str:
+    return (
+        "  In Slack: DM the app, or invite it to a channel (/invite @app) and @mention it. "
+        "`/hermes help` lists the commands."
+    )
+
+
 WIZARD = WizardSection(
     hint="a Slack app in Socket Mode (bot token + app-level token)",
     flags=(
@@ -122,4 +129,5 @@ WIZARD = WizardSection(
         Flag("--slack-home-channel", "slack.home_channel", "Channel id (C…) for proactive messages."),
     ),
     run=run,
+    next_steps=next_steps,
 )
