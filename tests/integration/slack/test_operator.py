@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
+import os
 from pathlib import Path
 
 from hermes.config import load_config
 from hermes.gateway.approvals import send_to_target
 from hermes.platforms.base import Attachment, ChatRef
 from hermes.platforms.slack import SlackPlatform
+from tests.harness.gateway import HERMES
 
 from .conftest import SlackBot, hub_of, platform_of, settled
 
@@ -77,3 +80,23 @@ async def test_status_shows_the_bot_and_the_workspace(bot: SlackBot) -> None:
         fields = platform_of(gateway).status_fields()
         assert fields["bot"] == f"<@{bot.slack.bot.id}>"
         assert fields["workspace"] == "emulated"
+
+
+async def test_hermes_doctor_shows_the_slack_checks_and_a_troubleshooting_hint(bot: SlackBot) -> None:
+    bot.configure()
+    bot.home.chmod(0o700)
+    bot.slack.set_scopes({"chat:write", "app_mentions:read", "im:history"})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    proc = await asyncio.create_subprocess_exec(
+        HERMES,
+        "doctor",
+        env={**env, "HERMES_HOME": str(bot.home)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out = (await proc.communicate())[0].decode()
+    assert proc.returncode != 0, out
+    assert "✓ slack: signed in as hermes in emulated" in out
+    assert "✓ slack: Socket Mode accepts the app token" in out
+    assert "✗ slack: the bot lacks scopes" in out and "users:read" in out
+    assert "reinstall" in out
