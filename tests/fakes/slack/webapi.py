@@ -68,9 +68,9 @@ class WebApi:
         method = request.match_info["method"]
         args, token_arg, json_body = await _arguments(request)
         header = request.headers.get("Authorization", "")
-        value = (
-            header[7:].strip() if header.lower().startswith("bearer ") else (None if json_body else token_arg)
-        )
+        # apps.connections.open takes the app token only as a header; JSON bodies never carry a token.
+        in_body = None if json_body or method == "apps.connections.open" else token_arg
+        value = header[7:].strip() if header.lower().startswith("bearer ") else in_body
         status, body, headers = 200, None, {}
         try:
             handler = self.handlers.get(method)

@@ -78,6 +78,10 @@ async def test_tokens_are_kept_to_their_kind(slack: SlackEmulator) -> None:
     with pytest.raises(SlackApiError) as err:
         await web(slack, slack.app_token).auth_test()
     assert err.value.response["error"] == "not_allowed_token_type"
+    async with aiohttp.ClientSession() as http:
+        form = {"token": slack.app_token}
+        async with http.post(slack.api_url + "apps.connections.open", data=form) as resp:
+            assert (await resp.json())["error"] == "not_authed"  # the app token goes in the header
     url = (await web(slack).apps_connections_open(app_token=slack.app_token))["url"]
     assert url.startswith("ws://127.0.0.1:") and "ticket=" in url
 
