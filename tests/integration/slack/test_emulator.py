@@ -315,3 +315,43 @@ async def test_slash_command_ack_payload_and_response_url(slack: SlackEmulator) 
         assert len(call.responses) == 5
     finally:
         await client.close()
+
+
+async def test_edits_and_reactions_are_heard(slack: SlackEmulator) -> None:
+    alice = slack.add_user("alice")
+    general = slack.add_channel("general", [alice, slack.bot])
+    seen: list[SocketModeRequest] = []
+    client = await socket_client(slack, seen)
+    try:
+        await slack.wait_for_connections(1)
+        posted = await web(slack).chat_postMessage(channel=general.id, text="v1")
+        await web(slack).chat_update(channel=general.id, ts=posted["ts"], text="v2")
+        await slack.workspace.react(alice, general, posted["ts"], "eyes", add=True)
+        await slack.wait_for(lambda: len(seen) == 3)
+        own, changed, reaction = (r.payload["event"] for r in seen)
+        assert own["text"] == "v1" and own["bot_id"]
+        assert changed["subtype"] == "message_changed" and changed["hidden"] is True
+        assert (changed["message"]["text"], changed["previous_message"]["text"]) == ("v2", "v1")
+        assert reaction["type"] == "reaction_added" and reaction["item"] == {
+            "type": "message",
+            "channel": general.id,
+            "ts": posted["ts"],
+        }
+    finally:
+        await client.close()
+
+
+async def test_the_bots_conversations_and_their_info(slack: SlackEmulator) -> None:
+    alice = slack.add_user("alice")
+    general = slack.add_channel("general", [alice, slack.bot])
+    secret = slack.add_channel("secret", [alice, slack.bot], private=True)
+    slack.add_channel("elsewhere", [alice])
+    dm = slack.dm(alice)
+    listed = await web(slack).users_conversations(types="public_channel,private_channel,im,mpim")
+    assert {c["id"] for c in listed["channels"]} == {general.id, secret.id, dm.id}
+    info = (await web(slack).conversations_info(channel=secret.id))["channel"]
+    assert (info["is_private"], info["is_group"], info["is_channel"]) == (True, True, False)
+    assert (await web(slack).conversations_info(channel=dm.id))["channel"]["is_im"] is True
+    with pytest.raises(SlackApiError) as err:
+        await web(slack, slack.user_token(slack.add_user("mallory"))).conversations_info(channel=secret.id)
+    assert err.value.response["error"] == "channel_not_found"  # private: invisible to non-members
