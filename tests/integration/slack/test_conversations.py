@@ -126,6 +126,7 @@ async def test_redelivered_and_twice_heard_events_are_answered_once(bot: SlackBo
         assert [m.text for m in bot.replies_in(bot.general)] == ["once only"]
         # heard live by this process: no look for an earlier copy of the reply
         assert not [r for r in bot.slack.requests if r.args.get("include_all_metadata")]
+        assert asked.reactions == {}  # SLACK_REACTIONS=false
 
 
 async def test_slash_command_runs_the_same_command_code(bot: SlackBot) -> None:
@@ -174,3 +175,14 @@ async def test_other_bots_with_allow_bots_mentions(bot: SlackBot) -> None:
         await heard_everything(bot)
         await settled(gateway)
         assert [m.text for m in bot.replies_in(bot.general)] == ["beep for you"]
+
+
+async def test_with_no_allowlist_nobody_is_answered_and_a_dm_says_why(bot: SlackBot) -> None:
+    bot.configure(allowed=[])
+    async with bot.running() as gateway:
+        dm = bot.dm(bot.alice)
+        await bot.slack.post(bot.alice, dm, "hello?")
+        denial = await bot.reply(dm)
+        await settled(gateway)
+        assert bot.alice.id in denial.text
+        assert bot.llm.chat_requests == []
