@@ -9,7 +9,7 @@ import pytest
 
 from hermes.platforms.slack.addressing import Bot, Policy, decide, ignored, strip_mention
 from hermes.platforms.slack.catchup import Cursor
-from hermes.platforms.slack.listener import command_text
+from hermes.platforms.slack.interactions import action_inbounds, command_text
 
 BOT = Bot("UBOT", "BBOT")
 
@@ -105,3 +105,33 @@ def test_a_cursor_round_trips_and_keeps_the_latest_threads() -> None:
     again = Cursor.decode(cursor.encode())
     assert again is not None and again.ts == cursor.ts
     assert again.threads == cursor.threads[-100:]
+
+
+def test_an_approval_click_is_the_pressers_word_in_the_questions_thread() -> None:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U1", "username": "alice"},
+        "container": {"channel_id": "C1", "message_ts": "5.0", "thread_ts": "4.0"},
+        "actions": [{"action_id": "hermes_deny", "action_ts": "6.0"}],
+    }
+    [inbound] = action_inbounds(payload)
+    assert (inbound.text, inbound.sender_id, inbound.addressed) == ("no", "U1", False)
+    assert (inbound.chat.chat_id, inbound.chat.thread_id) == ("C1", "4.0")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"type": "view_submission"},
+        {"type": "block_actions", "actions": [{"action_id": "hermes_approve"}]},
+        {
+            "type": "block_actions",
+            "user": {"id": "U1"},
+            "container": {"channel_id": "C1"},
+            "actions": [{"action_id": "someone_elses_button"}],
+        },
+    ],
+)
+def test_other_interactions_are_nothing(payload: dict) -> None:
+    assert action_inbounds(payload) == []

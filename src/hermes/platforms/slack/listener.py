@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,10 +20,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
-from hermes.platforms.base import ChatKind, ChatRef, HubPort, Inbound
+from hermes.platforms.base import HubPort, Inbound
 from hermes.platforms.slack.addressing import PLATFORM, Bot, Policy, ignored, mentioned
 from hermes.platforms.slack.catchup import Cursor, open_window, read_channels, read_direct
 from hermes.platforms.slack.inbound import InboundBuilder
+from hermes.platforms.slack.interactions import action_inbounds, slash_inbound
 from hermes.platforms.slack.socket import acknowledge
 from hermes.platforms.slack.web import SlackWeb
 
@@ -42,19 +42,6 @@ class Slash:
 @dataclass(frozen=True)
 class Action:
     payload: dict[str, Any]
-
-
-# The approval buttons (see outbound.approval_blocks) answer as the words the hub's approvals read.
-APPROVAL_ACTIONS = {"hermes_approve": "yes", "hermes_deny": "no"}
-
-
-def command_text(command: str, text: str) -> str:
-    """`/hermes new` is the hub's `/new`; `/hermes` alone asks for help; any other native slash command
-    (declared in the app manifest, e.g. `/new`) is the command of that name."""
-    words = text.strip()
-    if command.lstrip("/").lower() == "hermes":
-        return "/" + (words.lstrip("/!") if words else "help")
-    return f"{command} {words}".strip()
 
 
 class Listener:
@@ -224,46 +211,12 @@ class Listener:
         return self.builder.threads.recent()
 
     async def _slash(self, payload: dict[str, Any]) -> None:
-        channel = str(payload.get("channel_id") or "")
-        user = str(payload.get("user_id") or "")
-        trigger = str(payload.get("trigger_id") or f"{channel}:{time.time()}")
+        inbound = slash_inbound(payload)
         if payload.get("response_url"):
-            self.on_slash(channel, str(payload["response_url"]))
-        kind: ChatKind = "dm" if channel.startswith("D") else "channel"
-        inbound = Inbound(
-            event_id=f"slash:{trigger}",
-            chat=ChatRef(PLATFORM, channel, kind),
-            sender_id=user,
-            sender_name=str(payload.get("user_name") or user),
-            text=command_text(str(payload.get("command") or ""), str(payload.get("text") or "")),
-            addressed=True,
-            sent_at=time.time(),
-        )
+            self.on_slash(inbound.chat.chat_id, str(payload["response_url"]))
         self._note_fresh(inbound.event_id)
         await self.hub.receive(inbound)
 
     async def _action(self, payload: dict[str, Any]) -> None:
-        """An approval button pressed: the presser's "yes" or "no" in the question's chat and thread. Not
-        addressed, so that it answers the question of whoever asked it and nothing else: a click by
-        someone else, or after the question expired, goes no further."""
-        if payload.get("type") != "block_actions":
-            return
-        container = payload.get("container") or {}
-        user = str((payload.get("user") or {}).get("id") or "")
-        channel = str(container.get("channel_id") or (payload.get("channel") or {}).get("id") or "")
-        for action in payload.get("actions") or []:
-            word = APPROVAL_ACTIONS.get(str(action.get("action_id")))
-            if word is None or not channel or not user:
-                continue
-            thread = container.get("thread_ts") or None
-            stamp = str(action.get("action_ts") or time.time())
-            inbound = Inbound(
-                event_id=f"action:{channel}:{container.get('message_ts')}:{user}:{stamp}",
-                chat=ChatRef(PLATFORM, channel, "dm" if channel.startswith("D") else "channel", thread),
-                sender_id=user,
-                sender_name=str((payload.get("user") or {}).get("username") or user),
-                text=word,
-                addressed=False,
-                sent_at=time.time(),
-            )
+        for inbound in action_inbounds(payload):
             await self.hub.receive(inbound)
