@@ -17,7 +17,6 @@ from hermes.platforms.base import (
     Attachment,
     ChatRef,
     Check,
-    CredentialsRejected,
     HubPort,
     Inbound,
     MessageRef,
@@ -28,7 +27,6 @@ from hermes.platforms.base import (
 )
 from hermes.platforms.slack.addressing import PLATFORM, Bot, Policy
 from hermes.platforms.slack.options import SlackOptions
-from hermes.platforms.slack.scopes import missing_scopes
 from hermes.platforms.slack.settings import SlackSettings
 from hermes.platforms.slack.setup import WIZARD
 
@@ -140,6 +138,7 @@ class SlackPlatform(Platform):
 
     async def start(self, hub: HubPort) -> None:
         from hermes.platforms.slack.catchup import Cursor
+        from hermes.platforms.slack.connect import sign_in, socket_url
         from hermes.platforms.slack.inbound import InboundBuilder, ThreadBook
         from hermes.platforms.slack.listener import Listener
         from hermes.platforms.slack.outbound import Outbound
@@ -149,8 +148,8 @@ class SlackPlatform(Platform):
         options = self.options
         web = SlackWeb(options.bot_token, options.api_url)
         try:
-            bot, team = await _sign_in(web)
-            url = await _socket_url(web, options)
+            bot, team = await sign_in(web)
+            url = await socket_url(web, options.app_token)
             policy = Policy(
                 require_mention=options.require_mention,
                 strict_mention=options.strict_mention,
@@ -203,7 +202,7 @@ class SlackPlatform(Platform):
         if connection.worker is not None:
             connection.worker.cancel()
             await asyncio.gather(connection.worker, return_exceptions=True)
-        await _close(connection.client)
+        await connection.client.shut()
         await connection.web.close()
 
     async def _on_frame(
@@ -272,64 +271,3 @@ class SlackPlatform(Platform):
 
     async def edit(self, ref: MessageRef, text: str) -> None:
         await self._connected().outbound.edit(ref, text)
-
-
-async def _close(client: SocketClient) -> None:
-    """slack_sdk closes the socket while its own reader still waits on it, and aiohttp then waits out its
-    10 s close timeout: its reader and monitor are stopped first, so the close handshake is immediate."""
-    client.closed = True
-    client.auto_reconnect_enabled = False
-    tasks = [
-        t for t in (client.message_receiver, client.current_session_monitor, client.message_processor) if t
-    ]
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await client.shut()
-
-
-async def _sign_in(web: SlackWeb) -> tuple[Bot, str]:
-    from slack_sdk.errors import SlackApiError
-
-    from hermes.platforms.slack.web import CREDENTIAL_ERRORS, error_code
-
-    try:
-        reply = await web.call("auth_test")
-    except SlackApiError as exc:
-        code = error_code(exc)
-        if code in CREDENTIAL_ERRORS:
-            raise CredentialsRejected(
-                f"Slack refused SLACK_BOT_TOKEN ({code}); copy the Bot User OAuth Token (xoxb-…) from the "
-                "app's OAuth & Permissions page (reinstall the app if it was removed) and restart"
-            ) from None
-        raise ConnectionError(f"slack: auth.test failed: {code}") from None
-    if not reply.get("bot_id"):
-        raise CredentialsRejected(
-            "SLACK_BOT_TOKEN is not a bot token (auth.test names no bot); use the xoxb- one"
-        )
-    lacking = missing_scopes(reply.headers.get("x-oauth-scopes"))
-    if lacking:
-        log.warning(
-            "slack: the bot token lacks the scopes %s; add them under OAuth & Permissions, reinstall the app",
-            ", ".join(lacking),
-        )
-    return Bot(str(reply["user_id"]), str(reply["bot_id"])), str(reply.get("team") or "")
-
-
-async def _socket_url(web: SlackWeb, options: SlackOptions) -> str:
-    from slack_sdk.errors import SlackApiError
-
-    from hermes.platforms.slack.web import CREDENTIAL_ERRORS, error_code
-
-    try:
-        reply = await web.call("apps_connections_open", app_token=options.app_token)
-    except SlackApiError as exc:
-        code = error_code(exc)
-        if code in CREDENTIAL_ERRORS:
-            raise CredentialsRejected(
-                f"Slack refused SLACK_APP_TOKEN ({code}); create an app-level token with the "
-                "connections:write scope (Basic Information → App-Level Tokens), make sure Socket Mode is "
-                "enabled, then restart"
-            ) from None
-        raise ConnectionError(f"slack: apps.connections.open failed: {code}") from None
-    return str(reply["url"])

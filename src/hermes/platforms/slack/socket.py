@@ -8,6 +8,7 @@ token that Slack no longer accepts: it would retry forever. `SocketClient` turns
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -27,11 +28,21 @@ class SocketClient(SocketModeClient):
         super().__init__(*args, **kwargs)
         self._on_refused = on_refused
 
-    # slack_sdk leaves these two unannotated; typed here so the rest of the adapter stays checked.
+    # slack_sdk leaves connect and close unannotated; typed here so the rest of the adapter stays checked.
     async def open(self) -> None:
         await self.connect()  # type: ignore[no-untyped-call]
 
     async def shut(self) -> None:
+        """slack_sdk closes the socket while its own reader still waits on it, and aiohttp then waits out
+        its 10 s close timeout: the reader and the monitor are stopped first, so the close is immediate."""
+        self.closed = True
+        self.auto_reconnect_enabled = False
+        tasks = [
+            t for t in (self.message_receiver, self.current_session_monitor, self.message_processor) if t
+        ]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.close()  # type: ignore[no-untyped-call]
 
     async def issue_new_wss_url(self) -> str:
