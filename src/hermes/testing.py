@@ -128,6 +128,7 @@ class TestPlatform(Platform):
         sent_at: float | None = None,
         is_bot: bool = False,
         attachments: Sequence[Attachment] = (),
+        reaction_to: str | None = None,
     ) -> Inbound:
         """Deliver a message from a person to the hub, as the network would."""
         if self.hub is None:
@@ -142,6 +143,7 @@ class TestPlatform(Platform):
             sent_at=time.time() if sent_at is None else sent_at,
             attachments=tuple(attachments),
             sender_is_bot=is_bot,
+            reaction_to=reaction_to,
         )
         await self.hub.receive(inbound)
         return inbound

@@ -218,6 +218,12 @@ class MatrixHuman:
     async def leave(self, room_id: str) -> None:
         await self.client.leave_room(RoomID(room_id))
 
+    async def cross_sign(self) -> str:
+        """Creates the user's cross-signing keys, signs this device with them; returns the recovery key."""
+        if self._encryption is None:
+            raise RuntimeError(f"{self.user_id} has no encryption: nothing to cross-sign")
+        return await self.client.crypto.generate_recovery_key()
+
     async def set_typing(self, room_id: str, typing: bool = True, timeout_ms: int = 30_000) -> None:
         await self.client.set_typing(RoomID(room_id), timeout=timeout_ms if typing else 0)
 
@@ -414,10 +420,20 @@ class MatrixHumans:
         self._humans: list[MatrixHuman] = []
 
     async def new(
-        self, server: SynapseServer, *, encryption: bool = False, prefix: str = "human"
+        self,
+        server: SynapseServer,
+        *,
+        encryption: bool = False,
+        prefix: str = "human",
+        cross_signed: bool = True,
     ) -> MatrixHuman:
-        """A freshly registered user on ``server``, syncing."""
-        return await self.connect(server, await server.register(prefix=prefix), encryption=encryption)
+        """A freshly registered user on ``server``, syncing. With encryption, the user sets up cross-signing
+        and signs this device with it, as Element does at first login (``cross_signed=False``: a bare device
+        that nobody vouches for)."""
+        human = await self.connect(server, await server.register(prefix=prefix), encryption=encryption)
+        if encryption and cross_signed:
+            await human.cross_sign()
+        return human
 
     async def connect(
         self, server: SynapseServer, account: MatrixAccount, *, encryption: bool = False

@@ -78,6 +78,12 @@ class RunRequest:
     # The chat the input came from, handed to tools (approvals, cron delivery); None when no chat is
     # behind the run (API requests, cron jobs).
     origin: Origin | None = None
+    # Whose memory the run sees and edits: None for the owner's (memories/USER.md and MEMORY.md), else a
+    # stable name for the person (e.g. "matrix:@bob:example.org"), whose memory is kept apart.
+    memory_scope: str | None = None
+    # A scheduled run: nobody is there, and tools that create standing work (`attended_only`) are not
+    # offered, so a job cannot create jobs.
+    unattended: bool = False
 
 
 @dataclass(frozen=True)

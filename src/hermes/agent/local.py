@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import cast
 
 from hermes.agent.compression import Compressor
@@ -192,6 +192,8 @@ class LocalAgent:
         emit: Callable[[object], None],
     ) -> Final | Failed:
         tools = self.tools_for(request.platform)
+        if request.unattended:
+            tools = [t for t in tools if not getattr(t, "attended_only", False)]
         extra_system = "\n\n".join(
             part
             for part in (
@@ -208,6 +210,7 @@ class LocalAgent:
                 user_name=request.user_name,
                 extra_system=extra_system or None,
                 tool_names=[t.name for t in tools],
+                memory_scope=request.memory_scope,
             )
         )
         if request.seed and conversation.session_id is not None and not conversation.messages:
@@ -239,7 +242,9 @@ class LocalAgent:
             paths=self.config.paths,
             settings=self.settings,
             store=None if conversation.session_id is None else self.store,
-            memory=self.memory,
+            memory=self.memory.scoped(request.memory_scope),
+            memory_scope=request.memory_scope,
+            read_untrusted=_read_untrusted(conversation.messages),
             state=conversation.state,
         )
         model = request.model_override or conversation.model_override or self.settings.model.default
@@ -248,3 +253,15 @@ class LocalAgent:
         finally:
             if with_images is not None:
                 conversation.replace_last(*with_images)
+
+
+def _read_untrusted(messages: Sequence[Message]) -> bool:
+    """Whether the conversation already holds output of a tool that brings in outside content (a tool
+    that is gone since, an MCP server's, counts as such)."""
+    tools = registered_tools()
+    for message in messages:
+        if message.role == "tool" and message.name and not message.is_error:
+            tool = tools.get(message.name)
+            if tool is None or getattr(tool, "reads_untrusted", False):
+                return True
+    return False

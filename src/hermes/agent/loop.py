@@ -176,6 +176,8 @@ class AgentLoop:
             known = ", ".join(sorted(tools)) or "none"
             result = ToolResult.error(f"there is no tool named {call.name!r}. Available tools: {known}.")
         else:
+            if getattr(tool, "reads_untrusted", False):
+                ctx.read_untrusted = True
             result = await self._call(tool, args, ctx)
         content = result.content
         if len(content) > MAX_TOOL_OUTPUT:

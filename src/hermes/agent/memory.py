@@ -1,5 +1,10 @@
 """MEMORY.md, USER.md and SOUL.md: size limits, `§`-separated entries, atomic writes.
 
+`memories/MEMORY.md` and `memories/USER.md` are the owner's (the single-user contract other tools read and
+write). Every other person the agent talks to has a pair of their own under `memories/users/<who>/`, with
+the same limits, shown only in their own conversations (`MemoryFiles.scoped`), so what one person told the
+agent never reaches another person's prompt.
+
 Other programs edit these files while the daemon runs (they write a temp file and rename it over), so
 nothing is cached: every read opens the file afresh, and every write is temp + fsync + rename. A write
 re-reads the file first, so an edit made since the last turn is kept.
@@ -8,7 +13,9 @@ re-reads the file first, so an edit made since the last turn is kept.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +44,12 @@ and technical work.
   remembering about the user and your work together.
 - Match the language and tone of the person you are talking to.
 """
+
+
+# What marks an entry saved by a run that had read content from outside (a web page, a file, a tool's output):
+# it may be an injected instruction rather than something the user said.
+UNTRUSTED_MARK = "[from untrusted content] "
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9@._-]+")
 
 
 class MemoryEditError(ValueError):
@@ -81,15 +94,34 @@ def _read(path: Path) -> str:
         return ""
 
 
+def scope_directory(scope: str) -> str:
+    """A person's directory name: readable, safe as a path, and distinct for distinct scopes."""
+    readable = _UNSAFE_NAME.sub("_", scope).strip("._")[:60]
+    return f"{readable}-{hashlib.sha256(scope.encode()).hexdigest()[:10]}"
+
+
 class MemoryFiles:
-    def __init__(self, paths: HermesPaths) -> None:
+    def __init__(self, paths: HermesPaths, *, directory: Path | None = None) -> None:
+        folder = directory or paths.memories
+        self._paths = paths
         self._files: dict[Target, tuple[Path, int]] = {
-            "memory": (paths.memories / "MEMORY.md", MEMORY_LIMIT),
-            "user": (paths.memories / "USER.md", USER_LIMIT),
+            "memory": (folder / "MEMORY.md", MEMORY_LIMIT),
+            "user": (folder / "USER.md", USER_LIMIT),
         }
         self.soul_path = paths.soul_file
         # Our own read-modify-write cycles must not interleave (two sessions saving at once).
         self._lock = asyncio.Lock()
+        self._scoped: dict[str, MemoryFiles] = {}
+
+    def scoped(self, scope: str | None) -> MemoryFiles:
+        """The owner's files for None, else the files of the person `scope` names (created on first write)."""
+        if scope is None:
+            return self
+        files = self._scoped.get(scope)
+        if files is None:
+            directory = self._paths.memories / "users" / scope_directory(scope)
+            files = self._scoped[scope] = MemoryFiles(self._paths, directory=directory)
+        return files
 
     def path(self, target: Target) -> Path:
         return self._files[target][0]
@@ -170,6 +202,7 @@ class MemoryFiles:
                     f"{max(room, 0)} chars of room left (it holds {len(current)}). Shorten the entry, or "
                     "replace or remove older entries first."
                 )
+            path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, text)
             return f"{message} {path.name} now holds {len(text)} of {limit} chars."
 

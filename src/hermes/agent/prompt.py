@@ -36,6 +36,8 @@ class PromptInputs:
     tool_names: Sequence[str] = ()
     # The platform's own words on how it shows text.
     platform_hint: str = ""
+    # Whose memory goes in (see agent.memory): None for the owner's.
+    memory_scope: str | None = None
 
 
 class PromptBuilder:
@@ -54,7 +56,7 @@ class PromptBuilder:
         """Reads the files afresh, since other programs may have changed them, on the event loop: three
         small capped files and a stat per skill take ~40 us, where a hop to a thread took 270 us of CPU per
         turn on the 2-core reference machine, a quarter of an API request's cost."""
-        snapshot, skills = self._memory.read_snapshot(), self._skills.scan()
+        snapshot, skills = self._memory.scoped(inputs.memory_scope).read_snapshot(), self._skills.scan()
         return render(snapshot, skills, inputs, time.localtime(self._clock()))
 
 

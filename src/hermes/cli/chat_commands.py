@@ -60,6 +60,13 @@ class TerminalHub:
     def interrupt(self, session_key: str) -> bool:
         return self.lane_.interrupt()
 
+    def has_owner(self, platform: str) -> bool:
+        # The terminal is the operator's own: no one else could be the owner here.
+        return False
+
+    def is_owner(self, platform: str, user_id: str) -> bool:
+        return True
+
     def run_again(self, key: str, inbound: Inbound) -> None:
         self.retry = inbound
 
@@ -94,6 +101,7 @@ async def run_command(hub: TerminalHub, session_key: str, text: str) -> str | No
         sessions=hub.store.sessions,
         homes=hub.store.homes,
         runs=hub,
+        owners=hub,
         default_model=hub.default_model,
         uptime_seconds=hub.clock() - hub.started_at,
     )

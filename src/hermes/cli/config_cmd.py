@@ -30,11 +30,14 @@ def reference() -> None:
 def show() -> None:
     """Print every effective setting with its origin; secrets are redacted."""
     from hermes.config.loader import leaves
+    from hermes.config.mcp_secrets import mcp_redacted
 
     config = load_or_exit()
     rows = []
     for leaf in leaves():
         value = config.value(leaf.key)
+        if leaf.key == "mcp_servers":
+            value = mcp_redacted(value, REDACTED)
         shown = REDACTED if leaf.secret and value else json.dumps(value, ensure_ascii=False)
         rows.append((leaf.key, shown, config.origins[leaf.key]))
     width = max(len(key) for key, _, _ in rows)

@@ -14,7 +14,7 @@ from io import StringIO
 from dotenv import dotenv_values
 
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*=\s*(.*)$")
-_BARE = re.compile(r"^[A-Za-z0-9_\-./:@,+=%~^]+$")
+_BARE = re.compile(r"^[A-Za-z0-9_\-./:@,+=%~^]+\Z")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar, cast
 from pydantic import BaseModel, ValidationError
 
 from hermes.config.errors import ConfigError
+from hermes.config.mcp_secrets import mcp_secret_values
 from hermes.config.names import OTHER_NAMES, closest, did_you_mean, setting_prefixes
 from hermes.config.paths import HermesPaths
 from hermes.config.sections import SectionSpec, registered_sections
@@ -78,6 +79,7 @@ class LoadedConfig:
                 value = self.value(leaf.key)
                 if isinstance(value, str) and value:
                     found.append(value)
+        found.extend(mcp_secret_values(self.settings.mcp_servers))
         return found
 
 

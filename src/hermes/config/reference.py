@@ -51,6 +51,10 @@ DESCRIPTIONS = {
     "bedrock.region": "AWS region of Bedrock (else the AWS chain's region).",
     "gateway.allowed_users": "User ids allowed on every platform, in addition to each platform's list.",
     "gateway.allow_all_users": "Let everyone talk to the bot on every platform.",
+    "gateway.owners": "The owner's user ids (any platform): theirs is memories/USER.md, and only they may "
+    "`/sethome`. Empty: the single allowed user of a platform is its owner.",
+    "gateway.user_messages_per_minute": "Messages one person may send per minute on a chat platform; more "
+    "are ignored (one notice). 0 turns the limit off.",
     "gateway.proxy_url": "Proxy mode: use the agent of a remote Hermes API server instead of a local one.",
     "gateway.proxy_key": "The remote API server's key, for proxy mode.",
     "gateway.shutdown_grace_seconds": "On stop, how long runs in flight may take to finish.",

@@ -64,6 +64,12 @@ class BedrockSettings(Section):
 class GatewaySettings(Section):
     allowed_users: Annotated[list[str], Env("GATEWAY_ALLOWED_USERS")] = []
     allow_all_users: Annotated[bool, Env("GATEWAY_ALLOW_ALL_USERS")] = False
+    # Whose memory is memories/USER.md and who may /sethome. Empty: a platform whose allowlists name one
+    # user and allow nobody else has that user as its owner.
+    owners: Annotated[list[str], Env("GATEWAY_OWNERS")] = []
+    # Messages one person may send per minute on a chat platform before the bot stops answering them for
+    # the rest of that minute; 0 turns the limit off.
+    user_messages_per_minute: Annotated[int, Field(ge=0)] = 20
     proxy_url: Annotated[str | None, Env("GATEWAY_PROXY_URL")] = None
     proxy_key: Annotated[str | None, Env("GATEWAY_PROXY_KEY"), Secret] = None
     shutdown_grace_seconds: Annotated[float, Field(ge=0)] = 20.0

@@ -35,6 +35,7 @@ from hermes.config.loader import (
     load_config,
     secret_reference_name,
 )
+from hermes.config.mcp_secrets import mcp_secret_values
 from hermes.config.paths import HermesPaths
 from hermes.config.yaml_edit import REMOVE, YamlEditError, edit_yaml
 from hermes.fileio import write_atomic
@@ -193,6 +194,9 @@ def _secret_values(env: EnvFile, yaml_text: str) -> list[str]:
             node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, str):
             found.append(node)
+    servers = tree.get("mcp_servers") if isinstance(tree, dict) else None
+    if isinstance(servers, dict):
+        found.extend(mcp_secret_values(servers))
     return found
 
 

@@ -25,6 +25,13 @@ class Authorizer:
         users = platform.users | self.gateway.users
         return WILDCARD in users or user_id in users
 
+    def only_user(self, platform: AccessList) -> str | None:
+        """The one user admitted on a platform, when exactly one is (no wildcard, no allow-all)."""
+        if platform.allow_all or self.gateway.allow_all:
+            return None
+        users = platform.users | self.gateway.users
+        return next(iter(users)) if len(users) == 1 and WILDCARD not in users else None
+
 
 @dataclass
 class DenialNotices:

@@ -58,6 +58,14 @@ class RunsPort(Protocol):
         ...
 
 
+class OwnersPort(Protocol):
+    """Who owns the bot on a platform (`gateway.owners`, else the one person its allowlists admit)."""
+
+    def has_owner(self, platform: str) -> bool: ...
+
+    def is_owner(self, platform: str, user_id: str) -> bool: ...
+
+
 @dataclass(frozen=True)
 class CommandContext:
     inbound: Inbound
@@ -67,6 +75,7 @@ class CommandContext:
     sessions: SessionsPort
     homes: HomesPort
     runs: RunsPort
+    owners: OwnersPort
     default_model: str
     uptime_seconds: float
 
@@ -167,6 +176,9 @@ async def _usage(ctx: CommandContext) -> str:
 @command("sethome", summary="make this chat the home channel for proactive messages")
 async def _sethome(ctx: CommandContext) -> str:
     chat = ctx.inbound.chat
+    # Where scheduled answers go is the owner's to choose; with no owner known, any allowed person may.
+    if ctx.owners.has_owner(chat.platform) and not ctx.owners.is_owner(chat.platform, ctx.inbound.sender_id):
+        return "🏠 Only the owner can set the home channel (the `gateway.owners` setting names who that is)."
     await ctx.homes.set(chat.platform, chat.chat_id, chat.thread_id, set_by=ctx.inbound.sender_id)
     return "🏠 This chat is now the home channel: scheduled and proactive messages will arrive here."
 

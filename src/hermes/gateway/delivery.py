@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from hermes.agent.contract import AgentEvent, Failed, Final, TextDelta, ToolFinished, ToolStarted
+from hermes.gateway.image_links import images_as_links
 from hermes.gateway.splitting import split_message
 from hermes.platforms.base import ChatRef, MessageRef, Platform
 
@@ -90,7 +91,7 @@ class ReplyStream:
         return self.sent_ids
 
     async def _write_final(self, text: str) -> None:
-        chunks = split_message(text, self.platform.max_message_chars)
+        chunks = split_message(images_as_links(text), self.platform.max_message_chars)
         for index, chunk in enumerate(chunks):
             if index == 0 and self._first is not None:
                 if chunk != self._shown:
@@ -111,7 +112,8 @@ class ReplyStream:
 
     def _preview(self) -> str:
         limit = self.platform.max_message_chars
-        return self._text if len(self._text) <= limit else self._text[: limit - 1] + "…"
+        text = images_as_links(self._text)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
 
     async def _stream_update(self) -> None:
         if self._first is None:

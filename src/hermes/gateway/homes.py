@@ -14,12 +14,13 @@ class HomesReader(Protocol):
     async def get(self, platform: str) -> HomeChannel | None: ...
 
 
-async def home_chat(homes: HomesReader, platform: Platform) -> ChatRef:
-    """The home set with /sethome, else the one from the platform's settings; LookupError saying how to
-    set one when there is neither."""
+async def home_chat(homes: HomesReader, platform: Platform) -> ChatRef | None:
+    """The home set with /sethome, else the one from the platform's settings; None when there is neither."""
     home = await homes.get(platform.name)
     if home is not None:
         return ChatRef(platform.name, home.chat_id, "channel", home.thread_id)
-    if platform.default_home is not None:
-        return platform.default_home
-    raise LookupError(f"{platform.name} has no home channel: send /sethome in the chat that should be it")
+    return platform.default_home
+
+
+def no_home(platform: str) -> LookupError:
+    return LookupError(f"{platform} has no home channel: send /sethome in the chat that should be it")

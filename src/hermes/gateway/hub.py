@@ -23,7 +23,10 @@ from hermes.gateway.auth import Authorizer, DenialNotices, denial_text
 from hermes.gateway.codec import from_payload, to_payload
 from hermes.gateway.commands import CommandContext, parse_command
 from hermes.gateway.delivery import EditThrottle, ReplyStream
+from hermes.gateway.homes import home_chat
+from hermes.gateway.image_links import images_as_links
 from hermes.gateway.lanes import Lane
+from hermes.gateway.rate_limit import RateLimiter
 from hermes.gateway.requests import RequestRuns
 from hermes.gateway.routing import RoutingPolicy, session_key
 from hermes.platforms.base import AccessList, ChatRef, Inbound, Platform
@@ -32,6 +35,7 @@ from hermes.store import Store
 log = logging.getLogger(__name__)
 
 INTERRUPT_ACK = "⏹ Interrupted — taking your new message into account."
+SLOW_DOWN = "⏳ You are sending messages faster than {limit} a minute; I am not answering the extra ones."
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class HubOptions:
     default_model: str = ""
     min_edit_interval: float = 1.0
     max_edits: int = 100
+    owners: frozenset[str] = frozenset()
+    user_messages_per_minute: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HubOptions:
@@ -56,6 +62,8 @@ class HubOptions:
             tool_progress=settings.display.tool_progress == "brief",
             routing=RoutingPolicy(settings.group_sessions_per_user, settings.thread_sessions_per_user),
             default_model=settings.model.default,
+            owners=frozenset(settings.gateway.owners),
+            user_messages_per_minute=settings.gateway.user_messages_per_minute,
         )
 
 
@@ -77,6 +85,7 @@ class Hub:
         self.authorizer = Authorizer(gateway_access)
         self.denials = DenialNotices()
         self.approvals = Approvals(self)
+        self.rate_limiter = RateLimiter(options.user_messages_per_minute)
         self.clock = clock
         self.started_at = clock()
         self._lanes: dict[str, Lane] = {}
@@ -92,8 +101,9 @@ class Hub:
     # -- what platforms call (HubPort) --------------------------------------------------------------
 
     async def receive(self, inbound: Inbound, *, cursor: str | None = None) -> bool:
+        payload = to_payload(inbound, content=self._may_answer(inbound))
         accepted = await self.store.inbox.accept(
-            inbound.chat.platform, inbound.event_id, to_payload(inbound), cursor=cursor
+            inbound.chat.platform, inbound.event_id, payload, cursor=cursor
         )
         if accepted and self._processing:
             self._spawn(self._handle(inbound))
@@ -104,6 +114,25 @@ class Hub:
 
     async def load_cursor(self, platform: str) -> str | None:
         return await self.store.cursors.get(platform)
+
+    async def home_chat(self, platform: str) -> ChatRef | None:
+        adapter = self.platforms.get(platform)
+        return None if adapter is None else await home_chat(self.store.homes, adapter)
+
+    def has_owner(self, platform: str) -> bool:
+        """Whether anyone is the owner on `platform` (see `is_owner`)."""
+        if self.options.owners:
+            return True
+        adapter = self.platforms.get(platform)
+        return self.authorizer.only_user(adapter.access if adapter is not None else AccessList()) is not None
+
+    def is_owner(self, platform: str, user_id: str) -> bool:
+        """The owner: named in `gateway.owners`, or else the one person a platform's allowlists admit."""
+        if self.options.owners:
+            return user_id in self.options.owners or f"{platform}:{user_id}" in self.options.owners
+        adapter = self.platforms.get(platform)
+        access = adapter.access if adapter is not None else AccessList()
+        return self.authorizer.only_user(access) == user_id
 
     def is_allowed(self, platform: str, user_id: str) -> bool:
         adapter = self.platforms.get(platform)
@@ -218,6 +247,9 @@ class Hub:
         if not inbound.addressed:
             await self._skip(inbound, "not addressed")
             return False
+        if not self.rate_limiter.allow(platform.name, inbound.sender_id, inbound.sent_at):
+            await self._slow_down(platform, inbound)
+            return False
         key = self.session_key_for(inbound)
         command = parse_command(inbound.text, bare=inbound.chat.kind != "dm" and platform.bare_commands)
         if command is not None:
@@ -230,6 +262,7 @@ class Hub:
                 sessions=self.store.sessions,
                 homes=self.store.homes,
                 runs=self,
+                owners=self,
                 default_model=self.default_model,
                 uptime_seconds=self.clock() - self.started_at,
             )
@@ -237,6 +270,25 @@ class Hub:
             return False
         self._enqueue(key, inbound)
         return True
+
+    def _may_answer(self, inbound: Inbound) -> bool:
+        """Whether handling this event (again, after a crash) may need its content: the checks of `_route`
+        that need no I/O. Everything else is stored without text."""
+        platform = self.platforms.get(inbound.chat.platform)
+        return (
+            platform is not None
+            and self.clock() - inbound.sent_at <= self.options.max_message_age
+            and (not inbound.sender_is_bot or self.options.allow_bots)
+            and self.authorizer.allowed(platform.access, inbound.sender_id)
+            and (inbound.addressed or self.approvals.awaits(inbound))
+        )
+
+    async def _slow_down(self, platform: Platform, inbound: Inbound) -> None:
+        log.warning("%s: %s is over the message rate limit; not answered", platform.name, inbound.sender_id)
+        if self.rate_limiter.should_tell(platform.name, inbound.sender_id, inbound.sent_at):
+            text = SLOW_DOWN.format(limit=self.rate_limiter.per_minute)
+            await platform.send(inbound.chat, text, idempotency_key=f"{inbound.event_id}:slow")
+        await self._skip(inbound, "rate limited")
 
     def _bot_allowed(self, inbound: Inbound) -> bool:
         streak_key = (inbound.chat.platform, inbound.chat.chat_id)
@@ -261,7 +313,9 @@ class Hub:
         reply = await ctx.command.handler(ctx)
         reply_ids: list[str] = []
         if reply:
-            ref = await platform.send(inbound.chat, reply, idempotency_key=f"{inbound.event_id}:0")
+            ref = await platform.send(
+                inbound.chat, images_as_links(reply), idempotency_key=f"{inbound.event_id}:0"
+            )
             reply_ids.append(ref.message_id)
         await self.store.inbox.mark_done(inbound.chat.platform, inbound.event_id, reply_ids)
 
@@ -342,6 +396,7 @@ class Hub:
             user_id=last.sender_id,
             user_name=last.sender_name,
             images=await _images(batch),
+            memory_scope=self._memory_scope(last),
             origin=Origin(
                 platform.name,
                 last.chat.chat_id,
@@ -369,6 +424,13 @@ class Hub:
             self._bot_streaks[streak_key] = self._bot_streaks.get(streak_key, 0) + 1
         for item in batch:
             await inbox.mark_done(platform.name, item.event_id, reply_ids)
+
+    def _memory_scope(self, inbound: Inbound) -> str | None:
+        """None (the owner's memory) for the owner; everyone else's memory is kept apart under their id."""
+        platform = inbound.chat.platform
+        if not inbound.sender_is_bot and self.is_owner(platform, inbound.sender_id):
+            return None
+        return f"{platform}:{inbound.sender_id}"
 
     async def _keep_typing(self, platform: Platform, chat: ChatRef) -> None:
         while True:

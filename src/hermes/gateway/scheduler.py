@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 
 from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, RunRequest
 from hermes.agent.tools.cronspec import describe_schedule, describe_target, next_run, target_platform
-from hermes.gateway.homes import home_chat
+from hermes.gateway.homes import home_chat, no_home
+from hermes.gateway.image_links import images_as_links
 from hermes.gateway.pid_lock import PidLock
 from hermes.gateway.splitting import split_message
 from hermes.platforms.base import ChatKind, ChatRef, Platform
@@ -65,7 +66,14 @@ def job_request(job: Job, platform: str, chat_kind: ChatKind = "channel") -> Run
         chat_kind=chat_kind,
         user_id=session_key(job),
         # No chat_id: nobody can be asked for approval, and the job's own jobs cannot target "this chat".
+        memory_scope=_memory_scope(job),
+        unattended=True,
     )
+
+
+def _memory_scope(job: Job) -> str | None:
+    scope = job.target.get("memory_scope") if isinstance(job.target, dict) else None
+    return scope if isinstance(scope, str) else None
 
 
 async def collect(events: AsyncIterator[AgentEvent]) -> Final | Failed:
@@ -264,7 +272,10 @@ class Scheduler:
             return platform, ChatRef(
                 name, str(target["chat_id"]), target.get("kind") or "channel", target.get("thread_id")
             )
-        return platform, await home_chat(self.store.homes, platform)
+        chat = await home_chat(self.store.homes, platform)
+        if chat is None:
+            raise no_home(name)
+        return platform, chat
 
     async def _wait_connected(self, name: str) -> None:
         event = self.connected.get(name)
@@ -278,7 +289,7 @@ class Scheduler:
 
     async def _deliver(self, platform: Platform, chat: ChatRef, text: str, key: str) -> list[str]:
         ids = []
-        for index, chunk in enumerate(split_message(text, platform.max_message_chars)):
+        for index, chunk in enumerate(split_message(images_as_links(text), platform.max_message_chars)):
             ref = await platform.send(chat, chunk, idempotency_key=f"{key}:{index}")
             ids.append(ref.message_id)
         return ids

@@ -61,6 +61,8 @@ class Inbound:
     sent_at: float
     attachments: tuple[Attachment, ...] = ()
     sender_is_bot: bool = False
+    # For a reaction: the id of the message it was put on (an answer counts only on its question).
+    reaction_to: str | None = None
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,17 @@ async def test_doctor_names_each_problem_with_its_fix(tmp_path: Path) -> None:
         env={"OPENAI_API_KEY": "sk-should-not-leak-123"},
     )
     (home / ".env").chmod(0o644)
+    (home / ".env.d").mkdir()
+    (home / ".env.d" / "10-private.env").write_text("MATRIX_HOME_ROOM=!a:hs\n")
+    (home / ".env.d" / "10-private.env").chmod(0o600)
+    (home / ".env.d" / "50-ops.env").write_text("MATTERMOST_TOKEN=mm-should-not-leak\n")
+    (home / ".env.d" / "50-ops.env").chmod(0o640)
     code, out = await hermes(home, "doctor")
     assert code == 1
     assert f"✗ .env has mode 644; it holds secrets — fix: chmod 600 {home / '.env'}" in out
+    ops = home / ".env.d" / "50-ops.env"
+    assert f"✗ .env.d/50-ops.env has mode 640; it holds secrets — fix: chmod 600 {ops}" in out
+    assert "10-private.env" not in out and "mm-should-not-leak" not in out
     assert "✗ config.yaml: unknown keys ignored: colour" in out
     assert "✗ provider custom:" in out
     assert "✗ no platform is enabled" in out
@@ -119,3 +127,27 @@ async def test_foreign_state_db_is_moved_aside_and_kept(tmp_path: Path) -> None:
     kept = sqlite3.connect(moved[0]).execute("SELECT data FROM sessions").fetchall()
     assert kept == [("from hermes-agent",)]
     assert "moved it to" in process.log()
+
+
+async def test_mcp_server_secrets_are_not_shown_or_logged(tmp_path: Path) -> None:
+    servers = {
+        "files": {"command": "mcp-files", "env": {"FILES_TOKEN": "ghp_files_token_1234"}},
+        "remote": {
+            "url": "https://bot:url-password-5678@mcp.example/mcp",
+            "headers": {"Authorization": "Bearer remote-header-token-9012"},
+        },
+    }
+    home = write_home(tmp_path / "home", config={"mcp_servers": servers})
+    code, out = await hermes(home, "config", "show")
+    assert code == 0, out
+    for secret in ("ghp_files_token_1234", "url-password-5678", "remote-header-token-9012"):
+        assert secret not in out
+    row = next(line for line in out.splitlines() if line.startswith("mcp_servers "))
+    assert '"FILES_TOKEN": "********"' in row and "https://bot:********@mcp.example/mcp" in row
+
+    from hermes.config import load_config
+    from hermes.observability.logging import REDACTED, Redactor
+
+    redact = Redactor(load_config({"HERMES_HOME": str(home)}).secret_values())
+    line = redact("MCP remote said: 401 for token remote-header-token-9012 (env ghp_files_token_1234)")
+    assert line == f"MCP remote said: 401 for token {REDACTED} (env {REDACTED})"

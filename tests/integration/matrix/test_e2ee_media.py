@@ -92,3 +92,49 @@ async def test_a_file_sent_into_an_encrypted_room_is_encrypted_client_side(
     assert stored != report.read_bytes() and b"secret" not in stored
     assert "report" not in disposition
     assert await assert_no_plaintext(synapse, alice, room, bot.user_id) == 1
+
+
+async def test_a_cached_decrypted_file_is_not_handed_to_an_event_without_its_key(
+    synapse: SynapseServer, matrix_humans: MatrixHumans, bot: MatrixBot
+) -> None:
+    # The attack: Bob saw the mxc URL of Alice's encrypted file (it travels in the clear to the media
+    # repository) and names it in events of his own, with no key or a made-up one. A cache keyed by the URL
+    # alone handed him Alice's decrypted bytes.
+    secret = b"alice's private notes: the vault code is 2468\n"
+    alice = await matrix_humans.new(synapse, encryption=True, prefix="alice")
+    bob = await matrix_humans.new(synapse, prefix="bob")
+    configure_e2ee(bot, "optional", allowed=[alice.user_id, bob.user_id])
+
+    def saved_path(text: str) -> Path:
+        return Path(text.rsplit(" saved at ", 1)[1].rstrip("]"))
+
+    async with bot.running():
+        room = await open_encrypted_dm(alice, bot.user_id)
+        sent = await alice.send_file(room, secret, "notes.txt", "text/plain")
+        await alice.wait_for_message(room, after=sent, sender=bot.user_id)
+        alices = saved_path(bot.llm.chat_requests[-1].last_user_text)
+        original = next(e for e in alice.events(room) if e.event_id == sent).content["file"]
+        bobs_room = await bob.create_room(invite=[bot.user_id], direct=True)
+        await bob.wait_for_membership(bobs_room, bot.user_id, "join")
+        info = {"mimetype": "text/plain", "size": len(secret)}
+        _, other = encrypt_attachment(b"x")
+        forged_file = {**original, "key": other.serialize()["key"], "iv": other.serialize()["iv"]}
+        seen: list[bytes] = []
+        for content in (
+            {"msgtype": "m.file", "body": "no-key.txt", "info": info, "url": original["url"]},
+            {"msgtype": "m.file", "body": "wrong-key.txt", "info": info, "file": forged_file},
+        ):
+            event = await bob.send_event(bobs_room, "m.room.message", content)
+            await bob.wait_for_message(bobs_room, after=event, sender=bot.user_id)
+            path = saved_path(bot.llm.chat_requests[-1].last_user_text)
+            assert path != alices
+            seen.append(path.read_bytes())
+        # A cached file that no longer matches its event's hash is fetched again, not handed out.
+        alices.write_bytes(b"swapped on disk")
+        again = await alice.send_event(
+            room, "m.room.message", {"msgtype": "m.file", "body": "notes.txt", "info": info, "file": original}
+        )
+        await alice.wait_for_message(room, after=again, sender=bot.user_id)
+        assert saved_path(bot.llm.chat_requests[-1].last_user_text) == alices
+    assert alices.read_bytes() == secret
+    assert secret not in seen and all(b"vault" not in data for data in seen)

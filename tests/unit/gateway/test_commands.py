@@ -36,6 +36,19 @@ class Runs:
         self.queued.append((session_key, inbound))
 
 
+class Owners:
+    """`gateway.owners` as a set of user ids; empty: nobody is the owner."""
+
+    def __init__(self, *owners: str) -> None:
+        self.owners = set(owners)
+
+    def has_owner(self, platform: str) -> bool:
+        return bool(self.owners)
+
+    def is_owner(self, platform: str, user_id: str) -> bool:
+        return user_id in self.owners
+
+
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
     opened = await Store.open(tmp_path / "state.db")
@@ -47,7 +60,9 @@ def inbound(text: str) -> Inbound:
     return Inbound("ev1", ChatRef("test", "dm-alice", "dm", "t1"), "@alice", "Alice", text, True, 0.0)
 
 
-async def run(store: Store, text: str, runs: Runs | None = None, *, uptime: float = 0.0) -> str | None:
+async def run(
+    store: Store, text: str, runs: Runs | None = None, *, uptime: float = 0.0, owners: Owners | None = None
+) -> str | None:
     parsed = parse_command(text)
     assert parsed is not None, text
     command, args = parsed
@@ -59,6 +74,7 @@ async def run(store: Store, text: str, runs: Runs | None = None, *, uptime: floa
         sessions=store.sessions,
         homes=store.homes,
         runs=runs or Runs(),
+        owners=owners or Owners(),
         default_model="model-a",
         uptime_seconds=uptime,
     )
@@ -140,8 +156,15 @@ async def test_model_shows_sets_and_resets_the_override(store: Store) -> None:
     assert session is not None and session.model_override is None
 
 
-async def test_sethome_stores_the_chat_and_its_thread(store: Store) -> None:
+async def test_sethome_stores_the_chat_and_its_thread_and_is_the_owners(store: Store) -> None:
+    refused = await run(store, "/sethome", owners=Owners("@bob"))
+    assert (
+        refused
+        == "🏠 Only the owner can set the home channel (the `gateway.owners` setting names who that is)."
+    )
+    assert await store.homes.get("test") is None
     assert (await run(store, "/sethome") or "").startswith("🏠 This chat is now the home channel")
+    assert (await run(store, "/sethome", owners=Owners("@alice")) or "").startswith("🏠 This chat is now")
     home = await store.homes.get("test")
     assert home is not None and (home.chat_id, home.thread_id) == ("dm-alice", "t1")
 

@@ -180,7 +180,7 @@ async def test_search_content_and_names(ctx: ToolContext, workspace: Path) -> No
     assert names.content == "src/b.txt"
     capped = await search({"pattern": "TODO", "max_results": 1}, ctx)
     assert capped.content.endswith("[more matches left out: narrow the search]")
-    with pytest.raises(ToolArgumentError, match="not a valid regular expression"):
+    with pytest.raises(ToolArgumentError, match="not a regular expression this search accepts"):
         await search({"pattern": "(unclosed"}, ctx)
     with pytest.raises(ToolArgumentError, match="'target' must be one of"):
         await search({"pattern": "x", "target": "everything"}, ctx)

@@ -61,6 +61,10 @@ def test_broken_html_does_not_break_the_converter() -> None:
         ("::ffff:127.0.0.1", False),
         ("::ffff:10.0.0.1", False),
         ("2002:7f00:1::", False),
+        ("64:ff9b::7f00:1", False),
+        ("64:ff9b::a9fe:a9fe", False),
+        ("64:ff9b:1::a00:1", False),
+        ("64:ff9b::808:808", True),
         ("ff02::1", False),
     ],
 )

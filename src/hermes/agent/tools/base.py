@@ -49,6 +49,10 @@ class ToolContext:
     settings: Settings
     store: Store | None
     memory: MemoryFiles
+    # Whose memory `memory` is: None for the owner's, else the person's own scope (see agent.memory).
+    memory_scope: str | None = None
+    # The conversation has taken in output of a `reads_untrusted` tool.
+    read_untrusted: bool = False
     # Scratch space kept with the session while it stays loaded (the todo list lives here).
     state: dict[str, Any] = field(default_factory=dict)
 
@@ -82,6 +86,10 @@ def int_arg(args: dict[str, Any], name: str, default: int, *, low: int, high: in
 
 
 class Tool(Protocol):
+    """A tool may also set `attended_only = True`: then scheduled (unattended) runs are not offered it;
+    and `reads_untrusted = True` when its output comes from outside (a web page, a file, a server): memory
+    saved later in that conversation is marked as possibly injected."""
+
     # Read-only members, so that a tool may declare them as class attributes.
     @property
     def name(self) -> str: ...

@@ -31,7 +31,10 @@ MAX_JOBS_PER_OWNER = 50
 
 
 def _target(ctx: ToolContext, deliver: str) -> JobTarget:
-    owner = {"owner": ctx.session_key}
+    owner: dict[str, str] = {"owner": ctx.session_key}
+    if ctx.memory_scope is not None:
+        # The job's runs see its creator's memory, not the owner's.
+        owner["memory_scope"] = ctx.memory_scope
     if deliver in ("", "origin"):
         origin = ctx.origin
         if origin is None:
@@ -58,6 +61,8 @@ def _target(ctx: ToolContext, deliver: str) -> JobTarget:
 
 class CronJobTool:
     name = "cronjob"
+    # Scheduled runs do not get this tool: jobs creating jobs would grow without bound, unseen by the owner.
+    attended_only = True
     description = (
         "Schedule tasks that run later on their own: reminders, daily summaries, periodic checks. "
         "Actions: create (name, schedule, prompt; deliver), list, update (job_id; schedule/prompt/name), "

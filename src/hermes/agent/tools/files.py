@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
+
+import re2
 
 from hermes.agent.tools.base import (
     ToolArgumentError,
@@ -31,6 +32,12 @@ MAX_WRITE_CHARS = 5 * 1024 * 1024
 MAX_LIST_ENTRIES = 500
 _BINARY_SNIFF = 8192
 _MAX_LINE_CHARS = 2000
+# search_files: RE2 matches in time linear in the text, and these caps bound that text and the pattern, so
+# no pattern the model writes can hold the interpreter (and with it the whole gateway) for long.
+MAX_PATTERN_CHARS = 1000
+MAX_SEARCH_LINE_CHARS = 10_000
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a bad pattern is the model's error, reported to it, not to stderr
 _SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv"})
 
 
@@ -98,6 +105,7 @@ def _file_arg(ctx: ToolContext, args: dict[str, Any], name: str = "path") -> tup
 
 class ReadFileTool:
     name = "read_file"
+    reads_untrusted = True
     description = (
         "Read a text file in your workspace. Lines come numbered (`   12|text`); use offset and limit to "
         f"page through long files (at most {MAX_READ_CHARS} characters per call). Paths are relative to "
@@ -281,9 +289,11 @@ def _walk(root: Path, start: Path) -> Iterator[Path]:
 
 class SearchFilesTool:
     name = "search_files"
+    reads_untrusted = True
     description = (
-        "Search your workspace. target 'content' (default): lines matching a regular expression, as "
-        "path:line: text. target 'files': file paths matching a glob such as '*.py'. Narrow with path "
+        "Search your workspace. target 'content' (default): lines matching a regular expression (RE2 "
+        "syntax: no backreferences or lookaround; lines over 10000 characters are not searched), "
+        "as path:line: text. target 'files': file paths matching a glob such as '*.py'. Narrow with path "
         "(a subdirectory) and, for content, file_glob."
     )
     parameters: ClassVar[dict[str, Any]] = {
@@ -303,12 +313,20 @@ class SearchFilesTool:
         target = string_arg(args, "target", required=False, choices=("content", "files")) or "content"
         file_glob = string_arg(args, "file_glob", required=False)
         limit = int_arg(args, "max_results", 50, low=1, high=500)
-        regex: re.Pattern[str] | None = None
+        if len(pattern) > MAX_PATTERN_CHARS:
+            raise ToolArgumentError(
+                f"pattern is {len(pattern)} characters long; the limit is {MAX_PATTERN_CHARS}"
+            )
+        regex: re2._Regexp | None = None
         if target == "content":
             try:
-                regex = re.compile(pattern)
-            except re.error as exc:
-                raise ToolArgumentError(f"pattern is not a valid regular expression: {exc}") from None
+                regex = re2.compile(pattern, _RE2_OPTIONS)
+            except re2.error as exc:
+                reason = exc.args[0].decode(errors="replace") if exc.args else "invalid"
+                raise ToolArgumentError(
+                    f"pattern is not a regular expression this search accepts (RE2 syntax: no backreferences "
+                    f"or lookaround): {reason}"
+                ) from None
 
         def search() -> ToolResult:
             root = workspace_root(ctx)
@@ -317,6 +335,7 @@ class SearchFilesTool:
             if not start.is_dir():
                 raise ToolArgumentError(f"{_shown(root, start)} is not a directory")
             hits: list[str] = []
+            unsearched: list[str] = []
             more = False
             for path in _walk(root, start):
                 shown = _shown(root, path)
@@ -324,20 +343,26 @@ class SearchFilesTool:
                     if fnmatch.fnmatch(path.name, pattern) or fnmatch.fnmatch(shown, pattern):
                         hits.append(shown)
                 elif not file_glob or fnmatch.fnmatch(path.name, file_glob):
-                    hits.extend(_grep(path, shown, regex, limit - len(hits) + 1))
+                    hits.extend(_grep(path, shown, regex, limit - len(hits) + 1, unsearched))
                 if len(hits) > limit:
                     more = True
                     del hits[limit:]
                     break
+            note = (
+                f"\n[{len(unsearched)} line(s) longer than {MAX_SEARCH_LINE_CHARS} characters not searched, "
+                f"first {unsearched[0]}]"
+                if unsearched
+                else ""
+            )
             if not hits:
-                return ToolResult(f"Nothing matches {pattern!r}.", summary="no matches")
-            text = "\n".join(hits) + ("\n[more matches left out: narrow the search]" if more else "")
+                return ToolResult(f"Nothing matches {pattern!r}.{note}", summary="no matches")
+            text = "\n".join(hits) + ("\n[more matches left out: narrow the search]" if more else "") + note
             return ToolResult(text, summary=f"{len(hits)} match(es)")
 
         return await asyncio.to_thread(search)
 
 
-def _grep(path: Path, shown: str, regex: re.Pattern[str], room: int) -> list[str]:
+def _grep(path: Path, shown: str, regex: re2._Regexp, room: int, unsearched: list[str]) -> list[str]:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             return []
@@ -348,7 +373,9 @@ def _grep(path: Path, shown: str, regex: re.Pattern[str], room: int) -> list[str
         return []
     found = []
     for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
-        if regex.search(line):
+        if len(line) > MAX_SEARCH_LINE_CHARS:
+            unsearched.append(f"{shown}:{number}")
+        elif regex.search(line):
             found.append(f"{shown}:{number}: {line[:300]}")
             if len(found) >= room:
                 break

@@ -118,6 +118,8 @@ def render_result(result: Any) -> ToolResult:
 class McpTool:
     """One remote tool, registered as `<server>__<tool>`."""
 
+    reads_untrusted = True
+
     def __init__(self, server: McpServer, remote_name: str, description: str, schema: dict[str, Any]) -> None:
         self.server = server
         self.remote_name = remote_name

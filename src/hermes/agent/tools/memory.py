@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, cast
 
-from hermes.agent.memory import MEMORY_LIMIT, USER_LIMIT, MemoryEditError, Target
+from hermes.agent.memory import MEMORY_LIMIT, UNTRUSTED_MARK, USER_LIMIT, MemoryEditError, Target
 from hermes.agent.tools.base import ToolContext, ToolResult, register_tool, string_arg
 
 
@@ -35,16 +35,24 @@ class MemoryTool:
         target = cast(Target, string_arg(args, "target", choices=("memory", "user")))
         try:
             if action == "add":
-                message = await ctx.memory.add(target, string_arg(args, "content"))
+                message = await ctx.memory.add(target, _marked(string_arg(args, "content"), ctx))
             elif action == "replace":
                 message = await ctx.memory.replace(
-                    target, string_arg(args, "old_text"), string_arg(args, "content")
+                    target, string_arg(args, "old_text"), _marked(string_arg(args, "content"), ctx)
                 )
             else:
                 message = await ctx.memory.remove(target, string_arg(args, "old_text"))
         except MemoryEditError as exc:
             return ToolResult.error(str(exc))
         return ToolResult(message, summary=f"{action} {target}")
+
+
+def _marked(content: str, ctx: ToolContext) -> str:
+    """After outside content came in, an entry may be an instruction planted there: it says so."""
+    content = content.strip()
+    if ctx.read_untrusted and not content.startswith(UNTRUSTED_MARK):
+        return UNTRUSTED_MARK + content
+    return content
 
 
 register_tool(MemoryTool())

@@ -15,7 +15,9 @@ import asyncio
 import contextlib
 import fnmatch
 import os
+import re
 import signal
+import unicodedata
 from collections import deque
 from typing import Any, ClassVar
 
@@ -38,6 +40,23 @@ _KILL_WAIT = 5.0
 _DRAIN_SECONDS = 1.0
 # Runs for API clients (the API server): nobody there can answer an approval question.
 _API_CHAT_KIND = "api"
+# A command needing approval is shown whole or not at all; this keeps it within every platform's limit.
+MAX_APPROVAL_COMMAND_CHARS = 1500
+# Characters that show nothing (or reorder what follows) are spelled out, so what is approved is what runs.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"})
+
+
+def shown_command(command: str) -> str:
+    """The command as a fenced block that shows every character of it and cannot be closed from inside."""
+    visible = "".join(
+        f"\\u{{{ord(ch):04x}}}" if ch not in "\n\t" and unicodedata.category(ch) in _HIDDEN_CATEGORIES else ch
+        for ch in command
+    )
+    longest = max((len(run) for run in re.findall("`+", visible)), default=0)
+    fence = "`" * max(3, longest + 1)
+    lines = visible.count("\n") + 1
+    size = f"{len(command)} characters" + (f", {lines} lines" if lines > 1 else "")
+    return f"{fence}\n{visible}\n{fence}\n({size})"
 
 
 def allowed_without_approval(command: str, patterns: list[str]) -> bool:
@@ -89,6 +108,7 @@ class CappedOutput:
 
 class TerminalTool:
     name = "terminal"
+    reads_untrusted = True
     description = (
         "Run a shell command (sh -c) in your workspace and get its output (stdout and stderr together) "
         "and exit code. Commands outside the operator's allowlist need the user's approval in the chat "
@@ -149,8 +169,14 @@ async def _approval_refusal(command: str, ctx: ToolContext, config: TerminalTool
             "this command needs approval and there is nobody to ask here; it did not run. The operator "
             "can allow it with tools.terminal.allow (or tools.terminal.auto_approve)."
         )
+    if len(command) > MAX_APPROVAL_COMMAND_CHARS:
+        return (
+            f"this command is {len(command)} characters long; a command that needs approval may have at "
+            f"most {MAX_APPROVAL_COMMAND_CHARS} so that the user sees all of it. It did not run: write a "
+            "longer script to a file with write_file and run that file."
+        )
     wait = config.approval_timeout_seconds
-    prompt = f"🖥️ The assistant wants to run this command:\n\n```\n{command}\n```"
+    prompt = f"🖥️ The assistant wants to run this command:\n\n{shown_command(command)}"
     if await ctx.services.request_approval(ctx.origin, prompt, wait):
         return None
     return f"the user did not approve the command (refused, or no answer within {wait:g} s); it did not run"

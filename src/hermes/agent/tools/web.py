@@ -41,10 +41,19 @@ class FetchRefused(Exception):
     """The URL may not be fetched (scheme, private address, too many redirects): a clear message."""
 
 
+# NAT64 (RFC 6052): a gateway turns 64:ff9b::a.b.c.d into a.b.c.d, so the embedded address is what counts.
+# The local-use prefix (RFC 8215) embeds at operator-chosen positions: refused whole.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
 def is_public(ip: IPAddress) -> bool:
     """Reachable on the public internet: not private, loopback, link-local, multicast, reserved, shared..."""
     if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if ip in _NAT64_LOCAL:
+            return False
+        nat64 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None
+        embedded = nat64 or ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if embedded is not None and not is_public(embedded):
             return False
     return ip.is_global and not ip.is_multicast
@@ -161,6 +170,7 @@ def _sniff_charset(head: bytes) -> str | None:
 
 class WebExtractTool:
     name = "web_extract"
+    reads_untrusted = True
     description = (
         "Fetch a web page (http or https) and return its readable text: HTML becomes Markdown-like text "
         "with headings, lists and links. Plain text and JSON come back as they are. Pages on private or "

@@ -9,7 +9,9 @@ nothing: it only sets the starting point.
 With end-to-end encryption, the crypto machine takes the batch's room state, to-device messages (room
 keys) and device lists first; then each `m.room.encrypted` event is decrypted before it is read. An event
 whose room key has not arrived is read later (`late_events.py`); one that cannot be decrypted gets a log
-line and, at most hourly, a notice to its sender. Without encryption, encrypted rooms are not read at all.
+line and, at most hourly, a notice to its sender. Plaintext messages in an encrypted room are dropped (a
+client or server that skipped encryption), and with MATRIX_E2EE_MODE=required so is anything from a device
+that is neither verified nor cross-signed. Without encryption, encrypted rooms are not read at all.
 """
 
 from __future__ import annotations
@@ -21,14 +23,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hermes.platforms.base import Inbound
-from hermes.platforms.matrix.crypto.errors import RoomKeyMissing, Undecryptable
+from hermes.platforms.matrix.crypto.errors import RoomKeyMissing, Undecryptable, UntrustedDevice
 from hermes.platforms.matrix.http import MatrixHTTP, Method, client_path, is_transient
 from hermes.platforms.matrix.inbound import EventReader
 from hermes.platforms.matrix.invites import InviteHandler
 from hermes.platforms.matrix.late_events import LateEvents
 from hermes.platforms.matrix.room_encryption import RoomEncryption
 from hermes.platforms.matrix.rooms import DirectRooms, RoomDirectory
-from hermes.platforms.matrix.undecryptable import UndecryptableNotices
+from hermes.platforms.matrix.undecryptable import UNTRUSTED_NOTICE, UndecryptableNotices
 
 if TYPE_CHECKING:
     from hermes.platforms.matrix.crypto.engine import E2EE
@@ -127,18 +129,35 @@ class BatchReader:
             except RoomKeyMissing:
                 decryption.late.add(since, self._read_late(e2ee, room_id, event))
                 return None
+            except UntrustedDevice as exc:
+                decryption.undecryptable.report(room_id, event, str(exc), notice=UNTRUSTED_NOTICE)
+                return None
             except Undecryptable as exc:
                 decryption.undecryptable.report(room_id, event, str(exc))
                 return None
-        elif e2ee is None and await decryption.encryption.is_encrypted(room_id):
-            # Plaintext in an encrypted room (a client without encryption): answering it is impossible.
-            decryption.encryption.refusal(room_id)
-            return None
+        elif event.get("sender") != self.user_id and await decryption.encryption.is_encrypted(room_id):
+            if e2ee is None:
+                # Plaintext in an encrypted room (a client without encryption): answering it is impossible.
+                decryption.encryption.refusal(room_id)
+                return None
+            # Element sends reactions in the clear even in encrypted rooms; only "required" refuses them.
+            if event.get("type") != "m.reaction" or e2ee.require_trusted:
+                log.warning(
+                    "matrix: dropped plaintext %s %s from %s in encrypted room %s",
+                    event.get("type"),
+                    event.get("event_id"),
+                    event.get("sender"),
+                    room_id,
+                )
+                return None
         return await self.reader.read(room_id, event)
 
     async def _read_late(self, e2ee: E2EE, room_id: str, event: dict[str, Any]) -> Inbound | None:
         try:
             plain = await e2ee.decrypt_when_key_arrives(room_id, event, ROOM_KEY_WAIT)
+        except UntrustedDevice as exc:
+            self.decryption.undecryptable.report(room_id, event, str(exc), notice=UNTRUSTED_NOTICE)
+            return None
         except Undecryptable as exc:
             self.decryption.undecryptable.report(room_id, event, str(exc))
             return None

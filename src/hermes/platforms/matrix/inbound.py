@@ -204,6 +204,7 @@ class EventReader:
             text=key,
             addressed=False,
             sent_at=_seconds(event),
+            reaction_to=str(rel.get("event_id")),
         )
 
 

@@ -70,8 +70,10 @@ class MediaFetcher:
         if isinstance(declared, int) and declared > self.max_bytes:
             raise MediaError(self._too_large(name, declared))
         suffix = Path(name).suffix[:16] or mimetypes.guess_extension(mime) or ""
-        path = self.cache_dir / (hashlib.sha256(url.encode()).hexdigest()[:32] + suffix)
+        path = self.cache_dir / (_cache_key(url, encrypted) + suffix)
         size = await asyncio.to_thread(reuse_cached, path)
+        if size is not None and encrypted is not None and not await _still_matches(path, encrypted):
+            size = None
         if size is None:
             data = await self._download(url, name)
             if encrypted is not None:
@@ -102,6 +104,28 @@ class MediaFetcher:
     def _too_large(self, name: str, size: int | None) -> str:
         actual = f" ({_size(size)})" if size is not None else ""
         return f"{name} is too large{actual}: the limit is {_size(self.max_bytes)}"
+
+
+def _cache_key(url: str, encrypted: dict[str, Any] | None) -> str:
+    """An encrypted file's plaintext is found only under the URL together with its hash, key and iv: an
+    event that names the same URL with another key, or none, does not get it."""
+    parts = [url]
+    if encrypted is not None:
+        key = found if isinstance(found := encrypted.get("key"), dict) else {}
+        hashes = found if isinstance(found := encrypted.get("hashes"), dict) else {}
+        parts += [str(hashes.get("sha256")), str(key.get("k")), str(encrypted.get("iv"))]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+async def _still_matches(path: Path, encrypted: dict[str, Any]) -> bool:
+    """A cache hit for an encrypted file is checked against the event's hash every time."""
+    try:
+        from hermes.platforms.matrix.crypto.attachments import describes
+
+        data = await asyncio.to_thread(path.read_bytes)
+    except (ImportError, OSError):
+        return False
+    return await asyncio.to_thread(describes, data, encrypted)
 
 
 async def _decrypted(ciphertext: bytes, file: dict[str, Any], name: str) -> bytes:

@@ -19,6 +19,11 @@ NOTICE = (
     "🔒 I could not decrypt your message, so I have not read it. Please send it again; if this keeps "
     "happening, type /discardsession in this room (Element) so your client shares a new key with me."
 )
+UNTRUSTED_NOTICE = (
+    "🔒 Your message came from a session that is not verified, so I have not read it: this bot only reads "
+    "messages from verified (cross-signed) sessions. Verify this session from another one of yours "
+    "(Element: Settings → Sessions), then send it again."
+)
 NOTICE_INTERVAL = 3600.0
 
 SendText = Callable[..., Awaitable[Any]]
@@ -41,7 +46,7 @@ class UndecryptableNotices:
         self.clock = clock
         self._last: BoundedDict[tuple[str, str], float] = BoundedDict(10_000)
 
-    def report(self, room_id: str, event: dict[str, Any], reason: str) -> None:
+    def report(self, room_id: str, event: dict[str, Any], reason: str, *, notice: str = NOTICE) -> None:
         sender = str(event.get("sender"))
         event_id = str(event.get("event_id"))
         log.warning("matrix: cannot decrypt %s from %s in %s: %s", event_id, sender, room_id, reason)
@@ -55,4 +60,4 @@ class UndecryptableNotices:
         self._last[key] = now
         content = found if isinstance(found := event.get("content"), dict) else {}
         chat = ChatRef(PLATFORM, room_id, "group", thread_root(content))
-        self.spawn(self.send_text(chat, NOTICE, idempotency_key=f"{event_id}:undecryptable"))
+        self.spawn(self.send_text(chat, notice, idempotency_key=f"{event_id}:undecryptable"))

@@ -32,3 +32,8 @@ class RoomKeyMissing(Exception):
 
 class Undecryptable(Exception):
     """An encrypted event that cannot be read; the message says why, for the log."""
+
+
+class UntrustedDevice(Undecryptable):
+    """MATRIX_E2EE_MODE=required, and the event was sent from a device that is neither verified nor
+    cross-signed by its owner: a homeserver can add such devices to any of its users, so it is not read."""

@@ -116,7 +116,7 @@ async def _start(http: MatrixHTTP, credentials: Credentials, options: MatrixOpti
             raise
         if options.recovery_key:
             await sign_own_device(client, machine, options.recovery_key, answer)
-        return E2EE(client, machine, stores)
+        return E2EE(client, machine, stores, require_trusted=options.e2ee_mode == "required")
     except BaseException:
         await stores.close()
         raise
