@@ -57,3 +57,16 @@ async def test_without_interactivity_the_words_still_answer(bot: SlackBot) -> No
         await bot.reply(dm, lambda m: m.text == "Done.")
         await settled(gateway)
         assert (gateway.config.paths.workspace / "marker.txt").read_text() == "ran\n"
+
+
+async def test_a_check_mark_on_the_question_approves_and_one_elsewhere_does_not(bot: SlackBot) -> None:
+    bot.configure(config={"tools": {"terminal": {"enabled": True}}})
+    async with bot.running() as gateway:
+        dm, question = await ask(bot)
+        asked = bot.slack.messages(dm)[0]
+        # a ❌ on a message that is not the question answers nothing
+        await bot.slack.workspace.react(bot.alice, dm, asked.ts, "x", add=True)
+        await bot.slack.workspace.react(bot.alice, dm, question.ts, "white_check_mark", add=True)
+        await bot.reply(dm, lambda m: m.text == "Done.")
+        await settled(gateway)
+        assert (gateway.config.paths.workspace / "marker.txt").read_text() == "ran\n"

@@ -158,6 +158,8 @@ async def test_a_failed_catch_up_is_tried_again_soon(bot: SlackBot, monkeypatch:
     async with bot.running():
         pass
     await bot.slack.post(bot.alice, dm, "while the gateway was down")
+    # Slack gives up redelivering it: only a catch-up can find it now
+    await bot.slack.wait_for(lambda: bot.slack.socket.dropped_events, timeout=5)
     # Retry-After beyond what one call waits out: the catch-up fails, and is tried again
     bot.slack.limits.next_429("users.conversations", retry_after=120)
     async with gateway_in_process(bot.home) as gateway:

@@ -1,5 +1,5 @@
-"""Slash commands and button clicks, as the hub's `Inbound`: `/hermes new` is the chat command `/new`,
-and an approval button is the presser's "yes" or "no"."""
+"""Slash commands, button clicks and answering reactions, as the hub's `Inbound`: `/hermes new` is the chat
+command `/new`, an approval button is the presser's "yes" or "no", a ✅ on a question its emoji."""
 
 from __future__ import annotations
 
@@ -11,6 +11,16 @@ from hermes.platforms.slack.addressing import PLATFORM
 
 # The approval buttons (see outbound.approval_blocks) answer as the words the hub's approvals read.
 APPROVAL_ACTIONS = {"hermes_approve": "yes", "hermes_deny": "no"}
+# Slack names reactions; the hub's approvals read the emoji (the question offers ✅/❌).
+ANSWER_REACTIONS = {
+    "white_check_mark": "✅",
+    "heavy_check_mark": "✅",
+    "x": "❌",
+    "+1": "👍",
+    "thumbsup": "👍",
+    "-1": "👎",
+    "thumbsdown": "👎",
+}
 
 
 def command_text(command: str, text: str) -> str:
@@ -73,3 +83,25 @@ def action_inbounds(payload: dict[str, Any]) -> list[Inbound]:
             )
         )
     return found
+
+
+def reaction_inbound(event: dict[str, Any], chat: ChatRef | None) -> Inbound | None:
+    """A ✅/❌ (👍/👎) added to one of the bot's messages, `chat` being where that message is (None for a
+    message that is not the bot's): the reacting person's emoji, not addressed, for the hub's approvals
+    to take as the answer to that very question, or drop."""
+    item = event.get("item") or {}
+    emoji = ANSWER_REACTIONS.get(str(event.get("reaction") or "").split("::")[0])
+    user = str(event.get("user") or "")
+    if emoji is None or chat is None or item.get("type") != "message" or not user:
+        return None
+    ts = str(item.get("ts") or "")
+    return Inbound(
+        event_id=f"reaction:{chat.chat_id}:{ts}:{user}:{event.get('reaction')}",
+        chat=chat,
+        sender_id=user,
+        sender_name=user,
+        text=emoji,
+        addressed=False,
+        sent_at=float(event.get("event_ts") or time.time()),
+        reaction_to=ts,
+    )

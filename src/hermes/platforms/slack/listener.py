@@ -20,11 +20,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
-from hermes.platforms.base import HubPort, Inbound
+from hermes.platforms.base import ChatRef, HubPort, Inbound
 from hermes.platforms.slack.addressing import PLATFORM, Bot, Policy, ignored, mentioned
 from hermes.platforms.slack.catchup import Cursor, open_window, read_channels, read_direct
 from hermes.platforms.slack.inbound import InboundBuilder
-from hermes.platforms.slack.interactions import action_inbounds, slash_inbound
+from hermes.platforms.slack.interactions import action_inbounds, reaction_inbound, slash_inbound
 from hermes.platforms.slack.socket import acknowledge
 from hermes.platforms.slack.web import SlackWeb
 
@@ -56,6 +56,7 @@ class Listener:
         cursor: Cursor | None,
         on_addressed: Callable[[Inbound, bool], Awaitable[None]],
         on_slash: Callable[[str, str], None],
+        chat_of: Callable[[str, str], ChatRef | None],
     ) -> None:
         self.web = web
         self.bot = bot
@@ -65,6 +66,7 @@ class Listener:
         self.cursor = cursor
         self.on_addressed = on_addressed
         self.on_slash = on_slash
+        self.chat_of = chat_of
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
         self.caught_up = asyncio.Event()
         # Events this process handed to the hub first: their replies cannot have been posted by an
@@ -162,6 +164,13 @@ class Listener:
 
     async def _event(self, payload: dict[str, Any]) -> None:
         event = payload.get("event")
+        if isinstance(event, dict) and event.get("type") == "reaction_added":
+            item = event.get("item") or {}
+            chat = self.chat_of(str(item.get("channel") or ""), str(item.get("ts") or ""))
+            reaction = reaction_inbound(event, chat)
+            if reaction is not None:
+                await self.hub.receive(reaction)
+            return
         if not isinstance(event, dict) or event.get("type") not in ("message", "app_mention"):
             return
         if not event.get("channel") or not event.get("ts"):

@@ -64,6 +64,11 @@ class Outbound:
         self.is_fresh: Callable[[str], bool] = lambda event_id: True
         self._posted: OrderedDict[str, dict[str, str]] = OrderedDict()
         self._response_urls: dict[str, str] = {}
+        # Where the bot's recent messages are, for reactions to them (an approval answered with ✅).
+        self._chats: OrderedDict[tuple[str, str], ChatRef] = OrderedDict()
+
+    def chat_of(self, channel: str, ts: str) -> ChatRef | None:
+        return self._chats.get((channel, ts))
 
     def remember_response_url(self, channel: str, url: str) -> None:
         """A slash command's `response_url`: its answer's way out when the bot cannot post there."""
@@ -100,6 +105,9 @@ class Outbound:
                 return await self._respond(chat, url, rendered.text)
             ref = MessageRef(chat, str(reply["ts"]))
             self.threads.joined(chat.chat_id, chat.thread_id or ref.message_id)
+            self._chats[(chat.chat_id, ref.message_id)] = chat
+            while len(self._chats) > _KEPT:
+                self._chats.popitem(last=False)
             if _EVENT_ID.match(event_id):
                 self._posted.setdefault(event_id, {})[key] = ref.message_id
                 self._trim()

@@ -84,8 +84,8 @@ class SlackPlatform(Platform):
         Trouble(
             "`hermes doctor` says the bot lacks scopes, or the bot hears nothing.",
             "Add the scopes named (OAuth & Permissions → Bot Token Scopes), subscribe to the bot events "
-            "`message.im`, `message.channels`, `message.groups`, `message.mpim` and `app_mention` (Event "
-            "Subscriptions), then reinstall the app to the workspace: new scopes need a reinstall.",
+            "`message.im`, `message.channels`, `message.groups`, `message.mpim`, `app_mention` and "
+            "`reaction_added` (Event Subscriptions), then reinstall the app: new scopes need a reinstall.",
         ),
         Trouble(
             "The bot answers nobody on Slack.",
@@ -172,6 +172,7 @@ class SlackPlatform(Platform):
                 cursor=Cursor.decode(await hub.load_cursor(self.name)),
                 on_addressed=self._on_addressed,
                 on_slash=outbound.remember_response_url,
+                chat_of=outbound.chat_of,
             )
             outbound.is_fresh = listener.is_fresh
             client = SocketClient(

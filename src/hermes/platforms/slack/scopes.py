@@ -19,6 +19,7 @@ REQUIRED_SCOPES: dict[str, str] = {
     "files:read": "download files people send",
     "files:write": "upload files",
     "reactions:write": "mark messages 👀 / ✅ (SLACK_REACTIONS)",
+    "reactions:read": "hear a ✅/❌ that answers an approval question",
     "commands": "the /hermes slash command",
 }
 
