@@ -5,7 +5,7 @@ UV := .tools/bin/uv
 export UV_PYTHON := $(PY)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint format bench
+.PHONY: run test lint format bench postgresql
 
 # Evaluated before any recipe runs: whether this `make` is the one that installs the `hermes` command.
 FIRST_INSTALL := $(if $(wildcard .venv/bin/hermes),,yes)
@@ -25,8 +25,22 @@ run: | $(UV)
 	.venv/bin/hermes config set --if-unset API_SERVER_ENABLED true
 	.venv/bin/hermes gateway run
 
-# Lint, format check, strict type check of src/, and the whole suite, real Synapse included.
-test: | $(UV)
+# Debian's chromium for the dashboard's browser tests (Playwright drives it; it never downloads a browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMIUM):
+	@echo "==> installing Debian's chromium for the dashboard's browser tests (once)"
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+# PostgreSQL's server binaries, for the tests that run the store on PostgreSQL too (Debian's package).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "==> installing Debian's postgresql for the store's tests (once)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+# Lint, format check, strict type check of src/, and the whole suite: real Synapse, PostgreSQL and browser.
+test: postgresql | $(UV) $(CHROMIUM)
 	@echo "==> installing Hermes with every extra and the test tools into .venv/ from uv.lock"
 	$(UV) sync --frozen --all-extras
 	.venv/bin/ruff check .

@@ -4,7 +4,7 @@ import pytest
 
 from tests.fakes.llm import FakeLLM
 
-pytest_plugins = ["tests.harness.synapse"]
+pytest_plugins = ["tests.harness.synapse", "tests.harness.postgres"]
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from hermes.cli import (
     chat,
     config_cmd,
     cron,
+    dashboard,
     doctor,
     gateway,
     memory_cmd,
@@ -18,6 +19,7 @@ from hermes.cli import (
     setup,
     skills_cmd,
     status,
+    store_cmd,
     version_line,
 )
 from hermes.cli.platform_commands import WithPlatformCommands
@@ -51,8 +53,10 @@ app.add_typer(cron.app, name="cron")
 app.add_typer(memory_cmd.app, name="memory")
 app.add_typer(sessions_cmd.app, name="sessions")
 app.add_typer(skills_cmd.app, name="skills")
+app.add_typer(store_cmd.app, name="store")
 app.command("doctor")(doctor.doctor)
 app.command("chat")(chat.chat)
+app.command("dashboard")(dashboard.dashboard)
 gateway.app.command(
     "setup",
     cls=setup.PlatformFlags,

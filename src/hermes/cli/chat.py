@@ -104,7 +104,7 @@ async def _main(config: LoadedConfig, *, model: str | None, new: bool) -> int:
     from hermes.store import Store
 
     config.paths.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    store = await Store.open(config.paths.state_db)
+    store = await Store.configured(config.settings.store, config.paths.state_db)
     try:
         agent = LocalAgent(config, store)
         try:

@@ -43,7 +43,7 @@ def _with_store(action: Callable[[LoadedConfig, Store], Awaitable[T]]) -> T:
 
     async def main() -> T:
         config.paths.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        async with await Store.open(config.paths.state_db) as store:
+        async with await Store.configured(config.settings.store, config.paths.state_db) as store:
             return await action(config, store)
 
     try:

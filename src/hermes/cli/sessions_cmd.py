@@ -38,14 +38,14 @@ def _with_store(action: Callable[[Store], Awaitable[T]], *, empty: T | None = No
     from hermes.store import Store, StoreError
 
     config = load_or_exit()
-    if not config.paths.state_db.exists():
+    if config.settings.store.url is None and not config.paths.state_db.exists():
         if empty is None:
             typer.echo(f"No sessions yet ({config.paths.state_db} does not exist).", err=True)
             raise typer.Exit(EXIT_FAILURE)
         return empty
 
     async def main() -> T:
-        async with await Store.open(config.paths.state_db) as store:
+        async with await Store.configured(config.settings.store, config.paths.state_db) as store:
             return await action(store)
 
     try:

@@ -120,4 +120,23 @@ def render(report: dict[str, Any]) -> str:
     ]
     for failing in jobs.get("failing") or []:
         lines.append(f"  ✗ job {failing['id']} ({failing['name']!r}) last failed: {failing['error']}")
+    replication = report.get("replication")
+    if replication:
+        lines += ["", *_replication_lines(replication)]
     return "\n".join(lines)
+
+
+def _replication_lines(replication: dict[str, Any]) -> list[str]:
+    """Replicas sharing PostgreSQL: who is alive, and who holds what, by the database's clock."""
+    me = replication.get("this_replica")
+    lines = [f"Replicas        leases of {replication.get('lease_seconds')} s; this one is {me}"]
+    for replica in replication.get("replicas") or []:
+        mark = "*" if replica["id"] == me else " "
+        lines.append(f"  {mark} {replica['id']}  seen {replica['seen_seconds_ago']} s ago")
+    for lease in replication.get("leases") or []:
+        holder = lease.get("holder") or "nobody (expired)"
+        lines.append(
+            f"  {lease['name']:<22} {holder}  token {lease['token']}, "
+            f"renewed {lease['renewed_seconds_ago']} s ago, expires in {lease['expires_in_seconds']} s"
+        )
+    return lines

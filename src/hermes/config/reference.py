@@ -25,11 +25,13 @@ SECTIONS = {
     "provider_keys": "API keys of the providers; only the chosen provider's key is needed.",
     "bedrock": "AWS Bedrock (with `model.provider: bedrock`).",
     "gateway": "Behaviour shared by every platform.",
+    "store": "Where sessions, transcripts, the inbox and jobs live: `state.db`, or PostgreSQL for replicas.",
     "agent": "The tool-calling loop.",
     "compression": "Summarising long sessions so they fit the model's context.",
     "display": "How replies appear in chats.",
     "tools": "Which tools the agent may use, and their limits.",
     "logging": "`HERMES_HOME/logs/` (secrets are redacted).",
+    "dashboard": "`hermes dashboard`, the operator's web page.",
 }
 
 DESCRIPTIONS = {
@@ -51,6 +53,10 @@ DESCRIPTIONS = {
     "bedrock.region": "AWS region of Bedrock (else the AWS chain's region).",
     "gateway.allowed_users": "User ids allowed on every platform, in addition to each platform's list.",
     "gateway.allow_all_users": "Let everyone talk to the bot on every platform.",
+    "store.url": "A `postgresql://` URL: keep state in PostgreSQL (several replicas may share it).",
+    "store.pool_size": "Connections each gateway opens to PostgreSQL.",
+    "store.lease_seconds": "With replicas: how long a platform's lease lasts unrenewed; a standby takes over "
+    "a dead holder's platform within about 1.2 times this.",
     "gateway.owners": "The owner's user ids (any platform): theirs is memories/USER.md, and only they may "
     "`/sethome`. Empty: the single allowed user of a platform is its owner.",
     "gateway.user_messages_per_minute": "Messages one person may send per minute on a chat platform; more "
@@ -91,6 +97,8 @@ DESCRIPTIONS = {
     "logging.level": "The log file's level.",
     "logging.max_bytes": "Size at which a log file is rotated.",
     "logging.backup_count": "Rotated log files kept.",
+    "dashboard.token": "Token the dashboard asks for on every page; required to bind it off loopback.",
+    "dashboard.tui": "Enable the dashboard's Chat page (as `hermes dashboard --tui` does).",
 }
 
 _PREAMBLE = """\

@@ -7,9 +7,10 @@ value with it. `Secret` marks values that must never reach a log line or `config
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,23 @@ class ProviderKeys(Section):
 
 class BedrockSettings(Section):
     region: Annotated[str | None, Env("AWS_DEFAULT_REGION", "AWS_REGION")] = None
+
+
+class StoreSettings(Section):
+    url: Annotated[str | None, Env("HERMES_DATABASE_URL"), Secret] = None
+    pool_size: Annotated[int, Field(ge=1, le=64)] = 4
+    lease_seconds: Annotated[float, Field(ge=1, le=300)] = 10.0
+
+    @field_validator("url")
+    @classmethod
+    def _postgresql_only(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL (leave it unset to keep state.db)")
+        return value or None
+
+    def target(self, state_db: Path) -> str | Path:
+        """Where the store lives: the PostgreSQL URL when one is set, else state.db."""
+        return self.url or state_db
 
 
 class GatewaySettings(Section):
@@ -129,11 +147,17 @@ class LoggingSettings(Section):
     backup_count: Annotated[int, Field(ge=0)] = 5
 
 
+class DashboardSettings(Section):
+    token: Annotated[str | None, Env("HERMES_DASHBOARD_TOKEN"), Secret] = None
+    tui: Annotated[bool, Env("HERMES_DASHBOARD_TUI")] = False
+
+
 class Settings(Section):
     model: ModelSettings = ModelSettings()
     provider_keys: ProviderKeys = ProviderKeys()
     bedrock: BedrockSettings = BedrockSettings()
     gateway: GatewaySettings = GatewaySettings()
+    store: StoreSettings = StoreSettings()
     group_sessions_per_user: bool = True
     thread_sessions_per_user: bool = False
     agent: AgentSettings = AgentSettings()
@@ -142,3 +166,4 @@ class Settings(Section):
     tools: ToolsSettings = ToolsSettings()
     mcp_servers: dict[str, dict[str, Any]] = {}
     logging: LoggingSettings = LoggingSettings()
+    dashboard: DashboardSettings = DashboardSettings()

@@ -3,7 +3,9 @@
 A Unix socket, `HERMES_HOME/gateway.sock`, mode 0600 so that only the owner can ask. One JSON object per
 line each way: `{"request": "status"}` is answered `{"ok": true, "status": {...}}`; anything else gets
 `{"ok": false, "error": "..."}` and the connection stays usable. A bad client costs one error line, never
-the daemon. What a request answers is the handlers' business (`status_report.py` for "status").
+the daemon. A streamed request (the dashboard's chat) is answered by one `{"ok": true, "event": {...}}` line
+per event, then `{"ok": true, "done": true}`. What a request answers is the handlers' business
+(`status_report.py` for "status" and "reload").
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import os
 import socket
 import stat
 import tempfile
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,8 @@ IDLE_SECONDS = 30.0
 _MAX_PATH_BYTES = 100
 
 Handler = Callable[[], Awaitable[Mapping[str, Any]]]
+# Gets the whole request, so it can carry arguments; yields the events to send back.
+StreamHandler = Callable[[Mapping[str, Any]], AsyncGenerator[Mapping[str, Any], None]]
 
 
 def control_socket_path(paths: HermesPaths) -> Path:
@@ -49,9 +53,12 @@ def encode(message: Mapping[str, Any]) -> bytes:
 
 
 class ControlServer:
-    def __init__(self, path: Path, handlers: Mapping[str, Handler]) -> None:
+    def __init__(
+        self, path: Path, handlers: Mapping[str, Handler], streams: Mapping[str, StreamHandler] | None = None
+    ) -> None:
         self.path = path
         self.handlers = dict(handlers)
+        self.streams = dict(streams or {})
         self._server: asyncio.Server | None = None
         self._inode: int | None = None
         self._connections: set[asyncio.Task[None]] = set()
@@ -145,6 +152,10 @@ class ControlServer:
                     return
                 if not line:
                     return
+                stream = self._stream(line)
+                if stream is not None:
+                    await self._send_stream(stream, writer)
+                    continue
                 writer.write(encode(await self._answer(line)))
                 await writer.drain()
         except (TimeoutError, ConnectionError):
@@ -156,6 +167,33 @@ class ControlServer:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
+    def _stream(self, line: bytes) -> AsyncGenerator[Mapping[str, Any], None] | None:
+        with contextlib.suppress(ValueError):
+            message = json.loads(line)
+            if isinstance(message, dict) and message.get("request") in self.streams:
+                return self.streams[message["request"]](message)
+        return None
+
+    async def _send_stream(
+        self, stream: AsyncGenerator[Mapping[str, Any], None], writer: asyncio.StreamWriter
+    ) -> None:
+        """Events as they come; a client that goes away ends the stream (and so its run)."""
+        try:
+            async for event in stream:
+                writer.write(encode({"ok": True, "event": dict(event)}))
+                await writer.drain()
+            writer.write(encode({"ok": True, "done": True}))
+        except ConnectionError:
+            raise
+        except (ValueError, KeyError, TypeError) as exc:
+            writer.write(encode({"ok": False, "error": str(exc)}))
+        except Exception as exc:
+            log.exception("control socket: a streamed request failed")
+            writer.write(encode({"ok": False, "error": f"{type(exc).__name__}: {exc}"}))
+        finally:
+            await stream.aclose()
+        await writer.drain()
+
     async def _answer(self, line: bytes) -> dict[str, Any]:
         try:
             message = json.loads(line)
@@ -164,7 +202,7 @@ class ControlServer:
         name = message.get("request") if isinstance(message, dict) else None
         handler = self.handlers.get(name) if isinstance(name, str) else None
         if handler is None:
-            known = ", ".join(sorted(self.handlers))
+            known = ", ".join(sorted([*self.handlers, *self.streams]))
             return {"ok": False, "error": f"unknown request {name!r}; known: {known}"}
         try:
             return {"ok": True, str(name): dict(await handler())}

@@ -26,6 +26,7 @@ from hermes.gateway.delivery import EditThrottle, ReplyStream
 from hermes.gateway.homes import home_chat
 from hermes.gateway.image_links import images_as_links
 from hermes.gateway.lanes import Lane
+from hermes.gateway.leases import HeldLease
 from hermes.gateway.rate_limit import RateLimiter
 from hermes.gateway.requests import RequestRuns
 from hermes.gateway.routing import RoutingPolicy, session_key
@@ -375,8 +376,10 @@ class Hub:
         existing = await inbox.sent_chunks(*resumed) if resumed in self._resumed else {}
         self._resumed.discard(resumed)
 
+        lease = platform.fence.fence if isinstance(platform.fence, HeldLease) else None
+
         async def record_sent(chunk: int, message_id: str) -> None:
-            await inbox.record_sent(platform.name, last.event_id, chunk, message_id)
+            await inbox.record_sent(platform.name, last.event_id, chunk, message_id, fence=lease)
 
         stream = ReplyStream(
             platform,

@@ -20,10 +20,12 @@ from hermes.config import ConfigError, LoadedConfig, load_config
 from hermes.extensions import import_plugins
 from hermes.gateway.auth import Authorizer
 from hermes.gateway.control import ControlServer, control_socket_path
+from hermes.gateway.dashboard_chat import DashboardChat
 from hermes.gateway.hub import Hub, HubOptions
 from hermes.gateway.media_cache import MediaCachePruner
 from hermes.gateway.pid_lock import PidLock
 from hermes.gateway.reload import ReloadResult, changed_keys, platform_section, sort_changes
+from hermes.gateway.replicas import Replication
 from hermes.gateway.scheduler import LOCK_FILE, Scheduler
 from hermes.gateway.status_report import status_handlers
 from hermes.gateway.supervisor import PlatformSupervisor
@@ -66,12 +68,13 @@ def enabled_platforms(config: LoadedConfig) -> dict[str, Platform]:
     return {name: cls.create(config) for name, cls in registered().items() if cls.enabled(config)}
 
 
-async def open_store(path: Path) -> Store:
-    """Open state.db. A database some other program wrote under that name (the original hermes-agent
-    keeps a state.db of its own shape there) is renamed aside, kept whole, so an existing installation
-    starts; a corrupt or newer database still stops start-up."""
+async def open_store(config: LoadedConfig) -> Store:
+    """Open the configured store. A state.db some other program wrote under that name (the original
+    hermes-agent keeps a state.db of its own shape there) is renamed aside, kept whole, so an existing
+    installation starts; a corrupt or newer database still stops start-up."""
+    path = config.paths.state_db
     try:
-        return await Store.open(path)
+        return await Store.configured(config.settings.store, path)
     except ForeignDatabaseError:
         aside = path.with_name(f"{path.name}.foreign-{time.strftime('%Y%m%d-%H%M%S')}")
         for suffix in ("", "-wal", "-shm"):
@@ -111,6 +114,7 @@ class Gateway:
     hub: Hub | None = None
     supervisors: dict[str, PlatformSupervisor] = field(default_factory=dict)
     scheduler: Scheduler | None = None
+    replication: Replication | None = None
     connected: dict[str, asyncio.Event] = field(default_factory=dict)
     _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
     _reload_tasks: set[asyncio.Future[ReloadResult]] = field(default_factory=set)
@@ -130,7 +134,7 @@ class Gateway:
             await asyncio.to_thread(lock.release)
 
     async def _run_locked(self, platforms: dict[str, Platform]) -> None:
-        store = await open_store(self.config.paths.state_db)
+        store = await open_store(self.config)
         # Before the agent is built: it reads the tool registry, where MCP servers put their tools.
         mcp = McpServers(
             {} if self.config.settings.gateway.proxy_url else self.config.settings.mcp_servers,
@@ -153,14 +157,24 @@ class Gateway:
         gateway = settings.gateway
         access = AccessList(frozenset(gateway.allowed_users), gateway.allow_all_users)
         self.hub = hub = Hub(store, agent, platforms, HubOptions.from_settings(settings), access)
+        self.replication = replication = Replication.for_store(store, settings.store)
+        if replication is not None:
+            await replication.start()
         for name, platform in platforms.items():
             self._supervise(name, platform)
         lock_path = self.config.paths.home / LOCK_FILE
-        self.scheduler = Scheduler(hub, lock_path=lock_path, connected=self.connected)
+        self.scheduler = Scheduler(
+            hub,
+            lock_path=lock_path,
+            lease=replication.scheduler_lease() if replication is not None else None,
+            connected=self.connected,
+        )
         self.scheduler.start()
         pruner = MediaCachePruner(self.config.paths.media_cache, gateway.media_cache_days)
         pruner.start()
-        control = ControlServer(control_socket_path(self.config.paths), status_handlers(self))
+        control = ControlServer(
+            control_socket_path(self.config.paths), status_handlers(self), DashboardChat(self).streams()
+        )
         await control.start()
         self.started.set()
         log.info("gateway running with %s", ", ".join(platforms))
@@ -171,6 +185,8 @@ class Gateway:
             # One grace period for both: jobs and chat runs finish side by side.
             await asyncio.gather(self.scheduler.stop(grace), hub.drain(grace))
             await asyncio.gather(*(s.stop() for s in self.supervisors.values()))
+            if replication is not None:
+                await replication.stop()
         finally:
             await pruner.stop()
             await control.stop()
@@ -183,12 +199,17 @@ class Gateway:
         self.supervisors[name] = supervisor
         self.hub.platforms[name] = platform
         self.connected[name] = supervisor.connected
-        supervisor.start()
+        if self.replication is not None and platform.exclusive:
+            self.replication.hold(platform, supervisor)
+        else:
+            supervisor.start()
 
     async def _unsupervise(self, name: str) -> None:
         assert self.hub is not None
         supervisor = self.supervisors.pop(name)
         self.connected.pop(name, None)
+        if self.replication is not None:
+            await self.replication.let_go(name)
         await supervisor.stop()
         self.hub.platforms.pop(name, None)
 

@@ -27,6 +27,7 @@ from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, RunReque
 from hermes.agent.tools.cronspec import describe_schedule, describe_target, next_run, target_platform
 from hermes.gateway.homes import home_chat, no_home
 from hermes.gateway.image_links import images_as_links
+from hermes.gateway.leases import HeldLease
 from hermes.gateway.pid_lock import PidLock
 from hermes.gateway.splitting import split_message
 from hermes.platforms.base import ChatKind, ChatRef, Platform
@@ -99,6 +100,7 @@ class Scheduler:
         hub: Hub,
         *,
         lock_path: Path | None = None,
+        lease: HeldLease | None = None,
         connected: Mapping[str, asyncio.Event] | None = None,
         clock: Callable[[], float] = time.time,
         poll_seconds: float = POLL_SECONDS,
@@ -108,6 +110,8 @@ class Scheduler:
         self.hub = hub
         self.store: Store = hub.store
         self.lock = PidLock(lock_path) if lock_path is not None else None
+        # With replicas on PostgreSQL, only the holder of the "scheduler" lease runs jobs.
+        self.lease = lease
         self.connected = connected or {}
         self.clock = clock
         self.poll_seconds = poll_seconds
@@ -166,6 +170,8 @@ class Scheduler:
                     await self._wake.wait()
 
     async def _have_lock(self) -> bool:
+        if self.lease is not None and not self.lease.held():
+            return False
         if self.lock is None or self.lock.held:
             return True
         if await asyncio.to_thread(self.lock.acquire):

@@ -68,6 +68,7 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
         "sessions": {"open": open_sessions, "total": all_sessions, "stateless": hub.requests.stateless_runs},
         "runs_in_flight": hub.runs_in_flight,
         "inbox_backlog": await store.inbox.backlog_count(),
+        "replication": await gateway.replication.describe() if gateway.replication is not None else None,
         "jobs": {
             "total": len(jobs),
             "active": len(active),

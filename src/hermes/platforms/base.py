@@ -10,10 +10,11 @@ its `gateway status` fields and its troubleshooting entries. See docs/architectu
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
 from hermes.config.sections import SectionSpec, register_section
 from hermes.config.settings import Section
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from hermes.platforms.wizard import WizardSection
 
 ChatKind = Literal["dm", "group", "channel"]
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,30 @@ class Check:
         return f"✗ {self.label}" + (f" — fix: {self.fix}" if self.fix else "")
 
 
+class FenceLost(Exception):
+    """This gateway no longer holds the platform's lease (another replica does): it must not send."""
+
+
+class Fence(Protocol):
+    """Set on a platform by a gateway that holds it through a lease shared with other replicas."""
+
+    def check(self) -> None:
+        """Raise `FenceLost` once the lease may have passed to another replica."""
+
+
+def _fenced(
+    method: Callable[Concatenate[Platform, _P], Awaitable[_R]],
+) -> Callable[Concatenate[Platform, _P], Awaitable[_R]]:
+    async def fenced(platform: Platform, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if platform.fence is not None:
+            platform.fence.check()
+        return await method(platform, *args, **kwargs)
+
+    functools.update_wrapper(fenced, method)
+    fenced.__dict__["_hermes_fenced"] = True
+    return fenced
+
+
 class StartRefused(Exception):
     """The platform cannot start until the operator changes something: retrying will not help."""
 
@@ -204,6 +231,20 @@ class Platform(ABC):
     # True once the platform stopped for good (e.g. credentials rejected): only the operator can bring
     # it back. With a `problem` but not halted, it is reconnecting by itself.
     halted: bool = False
+    # False for platforms every replica serves at once (the API server); True where one bot account allows
+    # one connection: replicas sharing a PostgreSQL store then hold it in turn, through a lease.
+    exclusive: ClassVar[bool] = True
+    # Checked before every send and edit, whatever the subclass: see `__init_subclass__`.
+    fence: Fence | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Every platform, present and to come, is fenced without code of its own: a replica that lost its
+        # lease must not post, however the send was reached (a reply, an approval, a cron job, a tool).
+        for name in ("send", "edit"):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "_hermes_fenced", False):
+                setattr(cls, name, _fenced(method))
 
     @classmethod
     def enabled(cls, config: LoadedConfig) -> bool:

@@ -5,16 +5,20 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from hermes.store.cursors import Cursors
 from hermes.store.database import Database
+from hermes.store.dialect import POSTGRESQL, is_postgres_url
 from hermes.store.errors import (
     CorruptDatabaseError,
     ForeignDatabaseError,
+    LeaseLostError,
     MigrationError,
     NewerSchemaError,
     NotFoundError,
@@ -23,7 +27,11 @@ from hermes.store.errors import (
 from hermes.store.homes import HomeChannel, HomeChannels
 from hermes.store.inbox import Inbox, InboxEvent
 from hermes.store.jobs import Job, Jobs
+from hermes.store.leases import LeaseFence, Leases, LeaseState, Replica
 from hermes.store.sessions import Message, NewMessage, SearchHit, Session, Sessions
+
+if TYPE_CHECKING:
+    from hermes.config.settings import StoreSettings
 
 __all__ = [
     "CorruptDatabaseError",
@@ -36,17 +44,45 @@ __all__ = [
     "InboxEvent",
     "Job",
     "Jobs",
+    "LeaseFence",
+    "LeaseLostError",
+    "LeaseState",
+    "Leases",
     "Message",
     "MigrationError",
     "NewMessage",
     "NewerSchemaError",
     "NotFoundError",
+    "Replica",
     "SearchHit",
     "Session",
     "Sessions",
     "Store",
     "StoreError",
 ]
+
+
+async def open_database(target: str | Path, *, pool_size: int = 4) -> Database:
+    """The store at ``target``: a SQLite file, or a ``postgresql://`` URL served by ``pool_size``
+    connections."""
+    url = str(target)
+    if not is_postgres_url(url):
+        return await Database.open(target)
+    import psycopg
+
+    from hermes.store import postgres
+
+    # Every connection checks the schema (a no-op after the first migration), so a worker that reconnects
+    # after the server restarted finds it as it expects.
+    opener = functools.partial(postgres.connect_and_migrate, url)
+    return await Database.start(
+        postgres.redacted(url),
+        POSTGRESQL,
+        opener,
+        (psycopg.Error,),
+        (psycopg.IntegrityError,),
+        size=pool_size,
+    )
 
 
 class Store:
@@ -59,10 +95,21 @@ class Store:
         self.cursors = Cursors(db, clock=clock)
         self.jobs = Jobs(db, clock=clock)
         self.homes = HomeChannels(db, clock=clock)
+        self.leases = Leases(db, clock=clock)
 
     @classmethod
-    async def open(cls, path: str | Path, *, clock: Callable[[], float] = time.time) -> Store:
-        return cls(await Database.open(path), clock=clock)
+    async def open(
+        cls, target: str | Path, *, clock: Callable[[], float] = time.time, pool_size: int = 4
+    ) -> Store:
+        """``target`` is a SQLite file, or a ``postgresql://`` URL served by a pool of ``pool_size``."""
+        return cls(await open_database(target, pool_size=pool_size), clock=clock)
+
+    @classmethod
+    async def configured(
+        cls, settings: StoreSettings, state_db: Path, *, clock: Callable[[], float] = time.time
+    ) -> Store:
+        """The store the operator configured: PostgreSQL at ``store.url``, else ``state_db``."""
+        return await cls.open(settings.target(state_db), clock=clock, pool_size=settings.pool_size)
 
     async def close(self) -> None:
         await self.db.close()

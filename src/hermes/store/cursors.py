@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 
+from hermes.store.connection import Connection
 from hermes.store.database import Database
 
 _UPSERT = (
@@ -19,7 +19,7 @@ def check_cursor(platform: str, cursor: object) -> None:
         raise ValueError(f"cursor for {platform!r} must be a string, got {type(cursor).__name__}")
 
 
-def upsert_cursor(conn: sqlite3.Connection, platform: str, cursor: str, now: float) -> None:
+def upsert_cursor(conn: Connection, platform: str, cursor: str, now: float) -> None:
     """Store a cursor with the caller's connection, so it can share the caller's transaction."""
     conn.execute(_UPSERT, (platform, cursor, now))
 
@@ -30,7 +30,7 @@ class Cursors:
         self._clock = clock
 
     async def get(self, platform: str) -> str | None:
-        def read(conn: sqlite3.Connection) -> str | None:
+        def read(conn: Connection) -> str | None:
             row = conn.execute("SELECT cursor FROM cursors WHERE platform = ?", (platform,)).fetchone()
             return None if row is None else row[0]
 

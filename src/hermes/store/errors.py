@@ -35,7 +35,7 @@ class ForeignDatabaseError(StoreError):
 class NewerSchemaError(StoreError):
     """The database was written by a newer Hermes; older code must not guess at its shape."""
 
-    def __init__(self, path: Path, found: int, supported: int) -> None:
+    def __init__(self, path: Path | str, found: int, supported: int) -> None:
         super().__init__(
             f"{path} has schema version {found}, newer than this Hermes supports ({supported}). "
             "Upgrade Hermes to use this database; it was left untouched."
@@ -47,6 +47,10 @@ class NewerSchemaError(StoreError):
 
 class MigrationError(StoreError):
     """A schema migration failed; its transaction was rolled back."""
+
+
+class LeaseLostError(StoreError):
+    """This replica no longer holds the lease a write was fenced by; the current holder does the work."""
 
 
 class NotFoundError(StoreError):

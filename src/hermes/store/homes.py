@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hermes.store.connection import Connection
 from hermes.store.database import Database
 
 
@@ -34,7 +34,7 @@ class HomeChannels:
         if not chat_id:
             raise ValueError("home channel chat_id must not be empty")
 
-        def upsert(conn: sqlite3.Connection) -> HomeChannel:
+        def upsert(conn: Connection) -> HomeChannel:
             home = HomeChannel(platform, chat_id, thread_id, set_by, self._clock())
             conn.execute(
                 f"INSERT INTO home_channels ({_COLUMNS}) VALUES (?, ?, ?, ?, ?) "
@@ -47,7 +47,7 @@ class HomeChannels:
         return await self._db.run(upsert)
 
     async def get(self, platform: str) -> HomeChannel | None:
-        def read(conn: sqlite3.Connection) -> HomeChannel | None:
+        def read(conn: Connection) -> HomeChannel | None:
             row = conn.execute(
                 f"SELECT {_COLUMNS} FROM home_channels WHERE platform = ?", (platform,)
             ).fetchone()
@@ -64,7 +64,7 @@ class HomeChannels:
         )
 
     async def clear(self, platform: str) -> bool:
-        def delete(conn: sqlite3.Connection) -> bool:
+        def delete(conn: Connection) -> bool:
             return conn.execute("DELETE FROM home_channels WHERE platform = ?", (platform,)).rowcount > 0
 
         return await self._db.run(delete)

@@ -8,16 +8,17 @@ replay which reply chunks already went out.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from hermes.store.codec import from_json, to_json
+from hermes.store.connection import Connection, Row
 from hermes.store.cursors import check_cursor, upsert_cursor
 from hermes.store.database import Database
-from hermes.store.errors import NotFoundError
+from hermes.store.errors import LeaseLostError, NotFoundError
+from hermes.store.leases import LeaseFence, fence_condition
 
 InboxStatus = Literal["pending", "done", "skipped"]
 
@@ -42,7 +43,7 @@ _INSERT = (
 _COLUMNS = "seq, platform, event_id, payload, status, accepted_at, finished_at, reply_ids, skip_reason"
 
 
-def _event(row: sqlite3.Row) -> InboxEvent:
+def _event(row: Row) -> InboxEvent:
     return InboxEvent(
         seq=row["seq"],
         platform=row["platform"],
@@ -74,7 +75,7 @@ class Inbox:
         if cursor is not None:
             check_cursor(platform, cursor)
 
-        def insert(conn: sqlite3.Connection) -> bool:
+        def insert(conn: Connection) -> bool:
             now = self._clock()
             if conn.execute(_INSERT, (platform, event_id, encoded, now)).rowcount == 0:
                 return False
@@ -102,7 +103,7 @@ class Inbox:
     async def _finish(
         self, platform: str, event_id: str, status: InboxStatus, reply_ids: str | None, reason: str | None
     ) -> None:
-        def update(conn: sqlite3.Connection) -> None:
+        def update(conn: Connection) -> None:
             changed = conn.execute(
                 "UPDATE inbox SET status = ?, finished_at = ?, reply_ids = ?, skip_reason = ? "
                 "WHERE platform = ? AND event_id = ?",
@@ -114,7 +115,7 @@ class Inbox:
         await self._db.run(update)
 
     async def get(self, platform: str, event_id: str) -> InboxEvent | None:
-        def read(conn: sqlite3.Connection) -> InboxEvent | None:
+        def read(conn: Connection) -> InboxEvent | None:
             row = conn.execute(
                 f"SELECT {_COLUMNS} FROM inbox WHERE platform = ? AND event_id = ?", (platform, event_id)
             ).fetchone()
@@ -125,7 +126,7 @@ class Inbox:
     async def pending(self, platform: str | None = None) -> list[InboxEvent]:
         """Accepted events not yet done or skipped, oldest accept first."""
 
-        def read(conn: sqlite3.Connection) -> list[InboxEvent]:
+        def read(conn: Connection) -> list[InboxEvent]:
             sql = f"SELECT {_COLUMNS} FROM inbox WHERE status = 'pending'"
             params: tuple[str, ...] = ()
             if platform is not None:
@@ -136,7 +137,7 @@ class Inbox:
         return await self._db.run(read)
 
     async def backlog_count(self, platform: str | None = None) -> int:
-        def read(conn: sqlite3.Connection) -> int:
+        def read(conn: Connection) -> int:
             if platform is None:
                 row = conn.execute("SELECT count(*) FROM inbox WHERE status = 'pending'").fetchone()
             else:
@@ -150,32 +151,43 @@ class Inbox:
     async def last_accepted_at(self) -> dict[str, float]:
         """When each platform's latest event was accepted, for `gateway status`."""
 
-        def read(conn: sqlite3.Connection) -> dict[str, float]:
-            rows = conn.execute("SELECT platform, max(accepted_at) FROM inbox GROUP BY platform")
-            return {platform: at for platform, at in rows}
+        def read(conn: Connection) -> dict[str, float]:
+            rows = conn.execute("SELECT platform, max(accepted_at) FROM inbox GROUP BY platform").fetchall()
+            return {row[0]: row[1] for row in rows}
 
         return await self._db.run(read)
 
-    async def record_sent(self, platform: str, event_id: str, chunk: int, message_id: str) -> None:
-        """Remember that reply chunk ``chunk`` of this event went out as ``message_id``."""
+    async def record_sent(
+        self, platform: str, event_id: str, chunk: int, message_id: str, *, fence: LeaseFence | None = None
+    ) -> None:
+        """Remember that reply chunk ``chunk`` of this event went out as ``message_id``.
+
+        With a ``fence``, only while that lease is still held: ``LeaseLostError`` otherwise, so a replica
+        that lost its platform cannot mark work as its own that the new holder is doing.
+        """
         if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 0:
             raise ValueError(f"chunk must be a non-negative integer, got {chunk!r}")
+        # SQLite needs a WHERE in an INSERT ... SELECT with ON CONFLICT, even a trivial one.
+        condition = " WHERE true" if fence is None else " WHERE " + fence_condition(self._db.dialect.now)
+        sql = (
+            "INSERT INTO inbox_sent (platform, event_id, chunk, message_id, sent_at) "
+            f"SELECT ?, ?, ?, ?, ?{condition} ON CONFLICT (platform, event_id, chunk) "
+            "DO UPDATE SET message_id = excluded.message_id, sent_at = excluded.sent_at"
+        )
+        fenced = () if fence is None else (fence.name, fence.holder, fence.token)
 
-        def insert(conn: sqlite3.Connection) -> None:
+        def insert(conn: Connection) -> None:
             try:
-                conn.execute(
-                    "INSERT INTO inbox_sent (platform, event_id, chunk, message_id, sent_at) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, event_id, chunk) "
-                    "DO UPDATE SET message_id = excluded.message_id, sent_at = excluded.sent_at",
-                    (platform, event_id, chunk, message_id, self._clock()),
-                )
-            except sqlite3.IntegrityError as exc:
+                written = conn.execute(sql, (platform, event_id, chunk, message_id, self._clock(), *fenced))
+            except self._db.integrity_errors as exc:
                 raise NotFoundError(f"no inbox event {event_id!r} from {platform!r}") from exc
+            if fence is not None and written.rowcount == 0:
+                raise LeaseLostError(f"{fence.name}: lease {fence.token} is no longer held by {fence.holder}")
 
         await self._db.run(insert)
 
     async def sent_chunks(self, platform: str, event_id: str) -> dict[int, str]:
-        def read(conn: sqlite3.Connection) -> dict[int, str]:
+        def read(conn: Connection) -> dict[int, str]:
             rows = conn.execute(
                 "SELECT chunk, message_id FROM inbox_sent WHERE platform = ? AND event_id = ? ORDER BY chunk",
                 (platform, event_id),
@@ -191,7 +203,7 @@ class Inbox:
         redeliver an event (adapters skip events that are too old anyway).
         """
 
-        def delete(conn: sqlite3.Connection) -> int:
+        def delete(conn: Connection) -> int:
             return conn.execute(
                 "DELETE FROM inbox WHERE status <> 'pending' AND finished_at < ?", (older_than,)
             ).rowcount

@@ -7,13 +7,13 @@ them is the scheduler's business.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from hermes.store.codec import from_json, to_json
+from hermes.store.connection import Connection, Row
 from hermes.store.database import Database
 from hermes.store.errors import NotFoundError, StoreError
 
@@ -49,7 +49,7 @@ _COLUMNS = (
 )
 
 
-def _job(row: sqlite3.Row) -> Job:
+def _job(row: Row) -> Job:
     return Job(
         id=row["id"],
         name=row["name"],
@@ -83,12 +83,12 @@ def _check_grace(grace_seconds: int) -> None:
         raise ValueError(f"grace_seconds must be a non-negative integer, got {grace_seconds!r}")
 
 
-def _get(conn: sqlite3.Connection, job_id: str) -> Job | None:
+def _get(conn: Connection, job_id: str) -> Job | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
     return None if row is None else _job(row)
 
 
-def _require(conn: sqlite3.Connection, job_id: str) -> Job:
+def _require(conn: Connection, job_id: str) -> Job:
     job = _get(conn, job_id)
     if job is None:
         raise NotFoundError(f"no job {job_id!r}")
@@ -121,31 +121,32 @@ class Jobs:
         _check_grace(grace_seconds)
         encoded_target = _encode_target(target)
 
-        def insert(conn: sqlite3.Connection) -> Job:
+        def insert(conn: Connection) -> Job:
             for _ in range(_ID_ATTEMPTS):
                 new_id = job_id or secrets.token_hex(4)
-                try:
-                    conn.execute(
-                        f"INSERT INTO jobs ({_COLUMNS}) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?)",
-                        (
-                            new_id,
-                            name,
-                            schedule_kind,
-                            schedule_value,
-                            prompt,
-                            encoded_target,
-                            int(enabled),
-                            self._clock(),
-                            next_run_at,
-                            grace_seconds,
-                        ),
-                    )
-                except sqlite3.IntegrityError as exc:
-                    if job_id is not None:
-                        raise StoreError(f"a job with id {job_id!r} already exists") from exc
-                    continue
-                return _require(conn, new_id)
+                # ON CONFLICT rather than catching the error: on PostgreSQL a failed statement would abort
+                # the whole transaction, and with it the next attempt.
+                taken = conn.execute(
+                    f"INSERT INTO jobs ({_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?) "
+                    "ON CONFLICT (id) DO NOTHING RETURNING id",
+                    (
+                        new_id,
+                        name,
+                        schedule_kind,
+                        schedule_value,
+                        prompt,
+                        encoded_target,
+                        int(enabled),
+                        self._clock(),
+                        next_run_at,
+                        grace_seconds,
+                    ),
+                ).fetchone()
+                if taken is not None:
+                    return _require(conn, new_id)
+                if job_id is not None:
+                    raise StoreError(f"a job with id {job_id!r} already exists")
             raise StoreError("could not find a free job id")
 
         return await self._db.transaction(insert)
@@ -156,7 +157,7 @@ class Jobs:
     async def all(self) -> list[Job]:
         """Every job, oldest first."""
 
-        def read(conn: sqlite3.Connection) -> list[Job]:
+        def read(conn: Connection) -> list[Job]:
             return [_job(row) for row in conn.execute(f"SELECT {_COLUMNS} FROM jobs ORDER BY created_at, id")]
 
         return await self._db.run(read)
@@ -195,7 +196,7 @@ class Jobs:
             _check_grace(grace_seconds)
             changes["grace_seconds"] = grace_seconds
 
-        def update(conn: sqlite3.Connection) -> Job:
+        def update(conn: Connection) -> Job:
             if changes:
                 assignments = ", ".join(f"{column} = ?" for column in changes)
                 conn.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*changes.values(), job_id))
@@ -204,7 +205,7 @@ class Jobs:
         return await self._db.transaction(update)
 
     async def delete(self, job_id: str) -> bool:
-        def delete(conn: sqlite3.Connection) -> bool:
+        def delete(conn: Connection) -> bool:
             return conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount > 0
 
         return await self._db.run(delete)
@@ -212,7 +213,7 @@ class Jobs:
     async def due(self, now: float) -> list[Job]:
         """Enabled jobs whose next run is at or before ``now``, earliest first."""
 
-        def read(conn: sqlite3.Connection) -> list[Job]:
+        def read(conn: Connection) -> list[Job]:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM jobs WHERE enabled = 1 AND next_run_at IS NOT NULL "
                 "AND next_run_at <= ? ORDER BY next_run_at, created_at, id",
@@ -225,7 +226,7 @@ class Jobs:
     async def record_run(self, job_id: str, status: str, error: str | None, next_run_at: float | None) -> Job:
         """Record how a run went and when the next one is (None: no further run)."""
 
-        def update(conn: sqlite3.Connection) -> Job:
+        def update(conn: Connection) -> Job:
             changed = conn.execute(
                 "UPDATE jobs SET last_run_at = ?, last_status = ?, last_error = ?, next_run_at = ? "
                 "WHERE id = ?",

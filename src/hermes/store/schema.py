@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from hermes.store.dialect import SQLITE
 from hermes.store.errors import (
     CorruptDatabaseError,
     ForeignDatabaseError,
@@ -117,7 +118,9 @@ def _migrate(conn: sqlite3.Connection, path: Path, migrations: Sequence[Migratio
             continue
         try:
             # executescript commits any open transaction first, so the script opens its own.
-            conn.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA_VERSION_DDL}\n{migration.sql}")
+            conn.executescript(
+                f"BEGIN IMMEDIATE;\n{_SCHEMA_VERSION_DDL}\n{SQLITE.migration_sql(migration.sql)}"
+            )
             if current == 0:
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(

@@ -8,16 +8,15 @@ ended. Token totals count what was spent and are never reduced; ``message_count`
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from hermes.store.codec import from_json, to_json_or_none
+from hermes.store.connection import Connection, Row
 from hermes.store.database import Database
 from hermes.store.errors import NotFoundError
-from hermes.store.fts import match_expression
 
 Role = Literal["system", "user", "assistant", "tool"]
 _ROLES = frozenset(get_args(Role))
@@ -86,17 +85,20 @@ _SESSION_COLUMNS = (
     "id, key, platform, chat_id, created_at, updated_at, ended_at, model_override, prompt_tokens, "
     "completion_tokens, message_count, summary, summary_upto_message_id"
 )
+# LIMIT for "all of them" that both engines accept (SQLite's -1 is an error on PostgreSQL).
+_NO_LIMIT = 2**62
+
 _MESSAGE_COLUMNS = (
     "id, session_id, role, content, tool_calls, tool_call_id, name, model, prompt_tokens, "
     "completion_tokens, created_at, metadata"
 )
 
 
-def _session(row: sqlite3.Row) -> Session:
+def _session(row: Row) -> Session:
     return Session(*row)
 
 
-def _message(row: sqlite3.Row) -> Message:
+def _message(row: Row) -> Message:
     return Message(
         id=row["id"],
         session_id=row["session_id"],
@@ -136,19 +138,19 @@ def _encoded(message: NewMessage) -> tuple[Any, ...]:
     )
 
 
-def _current(conn: sqlite3.Connection, key: str) -> Session | None:
+def _current(conn: Connection, key: str) -> Session | None:
     row = conn.execute(
         f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE key = ? AND ended_at IS NULL", (key,)
     ).fetchone()
     return None if row is None else _session(row)
 
 
-def _get(conn: sqlite3.Connection, session_id: str) -> Session | None:
+def _get(conn: Connection, session_id: str) -> Session | None:
     row = conn.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
     return None if row is None else _session(row)
 
 
-def _require(conn: sqlite3.Connection, session_id: str) -> Session:
+def _require(conn: Connection, session_id: str) -> Session:
     session = _get(conn, session_id)
     if session is None:
         raise NotFoundError(f"no session {session_id!r}")
@@ -167,7 +169,7 @@ class Sessions:
     async def get_or_create(self, key: str, *, platform: str, chat_id: str) -> Session:
         """The open session for ``key``, opening a new one when there is none."""
 
-        def find_or_insert(conn: sqlite3.Connection) -> Session:
+        def find_or_insert(conn: Connection) -> Session:
             found = _current(conn, key)
             if found is not None:
                 return found
@@ -185,11 +187,10 @@ class Sessions:
     async def counts(self) -> tuple[int, int]:
         """Open sessions and all sessions, for `gateway status`."""
 
-        def read(conn: sqlite3.Connection) -> tuple[int, int]:
-            total, open_ = conn.execute(
-                "SELECT count(*), coalesce(sum(ended_at IS NULL), 0) FROM sessions"
-            ).fetchone()
-            return int(open_), int(total)
+        def read(conn: Connection) -> tuple[int, int]:
+            # count(ended_at) skips NULLs; portable where sum() over a boolean is not (PostgreSQL).
+            total, ended = conn.execute("SELECT count(*), count(ended_at) FROM sessions").fetchone()
+            return int(total) - int(ended), int(total)
 
         return await self._db.run(read)
 
@@ -199,7 +200,7 @@ class Sessions:
     async def end_current(self, key: str) -> Session | None:
         """End the open session for ``key`` (``/new``); returns it as ended, or None if there was none."""
 
-        def end(conn: sqlite3.Connection) -> Session | None:
+        def end(conn: Connection) -> Session | None:
             found = _current(conn, key)
             if found is None:
                 return None
@@ -223,7 +224,7 @@ class Sessions:
         )
 
     async def _update(self, session_id: str, assignments: str, params: tuple[Any, ...]) -> Session:
-        def update(conn: sqlite3.Connection) -> Session:
+        def update(conn: Connection) -> Session:
             changed = conn.execute(
                 f"UPDATE sessions SET {assignments}, updated_at = ? WHERE id = ?",
                 (*params, self._clock(), session_id),
@@ -240,7 +241,7 @@ class Sessions:
         prompt = sum(message.prompt_tokens or 0 for message in messages)
         completion = sum(message.completion_tokens or 0 for message in messages)
 
-        def insert(conn: sqlite3.Connection) -> list[Message]:
+        def insert(conn: Connection) -> list[Message]:
             now = self._clock()
             changed = conn.execute(
                 "UPDATE sessions SET message_count = message_count + ?, prompt_tokens = prompt_tokens + ?, "
@@ -251,13 +252,13 @@ class Sessions:
                 raise NotFoundError(f"no session {session_id!r}")
             stored = []
             for values in encoded:
-                cursor = conn.execute(
+                row = conn.execute(
                     "INSERT INTO messages (session_id, role, content, tool_calls, tool_call_id, name, model, "
                     "prompt_tokens, completion_tokens, metadata, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (session_id, *values, now),
-                )
-                stored.append(cursor.lastrowid)
+                ).fetchone()
+                stored.append(row[0])
             rows = conn.execute(
                 f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_id = ? AND id >= ? ORDER BY id",
                 (session_id, stored[0]),
@@ -273,11 +274,11 @@ class Sessions:
     ) -> list[Message]:
         """The session's messages in order; only those after ``after_id`` when given, at most ``limit``."""
 
-        def read(conn: sqlite3.Connection) -> list[Message]:
+        def read(conn: Connection) -> list[Message]:
             rows = conn.execute(
                 f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_id = ? AND id > ? "
                 "ORDER BY id LIMIT ?",
-                (session_id, -1 if after_id is None else after_id, -1 if limit is None else limit),
+                (session_id, -1 if after_id is None else after_id, _NO_LIMIT if limit is None else limit),
             )
             return [_message(row) for row in rows]
 
@@ -289,7 +290,7 @@ class Sessions:
         A summary that covered any removed message is dropped with it, since it describes text that is gone.
         """
 
-        def undo(conn: sqlite3.Connection) -> list[Message]:
+        def undo(conn: Connection) -> list[Message]:
             _require(conn, session_id)
             start = conn.execute(
                 "SELECT max(id) FROM messages WHERE session_id = ? AND role = 'user'", (session_id,)
@@ -313,15 +314,26 @@ class Sessions:
         return await self._db.transaction(undo)
 
     async def list_sessions(
-        self, *, limit: int = 50, offset: int = 0, platform: str | None = None, include_ended: bool = True
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        platform: str | None = None,
+        include_ended: bool = True,
+        key_contains: str | None = None,
     ) -> list[Session]:
-        """Sessions, most recently active first."""
+        """Sessions, most recently active first; `key_contains` finds a user's or a chat's (their id is in
+        the routing key)."""
 
-        def read(conn: sqlite3.Connection) -> list[Session]:
-            clauses, params = [], []
+        def read(conn: Connection) -> list[Session]:
+            clauses: list[str] = []
+            params: list[Any] = []
             if platform is not None:
                 clauses.append("platform = ?")
                 params.append(platform)
+            if key_contains:
+                clauses.append(self._db.dialect.contains.format(column="key"))
+                params.append(key_contains)
             if not include_ended:
                 clauses.append("ended_at IS NULL")
             where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
@@ -334,6 +346,12 @@ class Sessions:
 
         return await self._db.run(read)
 
+    async def platforms(self) -> list[str]:
+        """Every platform that has a session."""
+        return await self._db.run(
+            lambda conn: [row[0] for row in conn.execute("SELECT DISTINCT platform FROM sessions ORDER BY 1")]
+        )
+
     async def delete(self, session_id: str) -> bool:
         """Delete a session and its transcript; False when there was no such session."""
         return await self._db.transaction(
@@ -345,24 +363,17 @@ class Sessions:
     ) -> list[SearchHit]:
         """Messages containing every word of ``query``, best match first.
 
-        Any text is a valid query: words are matched literally (see ``fts.match_expression``).
+        Any text is a valid query: words are matched literally (see ``store.fts``).
         """
         if limit < 1:
             raise ValueError(f"search limit must be at least 1, got {limit}")
-        expression = match_expression(query)
+        dialect = self._db.dialect
+        expression = dialect.search_expression(query)
         if expression is None:
             return []
 
-        def read(conn: sqlite3.Connection) -> list[SearchHit]:
-            rows = conn.execute(
-                "SELECT m.session_id, s.key, m.id, m.role, "
-                "snippet(messages_fts, 0, '**', '**', '…', 16), m.created_at, messages_fts.rank "
-                "FROM messages_fts JOIN messages AS m ON m.id = messages_fts.rowid "
-                "JOIN sessions AS s ON s.id = m.session_id "
-                "WHERE messages_fts MATCH ? AND m.session_id IS NOT ? "
-                "ORDER BY messages_fts.rank, m.id DESC LIMIT ?",
-                (expression, exclude_session_id, limit),
-            )
+        def read(conn: Connection) -> list[SearchHit]:
+            rows = conn.execute(dialect.search_sql, (expression, exclude_session_id, limit))
             return [SearchHit(*row) for row in rows]
 
         return await self._db.run(read)

@@ -32,7 +32,8 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def store(db_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
-    opened = await Store.open(db_path, clock=clock)
+async def store(db_path: Path, database_url: str | None, clock: FakeClock) -> AsyncIterator[Store]:
+    """The store on each engine in turn: state.db, then a fresh PostgreSQL database."""
+    opened = await Store.open(database_url or db_path, clock=clock)
     yield opened
     await opened.close()

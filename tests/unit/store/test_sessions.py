@@ -218,3 +218,11 @@ async def test_deleting_a_session_deletes_its_transcript(store: Store) -> None:
     assert await store.sessions.get(gone.id) is None
     assert await store.sessions.messages(gone.id) == []
     assert [h.session_id for h in await store.sessions.search("words")] == [keep.id]
+
+
+async def test_text_with_nul_is_stored_on_every_engine(store: Store, engine: str) -> None:
+    session = await store.sessions.get_or_create("k", platform="matrix", chat_id="!room")
+    await store.sessions.append(session.id, [NewMessage("user", "before\x00after")])
+    [message] = await store.sessions.messages(session.id)
+    # PostgreSQL text cannot hold NUL: it is kept as U+FFFD there.
+    assert message.content == ("before\x00after" if engine == "sqlite" else "before\ufffdafter")

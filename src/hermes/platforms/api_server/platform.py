@@ -115,6 +115,8 @@ def _key_error(config: LoadedConfig, problem: str) -> ConfigError:
 @register
 class ApiServerPlatform(Platform):
     name: ClassVar[str] = "api_server"
+    # Request-driven: every replica serves the API at once; runs on one session are serialised in the hub.
+    exclusive: ClassVar[bool] = False
     # Answers go back whole in the HTTP response; nothing is split.
     max_message_chars: int = 1_000_000
     can_edit: bool = False

@@ -1,4 +1,5 @@
 -- Times are Unix seconds (REAL). JSON columns hold compact JSON text.
+-- Written for SQLite and PostgreSQL alike: see hermes.store.dialect for the rules.
 
 CREATE TABLE sessions (
     id                      TEXT PRIMARY KEY,
@@ -38,6 +39,8 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_session ON messages (session_id, id);
 
+-- Full-text search over message content.
+-- dialect: sqlite
 CREATE VIRTUAL TABLE messages_fts USING fts5 (
     content,
     content = 'messages',
@@ -56,6 +59,11 @@ CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
     INSERT INTO messages_fts (rowid, content)
         SELECT new.id, new.content WHERE new.content IS NOT NULL;
 END;
+-- dialect: postgresql
+ALTER TABLE messages ADD COLUMN search tsvector
+    GENERATED ALWAYS AS (to_tsvector('simple', coalesce(content, ''))) STORED;
+CREATE INDEX messages_search ON messages USING gin (search);
+-- dialect: all
 
 CREATE TABLE cursors (
     platform   TEXT PRIMARY KEY,

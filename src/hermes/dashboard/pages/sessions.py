@@ -1,0 +1,119 @@
+"""`/sessions`: the list (per platform, per user or chat, full-text search), a transcript with its tool calls
+and results, export as Markdown or JSON (the same documents as `hermes sessions export`), and delete."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from hermes.cli.sessions_cmd import as_json, markdown
+from hermes.dashboard.app import dashboard, redirect, render, text
+from hermes.store import Message, Store
+
+PAGE_SIZE = 50
+SEARCH_LIMIT = 50
+
+
+async def _store(request: web.Request) -> Store | None:
+    return await dashboard(request).store()
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return max(0, int(value)) if value is not None else default
+    except ValueError:
+        return default
+
+
+async def list_page(request: web.Request) -> web.StreamResponse:
+    query = request.query
+    platform = query.get("platform") or None
+    who = (query.get("user") or "").strip() or None
+    words = (query.get("q") or "").strip()
+    offset = _int(query.get("offset"), 0)
+    store = await _store(request)
+    sessions, hits, platforms = [], [], []
+    if store is not None:
+        platforms = await store.sessions.platforms()
+        if words:
+            hits = await store.sessions.search(words, limit=SEARCH_LIMIT)
+        else:
+            sessions = await store.sessions.list_sessions(
+                limit=PAGE_SIZE + 1, offset=offset, platform=platform, key_contains=who
+            )
+    return render(
+        request,
+        "sessions.html",
+        sessions=sessions[:PAGE_SIZE],
+        more=len(sessions) > PAGE_SIZE,
+        hits=hits,
+        platforms=platforms,
+        platform=platform or "",
+        user=who or "",
+        q=words,
+        offset=offset,
+        page_size=PAGE_SIZE,
+        no_db=store is None,
+    )
+
+
+def _calls(message: Message) -> list[dict[str, Any]]:
+    shown = []
+    for call in message.tool_calls or []:
+        function = call.get("function", call) if isinstance(call, dict) else {}
+        arguments = function.get("arguments", "")
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments, ensure_ascii=False)
+        shown.append(
+            {
+                "id": call.get("id", "") if isinstance(call, dict) else "",
+                "name": function.get("name", "?"),
+                "arguments": arguments,
+            }
+        )
+    return shown
+
+
+async def _session_or_404(request: web.Request) -> tuple[Store, Any]:
+    store = await _store(request)
+    session = None if store is None else await store.sessions.get(request.match_info["id"])
+    if store is None or session is None:
+        raise web.HTTPNotFound(text=f"No session {request.match_info['id']!r}.\n")
+    return store, session
+
+
+async def transcript(request: web.Request) -> web.StreamResponse:
+    store, session = await _session_or_404(request)
+    messages = await store.sessions.messages(session.id)
+    rows = [{"message": m, "calls": _calls(m)} for m in messages]
+    return render(request, "transcript.html", session=session, rows=rows)
+
+
+async def export(request: web.Request) -> web.StreamResponse:
+    store, session = await _session_or_404(request)
+    messages = await store.sessions.messages(session.id)
+    if request.query.get("format", "md") == "json":
+        body, kind, suffix = as_json(session, messages), "application/json", "json"
+    else:
+        body, kind, suffix = markdown(session, messages), "text/markdown", "md"
+    return text(
+        request,
+        body,
+        content_type=kind,
+        **{"Content-Disposition": f'attachment; filename="session-{session.id}.{suffix}"'},
+    )
+
+
+async def delete(request: web.Request) -> web.StreamResponse:
+    store, session = await _session_or_404(request)
+    await store.sessions.delete(session.id)
+    return redirect("/sessions?deleted=" + session.id)
+
+
+def routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/sessions", list_page)
+    router.add_get("/sessions/{id}", transcript)
+    router.add_get("/sessions/{id}/export", export)
+    router.add_post("/sessions/{id}/delete", delete)
