@@ -141,7 +141,13 @@ async def main() -> None:
                 api = await api_trips(slack, session, room)
                 home = write_home(
                     Path(scratch) / "home",
-                    config={"model": llm_config(llm.base_url), "logging": {"level": "WARNING"}},
+                    config={
+                        "model": llm_config(llm.base_url),
+                        "logging": {"level": "WARNING"},
+                        # One person sends 55 messages in a few seconds here: the per-person limit is a
+                        # policy, not the bot's speed.
+                        "gateway": {"user_messages_per_minute": 0},
+                    },
                     env={
                         "SLACK_BOT_TOKEN": slack.bot_token,
                         "SLACK_APP_TOKEN": slack.app_token,

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable
 
 from hermes.agent.contract import AgentEvent, RunRequest
-from hermes.gateway.commands import parse_command
+from hermes.gateway.commands import command_menu, parse_command
 from hermes.platforms.base import Inbound
 
 
@@ -61,6 +61,9 @@ class FakeHub:
 
     def is_command(self, text: str, *, bare: bool = False) -> bool:
         return parse_command(text, bare=bare) is not None
+
+    def command_menu(self) -> list[tuple[str, str]]:
+        return command_menu()
 
     def run_request(self, request: RunRequest, cancel: asyncio.Event) -> AsyncIterator[AgentEvent]:
         raise self.run_error or AssertionError("no run was expected")

@@ -123,7 +123,7 @@ def start_gateway_process(home: Path, environ: Mapping[str, str] | None = None) 
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("MATRIX_", "MATTERMOST_", "API_SERVER_"))
+        if not key.startswith(("MATRIX_", "MATTERMOST_", "API_SERVER_", "DISCORD_"))
     }
     env.update({"HERMES_HOME": str(home), **(environ or {})})
     with log_path.open("ab") as log:

@@ -102,6 +102,12 @@ def command(*names: str, summary: str) -> Callable[[Handler], Handler]:
     return register
 
 
+def command_menu() -> list[tuple[str, str]]:
+    """Every command once, by its first name, with its summary."""
+    unique = {command.name: command.summary for command in COMMANDS.values()}
+    return sorted(unique.items())
+
+
 def parse_command(text: str, *, bare: bool = False) -> tuple[Command, str] | None:
     """`/name args` or `!name args` for a known name; with `bare`, also a lone known command word."""
     stripped = text.strip()

@@ -21,7 +21,7 @@ from hermes.config.settings import Settings
 from hermes.gateway.approvals import Approvals
 from hermes.gateway.auth import Authorizer, DenialNotices, denial_text
 from hermes.gateway.codec import from_payload, to_payload
-from hermes.gateway.commands import CommandContext, parse_command
+from hermes.gateway.commands import CommandContext, command_menu, parse_command
 from hermes.gateway.delivery import EditThrottle, ReplyStream
 from hermes.gateway.homes import home_chat
 from hermes.gateway.image_links import images_as_links
@@ -142,6 +142,9 @@ class Hub:
 
     def is_command(self, text: str, *, bare: bool = False) -> bool:
         return parse_command(text, bare=bare) is not None
+
+    def command_menu(self) -> list[tuple[str, str]]:
+        return command_menu()
 
     async def run_request(
         self, request: RunRequest, cancel: asyncio.Event

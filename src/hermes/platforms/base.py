@@ -105,6 +105,10 @@ class HubPort(Protocol):
         """Whether the hub will treat `text` as one of its commands (`/name` or `!name`; with `bare`, also
         a lone command word), for adapters whose addressing rules depend on it."""
 
+    def command_menu(self) -> list[tuple[str, str]]:
+        """The hub's commands as (name, one-line summary), aliases left out, for platforms that register
+        them with their server (Discord's slash commands)."""
+
     def run_request(self, request: RunRequest, cancel: asyncio.Event) -> AsyncGenerator[AgentEvent, None]:
         """For request-driven platforms (the API server): one agent run streamed back, serialised with
         other runs of the same session."""

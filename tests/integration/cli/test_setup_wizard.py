@@ -78,8 +78,9 @@ async def test_from_nothing_to_a_bot_answering_on_matrix_and_mattermost(
     await wizard.answer("? API key (Enter if the server needs none)", LLM_KEY, ENTER)
     await wizard.expect("✓ the custom endpoint answered with 1 model(s); fake-model answered")
 
-    # Both chat platforms, picked with the arrow keys and the space bar (platforms are listed by name).
-    await wizard.answer("❯ ◯ API server", DOWN, SPACE, DOWN, SPACE, ENTER)
+    # Both chat platforms, picked with the arrow keys and the space bar (platforms are listed by name:
+    # Discord comes first).
+    await wizard.answer("❯ ◯ API server", DOWN, DOWN, SPACE, DOWN, SPACE, ENTER)
     await wizard.expect("? Where should the bot talk to people? Matrix, Mattermost")
 
     await wizard.answer("? Homeserver URL", synapse.base_url, ENTER)
