@@ -1,5 +1,7 @@
 """What the API server adds to a chat completion: requests/s and p50/p99 latency at concurrency 1 and 8, for
 JSON and streaming answers, through the gateway and straight to the fake LLM (the limit on this machine).
+Also through the gateway: the Responses API (JSON and streaming), and a run's time to first event (from
+`POST /v1/runs` to the first event read on `/v1/runs/{id}/events`).
 
 The instant fake LLM runs in its own process, the gateway (`hermes gateway run`, stateless requests, the real
 agent) in another, and the load generator here. A third target, `server`, is the API server and the hub
@@ -82,6 +84,9 @@ async def one(
     async with session.post(url, data=body, headers=headers) as response:
         if response.status != 200:
             raise RuntimeError(f"{url} answered {response.status}: {await response.text()}")
+        if stream and url.endswith("/responses"):
+            await response.read()
+            return
         if stream:
             async for line in response.content:
                 if line.startswith(b"data: [DONE]"):
@@ -93,7 +98,10 @@ async def one(
 async def measure(
     session: aiohttp.ClientSession, url: str, model: str, stream: bool, concurrency: int, auth: bool
 ) -> dict[str, float]:
-    body = json.dumps({"model": model, "messages": MESSAGES, "stream": stream}).encode()
+    if url.endswith("/responses"):
+        body = json.dumps({"model": model, "input": MESSAGES[0]["content"], "stream": stream}).encode()
+    else:
+        body = json.dumps({"model": model, "messages": MESSAGES, "stream": stream}).encode()
     headers = {"Content-Type": "application/json"}
     if auth:
         headers["Authorization"] = f"Bearer {KEY}"
@@ -116,6 +124,33 @@ async def measure(
         "rps": round(len(latencies) / elapsed, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2),
+    }
+
+
+async def run_first_event(session: aiohttp.ClientSession, url: str) -> dict[str, float]:
+    """Sequential runs: the time from submitting one to reading its first event, and to its end."""
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    body = json.dumps({"input": MESSAGES[0]["content"]}).encode()
+    firsts: list[float] = []
+    totals: list[float] = []
+    deadline = time.perf_counter() + SECONDS
+    while time.perf_counter() < deadline or len(firsts) < 20:
+        started = time.perf_counter()
+        async with session.post(f"{url}/v1/runs", data=body, headers=headers) as response:
+            run_id = (await response.json())["run_id"]
+        async with session.get(f"{url}/v1/runs/{run_id}/events", headers=headers) as response:
+            first = True
+            async for line in response.content:
+                if first and line.startswith(b"data: "):
+                    firsts.append(time.perf_counter() - started)
+                    first = False
+        totals.append(time.perf_counter() - started)
+    firsts.sort()
+    return {
+        "runs": len(firsts),
+        "first_event_p50_ms": round(statistics.median(firsts) * 1000, 2),
+        "first_event_p99_ms": round(firsts[min(len(firsts) - 1, int(len(firsts) * 0.99))] * 1000, 2),
+        "complete_p50_ms": round(statistics.median(totals) * 1000, 2),
     }
 
 
@@ -163,6 +198,18 @@ async def main() -> dict[str, object]:
                             results[f"{target}_{mode}_c{concurrency}"] = await measure(
                                 session, url, model, mode == "stream", concurrency, auth
                             )
+                gateway_url = targets["gateway"][0]
+                for mode in ("json", "stream"):
+                    for concurrency in (1, 8):
+                        results[f"responses_{mode}_c{concurrency}"] = await measure(
+                            session,
+                            f"{gateway_url}/v1/responses",
+                            "hermes-agent",
+                            mode == "stream",
+                            concurrency,
+                            True,
+                        )
+                figures["runs"] = await run_first_event(session, gateway_url)
         finally:
             await stop(gateway)
             await stop(server)
@@ -182,6 +229,9 @@ async def main() -> dict[str, object]:
             results[f"gateway_{mode}_c8"]["rps"] / results[f"fake_{mode}_c8"]["rps"], 3
         )
         figures[mode] = row
+    figures["responses"] = {
+        f"{mode}_c{c}": results[f"responses_{mode}_c{c}"] for mode in ("json", "stream") for c in (1, 8)
+    }
     figures["targets"] = {"added_p50_ms_c1_max": 3.0, "json_rps_c8_min": 1000}
     figures["meets_targets"] = (
         figures["json"]["added_p50_ms_c1"] <= 3.0  # type: ignore[index]

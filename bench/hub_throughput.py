@@ -53,7 +53,9 @@ class QuietPlatform(TestPlatform):
 
 async def measure(base_url: str, sessions: int, messages: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="hermes-bench-") as home_dir:
-        home = write_home(Path(home_dir), config={"model": llm_config(base_url)})
+        # One person per session sends far more than the per-person limit allows a person.
+        tree = {"model": llm_config(base_url), "gateway": {"user_messages_per_minute": 0}}
+        home = write_home(Path(home_dir), config=tree)
         config = load_config({"HERMES_HOME": str(home)})
         store = await Store.open(config.paths.state_db)
         agent = LocalAgent(config, store)

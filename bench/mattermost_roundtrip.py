@@ -161,7 +161,12 @@ async def main() -> None:
                 await asyncio.gather(alice.connect(), bob.connect())
                 home = write_home(
                     root / "home",
-                    config={"model": llm_config(llm.base_url), "logging": {"level": "WARNING"}},
+                    config={
+                        "model": llm_config(llm.base_url),
+                        "logging": {"level": "WARNING"},
+                        # One person sends far more than the per-person limit allows a person.
+                        "gateway": {"user_messages_per_minute": 0},
+                    },
                     env={
                         "MATTERMOST_URL": mm.url,
                         "MATTERMOST_TOKEN": token,

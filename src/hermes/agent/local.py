@@ -213,8 +213,9 @@ class LocalAgent:
                 memory_scope=request.memory_scope,
             )
         )
+        seed: list[Message] = []
         if request.seed and conversation.session_id is not None and not conversation.messages:
-            await self.conversations.append(conversation, [from_chat_message(m) for m in request.seed])
+            seed = [from_chat_message(m) for m in request.seed]
         event_id = request.origin.event_id if request.origin is not None else None
         asked_before = conversation.question_from(event_id) if event_id else None
         # Images ride along for this run only: afterwards the context holds the question as a reload would
@@ -222,11 +223,15 @@ class LocalAgent:
         with_images: tuple[Message, Message] | None = None
         if asked_before is None and (request.text or request.images):
             user = Message("user", request.text, images=request.images, event_id=event_id)
-            (user,) = await self.conversations.append(conversation, [user])
+            # The seed and the question in one write: a new API session costs one transaction, not two.
+            *_, user = await self.conversations.append(conversation, [*seed, user])
+            seed = []
             if user.images:
                 note = with_image_note(user.content, len(user.images))
                 with_images = (user, dataclasses.replace(user, content=note, images=()))
-        elif asked_before is not None and request.images:
+        if seed:
+            await self.conversations.append(conversation, seed)
+        if asked_before is not None and request.images:
             # A run redone after a crash: its question is stored already, its images go along again.
             user = dataclasses.replace(asked_before, content=request.text, images=request.images)
             conversation.replace_last(asked_before, user)

@@ -200,7 +200,10 @@ class ConversationStore:
     async def _load(self, session: StoredSession) -> Conversation:
         assert self._store is not None
         sessions = self._store.sessions
-        if session.summary is None or session.summary_upto_message_id is None:
+        if session.message_count == 0:
+            # A new session (every API exchange opens one): nothing to read, so no round trip.
+            messages, head_len = [], 0
+        elif session.summary is None or session.summary_upto_message_id is None:
             messages = [from_stored(row) for row in await sessions.messages(session.id)]
             head_len = head_boundary(messages, self._keep_first)
         else:

@@ -183,7 +183,7 @@ class ProxyAgent:
                     str(error.get("message") or BROKEN), status=status if isinstance(status, int) else None
                 )
             if event.name == TOOL_PROGRESS_EVENT:
-                progress = _tool_event(chunk.get("hermes"))
+                progress = _tool_event(chunk)
                 if progress is not None:
                     emit(progress)
                 continue
@@ -266,14 +266,16 @@ def _usage(data: dict[str, Any]) -> Usage:
     return Usage(prompt if isinstance(prompt, int) else 0, completion if isinstance(completion, int) else 0)
 
 
-def _tool_event(progress: Any) -> ToolStarted | ToolFinished | None:
-    if not isinstance(progress, dict):
-        return None
-    name, call_id = str(progress.get("tool") or "tool"), str(progress.get("call_id") or "")
-    if progress.get("status") == "started":
+def _tool_event(progress: dict[str, Any]) -> ToolStarted | ToolFinished | None:
+    """A `hermes.tool.progress` record: `tool`, `toolCallId`, `status` running|completed (API-CONTRACT
+    §6.4, so a remote server of the reference system works too)."""
+    name, call_id = str(progress.get("tool") or "tool"), str(progress.get("toolCallId") or "")
+    if progress.get("status") == "running":
         return ToolStarted(call_id, name, {})
-    if progress.get("status") == "finished":
-        return ToolFinished(call_id, name, bool(progress.get("ok")), str(progress.get("summary") or ""))
+    if progress.get("status") == "completed":
+        return ToolFinished(
+            call_id, name, progress.get("ok") is not False, str(progress.get("summary") or "")
+        )
     return None
 
 

@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import AsyncIterator
 
 from hermes.config.settings import StoreSettings
 from hermes.gateway.leases import HeldLease, LeaseKeeper
@@ -24,6 +25,8 @@ from hermes.store import Store, StoreError
 log = logging.getLogger(__name__)
 
 STANDBY = "standby: another replica holds it"
+# How often a run waiting for a session that another replica is running on looks again.
+_SESSION_POLL_SECONDS = 0.05
 
 
 class Replication:
@@ -62,6 +65,34 @@ class Replication:
         keeper = LeaseKeeper(lease, acquired, lost, poll_seconds=self.poll_seconds)
         self.keepers[platform.name] = keeper
         keeper.start()
+
+    @contextlib.asynccontextmanager
+    async def session_lock(self, session_key: str) -> AsyncIterator[None]:
+        """One run at a time on an API session across every replica: held while the run goes, renewed,
+        and dropped after. A replica that dies holding it delays the session by one lease at most."""
+        lease = self._lease(f"session:{session_key}")
+        # Polled: the holder may be another process on another host, which no local event can signal.
+        while True:
+            if await lease.acquire():
+                break
+            await asyncio.sleep(_SESSION_POLL_SECONDS)
+        renewing = asyncio.create_task(self._renew(lease), name=f"renew-session-{session_key}")
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            await asyncio.gather(renewing, return_exceptions=True)
+            fence = lease.fence
+            lease.forget()
+            if fence is not None:
+                with contextlib.suppress(StoreError):
+                    await self.store.leases.drop(fence)
+
+    async def _renew(self, lease: HeldLease) -> None:
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            with contextlib.suppress(StoreError):
+                await lease.renew()
 
     async def let_go(self, platform: str) -> None:
         """Stop holding `platform` (its settings changed or it was removed): stop it, give its lease up."""

@@ -8,9 +8,11 @@ runs before they are cancelled, so a stop takes one grace period, not one per ki
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
+from contextlib import AbstractAsyncContextManager
 
 from hermes.agent.contract import AgentEvent, AgentPort, Failed, GatewayServices, RunRequest
 
@@ -30,6 +32,9 @@ class RequestRuns:
         self.stateless_runs = 0
         self._accepting = True
         self._locks: dict[str, asyncio.Lock] = {}
+        # With replicas sharing PostgreSQL: a lock on a session across every replica, taken inside this
+        # replica's own lock so that only one run per session here waits for it.
+        self.shared_lock: Callable[[str], AbstractAsyncContextManager[None]] | None = None
         self._cancels: set[asyncio.Event] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -46,12 +51,15 @@ class RequestRuns:
             return
         lock = self._locks.setdefault(request.session_key, asyncio.Lock())
         try:
-            async with lock:
+            async with lock, self._shared(request.session_key):
                 async for event in self._counted(request, cancel, services):
                     yield event
         finally:
             if not lock.locked() and self._locks.get(request.session_key) is lock:
                 del self._locks[request.session_key]
+
+    def _shared(self, session_key: str) -> AbstractAsyncContextManager[None]:
+        return contextlib.nullcontext() if self.shared_lock is None else self.shared_lock(session_key)
 
     def refuse_new(self) -> None:
         self._accepting = False

@@ -160,6 +160,7 @@ class Gateway:
         self.replication = replication = Replication.for_store(store, settings.store)
         if replication is not None:
             await replication.start()
+            hub.requests.shared_lock = replication.session_lock
         for name, platform in platforms.items():
             self._supervise(name, platform)
         lock_path = self.config.paths.home / LOCK_FILE

@@ -12,6 +12,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from hermes.store.api_keys import ApiKeys
+from hermes.store.api_responses import ApiResponses
 from hermes.store.cursors import Cursors
 from hermes.store.database import Database
 from hermes.store.dialect import POSTGRESQL, is_postgres_url
@@ -96,6 +98,8 @@ class Store:
         self.jobs = Jobs(db, clock=clock)
         self.homes = HomeChannels(db, clock=clock)
         self.leases = Leases(db, clock=clock)
+        self.api_responses = ApiResponses(db, clock=clock)
+        self.api_keys = ApiKeys(db, clock=clock)
 
     @classmethod
     async def open(

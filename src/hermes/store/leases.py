@@ -84,6 +84,11 @@ class Leases:
         sql = f"UPDATE leases SET expires_at = {self._now} WHERE name = ? AND holder = ? AND token = ?"
         await self._db.run(lambda conn: conn.execute(sql, (fence.name, fence.holder, fence.token)))
 
+    async def drop(self, fence: LeaseFence) -> None:
+        """Remove a lease that fences nothing (a session's run lock), so such rows do not pile up."""
+        sql = "DELETE FROM leases WHERE name = ? AND holder = ? AND token = ?"
+        await self._db.run(lambda conn: conn.execute(sql, (fence.name, fence.holder, fence.token)))
+
     async def all(self) -> list[LeaseState]:
         rows = await self._db.run(
             lambda conn: conn.execute(

@@ -49,9 +49,8 @@ class Server:
         return f"{self.url}/v1"
 
     def client(self, **options: Any) -> openai.AsyncOpenAI:
-        return openai.AsyncOpenAI(
-            base_url=self.base_url, api_key=options.pop("api_key", KEY), max_retries=0, **options
-        )
+        options.setdefault("max_retries", 0)
+        return openai.AsyncOpenAI(base_url=self.base_url, api_key=options.pop("api_key", KEY), **options)
 
     def sync_client(self, **options: Any) -> openai.OpenAI:
         """Call it from a thread (`asyncio.to_thread`): the server runs in this test's event loop."""
@@ -60,8 +59,8 @@ class Server:
         )
 
     def runs_in_flight(self) -> int:
-        assert self.platform.chat is not None
-        return self.platform.chat.runs_in_flight
+        assert self.platform.admission is not None
+        return self.platform.admission.in_flight
 
     async def idle(self, timeout: float = 5.0) -> None:
         """Wait until no run is in flight, in the platform and in the hub."""
@@ -115,17 +114,20 @@ async def start_server(tmp_path: Path, llm: FakeLLM) -> AsyncIterator[Any]:
         api_server: dict[str, Any] | None = None,
         config: dict[str, Any] | None = None,
         key: str | None = KEY,
+        home: Path | None = None,
         **options: Any,
     ) -> Server:
-        home = write_home(
-            tmp_path / f"home{len(started)}",
-            config={
-                "model": llm_config(llm.base_url, max_retries=0),
-                "api_server": {"enabled": True, "port": 0, **(api_server or {})},
-                **(config or {}),
-            },
-            env={"API_SERVER_KEY": key} if key is not None else {},
-        )
+        """A server on a new home, or on `home` as another server left it (a restart)."""
+        if home is None:
+            home = write_home(
+                tmp_path / f"home{len(started)}",
+                config={
+                    "model": llm_config(llm.base_url, max_retries=0),
+                    "api_server": {"enabled": True, "port": 0, **(api_server or {})},
+                    **(config or {}),
+                },
+                env={"API_SERVER_KEY": key} if key is not None else {},
+            )
         loaded = load_config({"HERMES_HOME": str(home)})
         platform = ApiServerPlatform.create(loaded)
         platform.options = dataclasses.replace(ServerOptions.from_config(loaded), **options)

@@ -57,7 +57,9 @@ async def test_stream_without_usage_has_no_usage_chunk(server: Server) -> None:
     stream = await server.client().chat.completions.create(model="hermes-agent", messages=USER, stream=True)
     chunks = [chunk async for chunk in stream]
     assert all(c.choices for c in chunks)
-    assert all(c.usage is None for c in chunks)
+    # Only the finish chunk counts the tokens (the third-party client needs it there).
+    assert [c.usage is not None for c in chunks][-1] is True
+    assert all(c.usage is None for c in chunks[:-1])
 
 
 async def test_sync_client_json_and_stream(server: Server) -> None:
@@ -82,12 +84,15 @@ async def test_sync_client_errors_are_typed(server: Server) -> None:
         await asyncio.to_thread(call_with_wrong_key)
 
 
-async def test_models_lists_hermes_agent_and_aliases(start_server) -> None:
-    server: Server = await start_server(api_server={"model_aliases": ["gpt-4o", "hermes"]})
+async def test_models_lists_the_advertised_name_aliases_and_routes(start_server) -> None:
+    server: Server = await start_server(
+        api_server={"model_aliases": ["gpt-4o"], "model_routes": {"fast": {"model": "vendor/small"}}}
+    )
     client = server.client()
     models = await client.models.list()
-    assert [m.id for m in models.data] == ["hermes-agent", "gpt-4o", "hermes"]
-    assert (await client.models.retrieve("hermes")).id == "hermes"
+    assert [m.id for m in models.data] == ["hermes-agent", "gpt-4o", "fast"]
+    fast = await client.models.retrieve("fast")
+    assert fast.model_extra == {"permission": [], "root": "vendor/small", "parent": "hermes-agent"}
     with pytest.raises(openai.NotFoundError):
         await client.models.retrieve("claude-3")
 
@@ -102,11 +107,38 @@ async def test_alias_runs_the_configured_model(start_server) -> None:
     assert request.model == "fake-model"
 
 
-async def test_unknown_model_is_not_found(server: Server) -> None:
-    with pytest.raises(openai.NotFoundError) as caught:
-        await server.client().chat.completions.create(model="gpt-5", messages=USER)
-    assert caught.value.code == "model_not_found"
-    assert server.llm.chat_requests == []
+@pytest.mark.parametrize("stream", [False, True])
+async def test_an_unknown_model_is_never_refused_and_is_echoed(server: Server, stream: bool) -> None:
+    # The fleet manager's own client sends "hermes".
+    server.llm.script(Text("still here"))
+    client = server.client()
+    if stream:
+        chunks = [
+            c async for c in await client.chat.completions.create(model="hermes", messages=USER, stream=True)
+        ]
+        assert {c.model for c in chunks} == {"hermes"}
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "still here"
+    else:
+        completion = await client.chat.completions.create(model="hermes", messages=USER)
+        assert (completion.model, completion.choices[0].message.content) == ("hermes", "still here")
+    [request] = server.llm.chat_requests
+    assert request.model == "fake-model"
+
+
+async def test_a_route_alias_runs_the_routes_model(start_server, http) -> None:
+    server: Server = await start_server(api_server={"model_routes": {"fast": {"model": "vendor/small"}}})
+    server.llm.script(Text("routed"), Text("not routed"))
+    completion = await server.client().chat.completions.create(model="fast", messages=USER)
+    assert (completion.model, completion.choices[0].message.content) == ("fast", "routed")
+    # Aliases are exact: another case is just an unknown name. A JSON null is echoed as null.
+    async with http.post(
+        f"{server.base_url}/chat/completions",
+        json={"model": None, "messages": USER},
+        headers={"Authorization": f"Bearer {KEY}"},
+    ) as response:
+        assert response.status == 200
+        assert (await response.json())["model"] is None
+    assert [r.model for r in server.llm.chat_requests] == ["vendor/small", "fake-model"]
 
 
 async def test_wrong_or_missing_key_is_an_authentication_error(server: Server) -> None:
@@ -167,7 +199,7 @@ async def test_tool_progress_events_do_not_disturb_plain_clients(server: Server)
     chunks = [chunk async for chunk in stream]
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "All planned."
-    progress = [c for c in chunks if (c.model_extra or {}).get("hermes")]
-    statuses = [c.model_extra["hermes"]["status"] for c in progress]
-    assert statuses == ["started", "finished"]
+    progress = [c for c in chunks if (c.model_extra or {}).get("toolCallId")]
+    statuses = [c.model_extra["status"] for c in progress]
+    assert statuses == ["running", "completed"]
     assert all(c.choices[0].delta.content is None for c in progress)

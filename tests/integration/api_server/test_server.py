@@ -150,7 +150,7 @@ async def test_unexpected_errors_are_a_500_envelope_and_the_server_carries_on(
             error = (await response.json())["error"]
     assert error["type"] == "api_error" and "a bug" not in error["message"]
     assert "a bug behind the handler" in caplog.text
-    assert chat.runs_in_flight == 0
+    assert server.runs_in_flight() == 0
     chat.hub = server.hub
     server.llm.script(Text("recovered"))
     completion = await server.client().chat.completions.create(model="hermes-agent", messages=USER)

@@ -1,4 +1,5 @@
-"""Stateless requests, server-side sessions through `X-Hermes-Session-Id`, and serialised runs per session."""
+"""Requests without a session id, server-side sessions through `X-Hermes-Session-Id`, and serialised runs
+per session."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def contents(messages: list[dict], role: str) -> list[str]:
     return [m["content"] for m in messages if m["role"] == role]
 
 
-async def test_stateless_request_uses_the_body_as_history(server: Server) -> None:
+async def test_a_request_without_a_session_id_uses_the_body_as_history(server: Server) -> None:
     server.llm.script(Text("Paris."))
     raw = await server.client().chat.completions.with_raw_response.create(
         model="hermes-agent",
@@ -36,7 +37,30 @@ async def test_stateless_request_uses_the_body_as_history(server: Server) -> Non
     assert "Answer in one word." in request.system
     assert "Today is" in request.system
     assert len(raw.headers[HEADER]) >= 16
-    assert await server.store.sessions.current(f"api_server:session:{raw.headers[HEADER]}") is None
+
+
+async def test_the_next_message_sent_alone_with_the_returned_id_continues_the_exchange(
+    server: Server,
+) -> None:
+    server.llm.script(Text("Nice to meet you, Ada."), Text("Your name is Ada."))
+    client = server.client()
+    first = await client.chat.completions.with_raw_response.create(
+        model="hermes-agent",
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "My name is Ada."}],
+    )
+    session_id = first.headers[HEADER]
+    second = await client.chat.completions.create(
+        model="hermes-agent",
+        messages=[{"role": "user", "content": "What is my name?"}],
+        extra_headers={HEADER: session_id},
+    )
+    assert second.choices[0].message.content == "Your name is Ada."
+    request = server.llm.chat_requests[-1]
+    assert contents(request.messages, "user") == ["My name is Ada.", "What is my name?"]
+    assert contents(request.messages, "assistant") == ["Nice to meet you, Ada."]
+    # Kept as a session like any other: listed, and deleted the same way.
+    stored = await server.store.sessions.current(f"api_server:session:{session_id}")
+    assert stored is not None and stored.platform == "api_server"
 
 
 async def test_each_stateless_request_gets_a_new_session_id(server: Server) -> None:
@@ -180,3 +204,48 @@ async def test_invalid_session_ids_are_refused(server: Server, http: aiohttp.Cli
             error = (await response.json())["error"]
             assert error["param"] == HEADER
     assert server.llm.chat_requests == []
+
+
+async def test_a_resent_history_continues_its_session_instead_of_copying_it(server: Server) -> None:
+    server.llm.script(Text("Hello Ada."), Text("You are Ada."), Text("A branch."))
+    client = server.client()
+    opening = [{"role": "user", "content": "I am Ada."}]
+    first = await client.chat.completions.with_raw_response.create(model="m", messages=opening)
+    session_id = first.headers[HEADER]
+    # As a chat UI does: no session id, the whole conversation again, with the new question.
+    history = [*opening, {"role": "assistant", "content": "Hello Ada."}]
+    second = await client.chat.completions.with_raw_response.create(
+        model="m", messages=[*history, {"role": "user", "content": "Who am I?"}]
+    )
+    assert second.headers[HEADER] == session_id
+    assert contents(server.llm.chat_requests[-1].messages, "user") == ["I am Ada.", "Who am I?"]
+    stored = await server.store.sessions.current(f"api_server:session:{session_id}")
+    assert stored is not None and stored.message_count == 4
+    # An edited history is another conversation: its own session, seeded with it.
+    edited = [{"role": "user", "content": "I am Bob."}, {"role": "assistant", "content": "Hello Ada."}]
+    third = await client.chat.completions.with_raw_response.create(
+        model="m", messages=[*edited, {"role": "user", "content": "Who am I?"}]
+    )
+    assert third.headers[HEADER] != session_id
+    assert contents(server.llm.chat_requests[-1].messages, "user") == ["I am Bob.", "Who am I?"]
+
+
+async def test_a_streamed_exchange_is_continued_too(server: Server) -> None:
+    server.llm.script(Text("One."), Text("Two."))
+    client = server.client()
+    raw = await client.chat.completions.with_raw_response.create(
+        model="m", messages=[{"role": "user", "content": "first"}], stream=True
+    )
+    session_id = raw.headers[HEADER]
+    answer = "".join([c.choices[0].delta.content or "" async for c in raw.parse() if c.choices])
+    second = await client.chat.completions.with_raw_response.create(
+        model="m",
+        messages=[
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": answer},
+            {"role": "user", "content": "second"},
+        ],
+        stream=True,
+    )
+    assert second.headers[HEADER] == session_id
+    [_ async for _ in second.parse()]

@@ -44,11 +44,11 @@ async def test_tool_progress_is_a_named_event(server: Server, http: aiohttp.Clie
     server.llm.script(ToolCalls([Call("todo", {"todos": []})]), Text("done"))
     async with http.post(f"{server.base_url}/chat/completions", json=body(), headers=auth()) as response:
         events = sse_events(await response.text())
-    progress = [json.loads(data)["hermes"] for name, data in events if name == "hermes.tool.progress"]
-    assert [p["status"] for p in progress] == ["started", "finished"]
+    progress = [json.loads(data) for name, data in events if name == "hermes.tool.progress"]
+    assert [p["status"] for p in progress] == ["running", "completed"]
     assert {p["tool"] for p in progress} == {"todo"}
     assert progress[1]["ok"] is True
-    assert progress[0]["call_id"] == progress[1]["call_id"]
+    assert progress[0]["toolCallId"] == progress[1]["toolCallId"]
 
 
 async def test_keepalive_comments_while_the_agent_is_quiet(

@@ -12,13 +12,14 @@ from hypothesis import strategies as st
 
 from hermes.agent.contract import ChatMessage
 from hermes.platforms.api_server.body import parse_chat_call
-from hermes.platforms.api_server.chat import SESSION_KEY_PREFIX, run_request, session_id_from
+from hermes.platforms.api_server.chat import run_request
 from hermes.platforms.api_server.errors import ApiError
+from hermes.platforms.api_server.session_headers import SESSION_KEY_PREFIX, session_id_from
 
 
 def parse(**fields: Any) -> Any:
     body = {"model": "hermes-agent", "messages": [{"role": "user", "content": "hi"}], **fields}
-    return parse_chat_call(json.dumps(body).encode())
+    return parse_chat_call(json.dumps(body).encode(), "hermes-agent")
 
 
 def test_minimal_body() -> None:
@@ -132,14 +133,24 @@ def test_bad_tool_calls_are_named(call: dict[str, Any], param: str) -> None:
     assert caught.value.status == 400 and caught.value.param == param
 
 
+@pytest.mark.parametrize("model", ["hermes", "", 3, None, ["x"]])
+def test_any_model_value_is_kept_to_be_echoed(model: Any) -> None:
+    assert parse(model=model).model == model
+
+
+def test_an_absent_model_is_the_advertised_name() -> None:
+    body = {"messages": [{"role": "user", "content": "hi"}]}
+    assert parse_chat_call(json.dumps(body).encode(), "my-agent").model == "my-agent"
+
+
 def test_error_body_is_openai_shaped() -> None:
     with pytest.raises(ApiError) as caught:
-        parse(model=3)
+        parse(stream="yes")
     assert caught.value.body() == {
         "error": {
-            "message": "`model` must be a non-empty string.",
+            "message": "`stream` must be true or false.",
             "type": "invalid_request_error",
-            "param": "model",
+            "param": "stream",
             "code": None,
         }
     }
@@ -158,12 +169,12 @@ def test_any_json_is_parsed_or_refused_with_400(value: Any) -> None:
         {"model": "hermes-agent", "messages": [value]},
     ):
         try:
-            parse_chat_call(json.dumps(body).encode())
+            parse_chat_call(json.dumps(body).encode(), "hermes-agent")
         except ApiError as error:
             assert error.status == 400
 
 
-def test_stateless_run_request_carries_the_history() -> None:
+def test_run_request_seeds_a_new_session_with_the_history() -> None:
     call = parse(
         messages=[
             {"role": "system", "content": "be brief"},
@@ -172,28 +183,20 @@ def test_stateless_run_request_carries_the_history() -> None:
             {"role": "user", "content": "two"},
         ]
     )
-    run = run_request(call, "abc", stateful=False)
+    run = run_request(call, "abc", None)
     assert run.session_key == SESSION_KEY_PREFIX + "abc"
     assert run.text == "two"
-    assert run.history == call.messages[:-1]
-    # The agent layers system messages of the history itself.
-    assert run.extra_system is None
+    # Stored, not stateless: the exchange is kept under the id the response names.
+    assert run.history is None
+    assert run.seed == call.messages[1:3]
+    assert run.extra_system == "be brief"
+    assert run.model_override is None
     assert (run.platform, run.chat_kind) == ("api_server", "api")
     assert run.origin is None
 
 
-def test_session_run_request_sends_only_the_new_message() -> None:
-    call = parse(
-        messages=[
-            {"role": "system", "content": "be brief"},
-            {"role": "user", "content": "old"},
-            {"role": "user", "content": "new"},
-        ]
-    )
-    run = run_request(call, "s1", stateful=True)
-    assert run.history is None
-    assert run.text == "new"
-    assert run.extra_system == "be brief"
+def test_run_request_carries_a_routed_model() -> None:
+    assert run_request(parse(), "s1", "other/model").model_override == "other/model"
 
 
 def test_session_ids() -> None:

@@ -107,12 +107,12 @@ def test_redact_from_logs_teaches_every_redacting_handler(redacting_handler: log
     assert key not in formatted and "[REDACTED]" in formatted
 
 
-def test_bearer_auth() -> None:
-    auth = BearerAuth(GOOD)
-    auth.check(f"Bearer {GOOD}")
-    auth.check(f"bearer   {GOOD} ")
+async def test_bearer_auth() -> None:
+    auth = BearerAuth(GOOD, None)
+    assert (await auth.check(f"Bearer {GOOD}")).is_admin
+    assert (await auth.check(f"bearer   {GOOD} ")).name == "admin"
     for header in (None, "", GOOD, f"Basic {GOOD}", f"Bearer {GOOD}x", "Bearer", "Bearer ✓✓✓"):
         with pytest.raises(ApiError) as caught:
-            auth.check(header)
+            await auth.check(header)
         assert caught.value.status == 401
         assert GOOD not in caught.value.message

@@ -28,13 +28,21 @@ def test_registered_and_enabled_by_setting(tmp_path: Path) -> None:
 def test_create_takes_settings_and_allows_everyone(tmp_path: Path) -> None:
     config = config_for(
         tmp_path,
-        {"enabled": True, "model_aliases": ["gpt-4o", "hermes-agent"], "max_concurrent_runs": 3},
+        {
+            "enabled": True,
+            "model_aliases": ["gpt-4o", "hermes-agent"],
+            "model_routes": {"fast": {"model": "vendor/small"}},
+            "max_concurrent_runs": 3,
+        },
         {"API_SERVER_KEY": GOOD},
     )
     platform = ApiServerPlatform.create(config)
     assert platform.key == GOOD
     assert platform.access.allow_all
-    assert platform.options.models == ("hermes-agent", "gpt-4o")
+    models = platform.options.models
+    assert list(models.cards(0)) == ["hermes-agent", "gpt-4o", "fast"]
+    assert models.routed_model("fast") == "vendor/small"
+    assert models.routed_model("gpt-4o") is None and models.routed_model(None) is None
     assert platform.options.max_concurrent_runs == 3
     assert platform.options.env_file == config.paths.env_file
 
@@ -86,3 +94,19 @@ async def test_send_is_refused(tmp_path: Path) -> None:
     platform = ApiServerPlatform.create(config_for(tmp_path, {"enabled": True}))
     with pytest.raises(LookupError):
         await platform.send(ChatRef("api_server", "x", "dm"), "hi", idempotency_key="k")
+
+
+def test_model_routes_as_the_reference_reads_them(caplog: pytest.LogCaptureFixture) -> None:
+    from hermes.platforms.api_server.models import routes_from
+
+    routes = routes_from(
+        {
+            "fast": {"model": " vendor/small "},
+            "broken": "not a mapping",
+            "empty": {"provider": "openrouter"},
+            "keyed": {"model": "vendor/big", "api_key": "k", "base_url": "https://x"},
+        }
+    )
+    assert routes == {"fast": "vendor/small", "keyed": "vendor/big"}
+    assert "model_routes.broken: no `model`" in caplog.text
+    assert "model_routes.keyed: api_key, base_url not supported" in caplog.text

@@ -6,7 +6,7 @@ import pytest
 
 from hermes.agent.contract import ChatMessage, ImageInput, RunRequest
 from hermes.gateway.proxy import completions_url, remote_session_id, to_messages
-from hermes.platforms.api_server.chat import session_id_from
+from hermes.platforms.api_server.session_headers import session_id_from
 
 
 @pytest.mark.parametrize(

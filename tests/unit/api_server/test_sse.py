@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from hermes.agent.contract import ToolFinished, ToolStarted, Usage
-from hermes.platforms.api_server.sse import DONE, ChunkFormat, error_event
+from hermes.platforms.api_server.sse import DONE, ChunkFormat
 
 
 def data_lines(raw: bytes) -> list[dict]:
@@ -34,36 +34,52 @@ def test_closing_with_usage() -> None:
     assert raw.endswith(DONE)
     finish, usage = data_lines(raw)
     assert finish["choices"][0]["finish_reason"] == "stop"
-    assert finish["usage"] is None
+    counts = {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
+    assert finish["usage"] == counts
+    assert "hermes" not in finish
     assert usage["choices"] == []
-    assert usage["usage"] == {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
+    assert usage["usage"] == counts
     assert data_lines(chunks.text("x"))[0]["usage"] is None
 
 
-def test_closing_without_usage() -> None:
+def test_closing_without_usage_still_counts_in_the_finish_chunk() -> None:
     raw = ChunkFormat("c", 1, "m", include_usage=False).closing(Usage(1, 1))
-    assert len(data_lines(raw)) == 1 and raw.endswith(DONE)
+    [finish] = data_lines(raw)
+    assert finish["usage"] == {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+    assert raw.endswith(DONE)
 
 
 def test_tool_progress_is_a_named_event_with_an_empty_delta() -> None:
     chunks = ChunkFormat("c", 1, "m", include_usage=True)
-    started = chunks.tool_progress(ToolStarted("call_1", "web_search", {"q": "secret query"}))
-    assert started.startswith(b"event: hermes.tool.progress\ndata: ")
+    started = chunks.tool_progress(ToolStarted("call 1", "web_search", {"q": "secret query"}))
+    assert started is not None and started.startswith(b"event: hermes.tool.progress\ndata: ")
     [chunk] = data_lines(started)
     assert chunk["choices"][0]["delta"] == {}
-    assert chunk["hermes"] == {"tool": "web_search", "call_id": "call_1", "status": "started"}
+    assert (chunk["tool"], chunk["toolCallId"], chunk["status"]) == ("web_search", "call_1", "running")
     assert b"secret query" not in started
-    [done] = data_lines(chunks.tool_progress(ToolFinished("call_1", "web_search", False, "timed out")))
-    assert done["hermes"] == {
-        "tool": "web_search",
-        "call_id": "call_1",
-        "status": "finished",
-        "ok": False,
-        "summary": "timed out",
-    }
+    finished = chunks.tool_progress(ToolFinished("call 1", "web_search", False, "timed out"))
+    assert finished is not None
+    [done] = data_lines(finished)
+    assert (done["tool"], done["toolCallId"], done["status"], done["ok"]) == (
+        "web_search",
+        "call_1",
+        "completed",
+        False,
+    )
+    assert chunks.tool_progress(ToolStarted("c2", "_thinking", {})) is None
 
 
-def test_error_event_ends_the_stream() -> None:
-    raw = error_event({"error": {"message": "boom", "type": "api_error", "param": None, "code": None}})
+def test_a_failure_after_the_start_is_an_error_finish_chunk() -> None:
+    error = {"message": "boom", "type": "api_error", "code": "provider_error", "provider_status": 500}
+    raw = ChunkFormat("c", 1, "m", include_usage=False).failure(error, True, Usage())
     assert raw.endswith(DONE)
-    assert json.loads(raw.decode().split("\n\n")[0].removeprefix("data: "))["error"]["message"] == "boom"
+    [chunk] = data_lines(raw)
+    assert chunk["choices"] == [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "error"}]
+    assert chunk["error"] == error
+    assert chunk["hermes"] == {
+        "completed": False,
+        "partial": True,
+        "failed": True,
+        "error": "boom",
+        "error_code": "agent_error",
+    }

@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 
-from hermes.agent.contract import Origin
 from hermes.agent.tools.base import ToolArgumentError, ToolContext, select_tools
 from hermes.agent.tools.terminal import CappedOutput, TerminalTool, allowed_without_approval
 from hermes.config.settings import Settings
@@ -87,7 +86,8 @@ async def test_a_denied_command_does_not_run(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "where",
     [
-        {"platform": "api_server", "chat_kind": "api", "origin": Origin("api_server", "x", "dm")},
+        # An API chat request: no chat to ask in. (An API run has one: the run's followers answer.)
+        {"platform": "api_server", "chat_kind": "api", "origin": None},
         {"origin": None},
         {"services": None},
     ],

@@ -2,8 +2,8 @@
 
 Off unless `tools.terminal.enabled`. A command that does not match `tools.terminal.allow` runs only once the
 requesting person approved it in their chat (the gateway posts the exact command and waits, bounded), or
-when `tools.terminal.auto_approve` is set. Where nobody can be asked (the API server, a scheduled job), such
-a command is refused. No approval, no run.
+when `tools.terminal.auto_approve` is set. Where nobody can be asked (an API chat request, a scheduled job),
+such a command is refused; an API run (`/v1/runs`) asks its followers. No approval, no run.
 
 Each command runs in its own process group, so a timeout (or a cancelled run) kills everything it started,
 not just the shell.
@@ -38,8 +38,6 @@ _SHELL_CONTROL = frozenset(";&|`$<>()\n\r")
 _READ_CHUNK = 65536
 _KILL_WAIT = 5.0
 _DRAIN_SECONDS = 1.0
-# Runs for API clients (the API server): nobody there can answer an approval question.
-_API_CHAT_KIND = "api"
 # A command needing approval is shown whole or not at all; this keeps it within every platform's limit.
 MAX_APPROVAL_COMMAND_CHARS = 1500
 # Characters that show nothing (or reorder what follows) are spelled out, so what is approved is what runs.
@@ -164,7 +162,8 @@ async def _approval_refusal(command: str, ctx: ToolContext, config: TerminalTool
     """Why the command may not run, or None when it may."""
     if config.auto_approve or allowed_without_approval(command, config.allow):
         return None
-    if ctx.chat_kind == _API_CHAT_KIND or ctx.services is None or ctx.origin is None:
+    # API chat requests have no chat to ask in (no origin); API runs do (their followers answer).
+    if ctx.services is None or ctx.origin is None:
         return (
             "this command needs approval and there is nobody to ask here; it did not run. The operator "
             "can allow it with tools.terminal.allow (or tools.terminal.auto_approve)."

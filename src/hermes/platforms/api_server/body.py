@@ -2,7 +2,8 @@
 where building a model per request would cost more than the rest of the hot path. Every refusal names the
 field, as OpenAI does in `param`.
 
-Read: `model`, `messages`, `stream`, `stream_options.include_usage`. Accepted and ignored: sampling and
+Read: `model` (never refused: any JSON value is echoed back, an absent one is the advertised name),
+`messages`, `stream`, `stream_options.include_usage`. Accepted and ignored: sampling and
 length settings (`temperature`, `max_tokens`, `top_p`, ...), `tools`, `n`, `user` — the agent uses its own
 configuration for those.
 """
@@ -14,6 +15,8 @@ import binascii
 import json
 from dataclasses import dataclass
 from typing import Any
+
+from aiohttp import web
 
 from hermes.agent.contract import ChatMessage, ImageInput, Role
 from hermes.platforms.api_server.errors import ApiError, bad_request
@@ -30,7 +33,7 @@ _ROLE_NAMES = "'system', 'developer', 'user', 'assistant' or 'tool'"
 
 @dataclass(frozen=True, slots=True)
 class ChatCall:
-    model: str
+    model: Any
     messages: tuple[ChatMessage, ...]
     stream: bool
     include_usage: bool
@@ -46,16 +49,12 @@ class ChatCall:
         return "\n\n".join(parts) if parts else None
 
 
-def parse_chat_call(raw: bytes) -> ChatCall:
+def parse_chat_call(raw: bytes, default_model: str) -> ChatCall:
     """Raises `ApiError` (400) naming the first bad field."""
     data = _json(raw)
     if not isinstance(data, dict):
         raise bad_request("The request body must be a JSON object.")
-    model = data.get("model")
-    if model is None:
-        raise bad_request("You must provide a model parameter.", "model")
-    if not isinstance(model, str) or not model:
-        raise bad_request("`model` must be a non-empty string.", "model")
+    model = data.get("model", default_model)
     items = data.get("messages")
     if items is None:
         raise bad_request("Missing required parameter: 'messages'.", "messages")
@@ -71,6 +70,17 @@ def parse_chat_call(raw: bytes) -> ChatCall:
     elif not isinstance(stream, bool):
         raise bad_request("`stream` must be true or false.", "stream")
     return ChatCall(model, messages, stream, _include_usage(data.get("stream_options")))
+
+
+async def read_object(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object body; 400 for anything else (an empty body is an empty object)."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    data = _json(raw)
+    if not isinstance(data, dict):
+        raise bad_request("The request body must be a JSON object.")
+    return data
 
 
 def _json(raw: bytes) -> Any:
@@ -144,7 +154,7 @@ def _parts(content: Any, where: str, *, allow_images: bool) -> tuple[str | None,
                 raise bad_request(f"`{at}.text` must be a string.", f"{at}.text")
             texts.append(text)
         elif kind == "image_url" and allow_images:
-            images.append(_image(part.get("image_url"), f"{at}.image_url"))
+            images.append(decode_image(part.get("image_url"), f"{at}.image_url"))
         elif kind == "image_url":
             raise bad_request(f"`{at}`: only user messages may carry images.", at)
         else:
@@ -152,7 +162,7 @@ def _parts(content: Any, where: str, *, allow_images: bool) -> tuple[str | None,
     return ("\n".join(texts) if texts else None), tuple(images)
 
 
-def _image(value: Any, at: str) -> ImageInput:
+def decode_image(value: Any, at: str) -> ImageInput:
     url = value.get("url") if isinstance(value, dict) else value
     if not isinstance(url, str):
         raise bad_request(f"`{at}.url` must be a string.", f"{at}.url")

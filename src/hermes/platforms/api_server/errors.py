@@ -89,14 +89,33 @@ def too_many_runs(limit: int) -> ApiError:
     )
 
 
+# The official OpenAI SDKs honour it: a 502 of ours comes after our own retries (or after a refusal that no
+# retry would change), so a client retrying it would only multiply the upstream requests.
+NO_RETRY = {"x-should-retry": "false"}
+# Client errors a provider answers for a passing condition (timeout, conflict, rate limit).
+_TRANSIENT = frozenset({408, 409, 429})
+
+
 def run_failed(message: str, provider_status: int | None) -> ApiError:
     """The agent could not answer: a gateway error (502), never a 200 carrying error text. The provider's
-    own status, when there was one, travels in `provider_status`."""
+    own status, when there was one, travels in `provider_status`; a provider's 4xx refusal (its key, its
+    model name, its limits on the request) gets the code `provider_refused`, so nobody mistakes it for a
+    problem with the caller's own key or request."""
+    if provider_status is not None and 400 <= provider_status < 500 and provider_status not in _TRANSIENT:
+        return ApiError(
+            502,
+            f"The model provider refused the request ({provider_status}): {message}",
+            type="api_error",
+            code="provider_refused",
+            headers=NO_RETRY,
+            extra={"provider_status": provider_status},
+        )
     return ApiError(
         502,
         message,
         type="api_error",
         code="provider_error" if provider_status is not None else "agent_error",
+        headers=NO_RETRY,
         extra={"provider_status": provider_status},
     )
 

@@ -6,8 +6,8 @@ Request-driven: it pushes nothing to `hub.receive`; each chat request runs the a
 - The key (`Authorization: Bearer <API_SERVER_KEY>`) is the only authorization: there is no allowlist. A
   key shorter than 16 characters or a placeholder stops the daemon; no key at all gets one generated into
   `.env` (mode 0600) at first start.
-- Models: `hermes-agent` and `api_server.model_aliases` all run the configured model; any other name is a
-  404 `model_not_found`, as OpenAI answers.
+- Models: a request's `model` is never refused (see `models.py`); `/v1/models` lists the advertised name
+  (`api_server.model_name`), `api_server.model_aliases` and `api_server.model_routes`.
 - Sessions: see `chat.py` (`X-Hermes-Session-Id`, hub key `api_server:session:<id>`).
 - Tools that ask for approval get "no": an HTTP client has no way to answer mid-run.
 
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from hermes.config import ConfigError
 from hermes.platforms.api_server.keys import ENV_NAME, key_problem, new_key, redact_from_logs, write_key
+from hermes.platforms.api_server.models import ModelCatalog
 from hermes.platforms.api_server.settings import ApiServerSettings
 from hermes.platforms.api_server.setup import WIZARD
 from hermes.platforms.base import (
@@ -34,6 +35,7 @@ from hermes.platforms.base import (
     Attachment,
     ChatRef,
     Check,
+    Commands,
     HubPort,
     MessageRef,
     Platform,
@@ -46,11 +48,13 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from hermes.config import LoadedConfig
+    from hermes.platforms.api_server.admission import Admission
     from hermes.platforms.api_server.chat import ChatCompletions
+    from hermes.platforms.api_server.responses import ResponsesApi
+    from hermes.platforms.api_server.runs_api import RunsApi
 
 log = logging.getLogger(__name__)
 
-MODEL_NAME = "hermes-agent"
 KEEPALIVE_SECONDS = 15.0
 _KEY_SETTING = "api_server.key"
 
@@ -61,7 +65,7 @@ class ServerOptions:
     port: int
     key: str | None
     env_file: Path
-    models: tuple[str, ...]
+    models: ModelCatalog
     max_body_bytes: int
     max_concurrent_runs: int
     metrics_public: bool
@@ -77,18 +81,13 @@ class ServerOptions:
             port=api.port,
             key=api.key or None,
             env_file=config.paths.env_file,
-            models=model_names(api),
+            models=ModelCatalog.from_settings(api),
             max_body_bytes=api.max_body_bytes,
             max_concurrent_runs=api.max_concurrent_runs,
             metrics_public=api.metrics_public,
             cors_origins=tuple(api.cors_origins),
             shutdown_grace_seconds=config.settings.gateway.shutdown_grace_seconds,
         )
-
-
-def model_names(api: ApiServerSettings) -> tuple[str, ...]:
-    """`hermes-agent` and the configured aliases; every one runs the configured model."""
-    return tuple(dict.fromkeys((MODEL_NAME, *api.model_aliases)))
 
 
 def is_loopback(host: str) -> bool:
@@ -125,7 +124,10 @@ class ApiServerPlatform(Platform):
     )
     label: ClassVar[str] = "API server"
     summary: ClassVar[str] = (
-        "The OpenAI-compatible HTTP API (`/v1/chat/completions`, `/v1/models`, `/health`)."
+        "The OpenAI-compatible HTTP API (chat completions, Responses, runs, sessions, jobs; see docs/api.md)."
+    )
+    commands: ClassVar[Commands | None] = Commands(
+        "api", "hermes.platforms.api_server.cli:app", "The API server's keys: the admin key, and client keys."
     )
     settings: ClassVar[type[ApiServerSettings]] = ApiServerSettings
     env_prefix: ClassVar[str] = "API_SERVER_"
@@ -148,11 +150,15 @@ class ApiServerPlatform(Platform):
         ),
     )
 
-    def __init__(self, options: ServerOptions) -> None:
+    def __init__(self, options: ServerOptions, config: LoadedConfig) -> None:
         self.options = options
+        self.config = config
         self.access = AccessList(allow_all=True)
         self.key = options.key
         self.chat: ChatCompletions | None = None
+        self.admission: Admission | None = None
+        self.runs: RunsApi | None = None
+        self.responses: ResponsesApi | None = None
         self._runner: web.AppRunner | None = None
 
     @classmethod
@@ -161,7 +167,7 @@ class ApiServerPlatform(Platform):
         options = ServerOptions.from_config(config)
         if options.key is not None and (problem := key_problem(options.key)) is not None:
             raise _key_error(config, problem)
-        return cls(options)
+        return cls(options, config)
 
     @classmethod
     async def check(cls, config: LoadedConfig) -> list[Check]:
@@ -202,25 +208,72 @@ class ApiServerPlatform(Platform):
     async def start(self, hub: HubPort) -> None:
         from aiohttp import web
 
+        from hermes.gateway.api_backend import GatewayApiBackend
+        from hermes.gateway.hub import Hub
+        from hermes.platforms.api_server.admission import Admission
         from hermes.platforms.api_server.chat import ChatCompletions, ChatOptions
+        from hermes.platforms.api_server.discovery import Discovery
+        from hermes.platforms.api_server.endpoints import EndpointGroup
+        from hermes.platforms.api_server.idempotency import IdempotencyCache
+        from hermes.platforms.api_server.jobs_api import JobsApi
         from hermes.platforms.api_server.metrics import ApiMetrics
+        from hermes.platforms.api_server.responses import ResponsesApi, Retention
         from hermes.platforms.api_server.routes import AppOptions, build_app
+        from hermes.platforms.api_server.runs import RunRegistry
+        from hermes.platforms.api_server.runs_api import RunsApi
+        from hermes.platforms.api_server.session_store import ApiSessions
+        from hermes.platforms.api_server.sessions_api import SessionsApi
 
         options = self.options
         if self.key is None:
             self.key = await self._generate_key()
-        metrics = ApiMetrics(lambda: self.chat.runs_in_flight if self.chat is not None else 0)
+        admission = self.admission = Admission(options.max_concurrent_runs)
+        idempotency = IdempotencyCache()
+        metrics = ApiMetrics(lambda: admission.in_flight)
+        # The backend is the gateway's side of the API server; the hub is the gateway's only HubPort.
+        assert isinstance(hub, Hub)
+        backend = GatewayApiBackend(hub, self.config)
+        owners = ApiSessions(backend.store.db)
         self.chat = ChatCompletions(
             hub,
-            ChatOptions(options.models, options.max_concurrent_runs, options.keepalive_seconds),
+            ChatOptions(options.models, options.keepalive_seconds),
+            admission,
+            idempotency,
             metrics,
+            owners,
         )
+        api = self.config.section(ApiServerSettings)
+        self.responses = ResponsesApi(
+            hub,
+            backend.store,
+            admission,
+            idempotency,
+            options.models,
+            Retention(api.response_retention_days, api.max_stored_responses),
+            options.keepalive_seconds,
+            owners,
+        )
+        self.responses.start_pruning()
+        self.runs = RunsApi(
+            hub,
+            backend,
+            RunRegistry(),
+            admission,
+            options.models,
+            options.keepalive_seconds,
+            owners,
+            self.responses,
+        )
+        sessions = SessionsApi(hub, backend.store, owners, admission, options.keepalive_seconds)
+        groups: list[EndpointGroup] = [self.chat, self.responses, self.runs, sessions, JobsApi(backend.jobs)]
+        discovery = Discovery(backend, options.models.name, bool(options.cors_origins), groups)
         app = build_app(
             AppOptions(
                 self.key, options.models, options.max_body_bytes, options.metrics_public, options.cors_origins
             ),
-            self.chat,
+            discovery.groups,
             metrics,
+            backend.store.api_keys,
         )
         runner = web.AppRunner(
             app,
@@ -260,6 +313,10 @@ class ApiServerPlatform(Platform):
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        if self.runs is not None:
+            await self.runs.close()
+        if self.responses is not None:
+            await self.responses.close()
 
     async def send(
         self,
@@ -269,4 +326,10 @@ class ApiServerPlatform(Platform):
         idempotency_key: str,
         attachments: Sequence[Attachment] = (),
     ) -> MessageRef:
+        """Only a run's approval question is "posted": its followers see it as `approval.request`. The API
+        server has no chat of its own to post anything else to."""
+        # The gateway's approvals name the question in the key: `<event>:approval:<question id>`.
+        _, marker, question_id = idempotency_key.rpartition(":approval:")
+        if marker and self.runs is not None and self.runs.deliver_question(chat.chat_id, question_id, text):
+            return MessageRef(chat, idempotency_key)
         raise LookupError("the API server only answers requests; it cannot post messages on its own")

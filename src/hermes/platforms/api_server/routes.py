@@ -12,14 +12,14 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from hermes import __version__
-from hermes.platforms.api_server.auth import BearerAuth
-from hermes.platforms.api_server.chat import SESSION_HEADER, ChatCompletions
+from hermes.platforms.api_server.auth import BearerAuth, caller_of, forbidden, remember_caller
+from hermes.platforms.api_server.endpoints import Endpoint, EndpointGroup, Handler
 from hermes.platforms.api_server.errors import (
     ApiError,
     internal_error,
@@ -29,33 +29,42 @@ from hermes.platforms.api_server.errors import (
     too_large,
 )
 from hermes.platforms.api_server.metrics import CONTENT_TYPE, ApiMetrics
+from hermes.platforms.api_server.models import ModelCatalog
+from hermes.platforms.api_server.session_headers import SESSION_HEADER, SESSION_KEY_HEADER
+from hermes.store.api_keys import ApiKeys
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _JSON = {"Content-Type": "application/json"}
 _HEALTH_PATHS = ("/health", "/v1/health")
 # Status recorded for a request whose client went away before the answer (nginx's convention).
 _CLIENT_GONE = 499
 _UNMATCHED = "unmatched"
+# Everything a browser client of these routes sends and reads (the reference forgets some, §17.22).
+_ALLOWED_HEADERS = (
+    f"Authorization, Content-Type, {SESSION_HEADER}, {SESSION_KEY_HEADER}, Idempotency-Key, Last-Event-ID"
+)
+_EXPOSED_HEADERS = f"{SESSION_HEADER}, {SESSION_KEY_HEADER}"
 
 
 @dataclass(frozen=True)
 class AppOptions:
     key: str
-    models: tuple[str, ...]
+    models: ModelCatalog
     max_body_bytes: int
     metrics_public: bool
     cors_origins: Collection[str]
 
 
-def build_app(options: AppOptions, chat: ChatCompletions, metrics: ApiMetrics) -> web.Application:
+def build_app(
+    options: AppOptions, groups: Sequence[EndpointGroup], metrics: ApiMetrics, client_keys: ApiKeys | None
+) -> web.Application:
     public = {*_HEALTH_PATHS, *(("/metrics",) if options.metrics_public else ())}
     cors = Cors(options.cors_origins) if options.cors_origins else None
-    auth = BearerAuth(options.key)
+    auth = BearerAuth(options.key, client_keys)
     health = json.dumps({"status": "ok", "platform": "hermes-gateway", "version": __version__}).encode()
     created = int(time.time())
-    cards = {model: _model_card(model, created) for model in options.models}
+    cards = options.models.cards(created)
     model_list = json.dumps({"object": "list", "data": list(cards.values())}).encode()
     max_body = options.max_body_bytes
 
@@ -73,13 +82,10 @@ def build_app(options: AppOptions, chat: ChatCompletions, metrics: ApiMetrics) -
         return web.Response(body=json.dumps(card).encode(), headers=_JSON)
 
     async def handle_metrics(request: web.Request) -> web.Response:
+        caller = caller_of(request)
+        if request.path not in public and not caller.may("read", "GET"):
+            raise forbidden(caller, "read")
         return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
-
-    async def handle_chat(request: web.Request) -> web.StreamResponse:
-        length = request.content_length
-        if length is not None and length > max_body:
-            raise too_large(max_body)
-        return await chat(request)
 
     @web.middleware
     async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -90,7 +96,10 @@ def build_app(options: AppOptions, chat: ChatCompletions, metrics: ApiMetrics) -
                 response: web.StreamResponse = cors.preflight(request)
             else:
                 if request.path not in public:
-                    auth.check(request.headers.get("Authorization"))
+                    remember_caller(request, await auth.check(request.headers.get("Authorization")))
+                length = request.content_length
+                if length is not None and length > max_body:
+                    raise too_large(max_body)
                 response = await handler(request)
             status = response.status
             return response
@@ -117,15 +126,23 @@ def build_app(options: AppOptions, chat: ChatCompletions, metrics: ApiMetrics) -
         app.router.add_get(path, handle_health, allow_head=False)
     app.router.add_get("/v1/models", handle_models, allow_head=False)
     app.router.add_get("/v1/models/{model}", handle_model, allow_head=False)
-    app.router.add_post("/v1/chat/completions", handle_chat)
+    for group in groups:
+        for endpoint in group.endpoints():
+            app.router.add_route(endpoint.method, endpoint.path, _scoped(endpoint))
     app.router.add_get("/metrics", handle_metrics, allow_head=False)
     if cors is not None:
         app.on_response_prepare.append(cors.add_headers)
     return app
 
 
-def _model_card(model: str, created: int) -> dict[str, object]:
-    return {"id": model, "object": "model", "created": created, "owned_by": "hermes"}
+def _scoped(endpoint: Endpoint) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        caller = caller_of(request)
+        if not caller.may(endpoint.scope, request.method):
+            raise forbidden(caller, endpoint.scope)
+        return await endpoint.handler(request)
+
+    return handle
 
 
 def _envelope_for(error: web.HTTPException, request: web.Request, max_body: int) -> ApiError:
@@ -159,8 +176,8 @@ class Cors:
         return web.Response(
             status=204,
             headers={
-                "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-                "Access-Control-Allow-Headers": f"Authorization, Content-Type, {SESSION_HEADER}",
+                "Access-Control-Allow-Methods": "GET, POST, PATCH, DELETE, OPTIONS",
+                "Access-Control-Allow-Headers": _ALLOWED_HEADERS,
                 "Access-Control-Max-Age": "600",
             },
         )
@@ -169,5 +186,5 @@ class Cors:
         origin = request.headers.get("Origin")
         if self.allowed(origin):
             response.headers["Access-Control-Allow-Origin"] = origin  # type: ignore[assignment]
-            response.headers["Access-Control-Expose-Headers"] = SESSION_HEADER
+            response.headers["Access-Control-Expose-Headers"] = _EXPOSED_HEADERS
             response.headers["Vary"] = "Origin"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -44,8 +44,30 @@ class ApiServerSettings(PlatformSettings):
     ] = 32
     model_aliases: Annotated[
         list[str],
-        Field(description="Extra model names that run the configured model (besides `hermes-agent`)."),
+        Field(description="Extra model names listed by `/v1/models` that run the configured model."),
     ] = []
+    model_name: Annotated[
+        str,
+        Env("API_SERVER_MODEL_NAME"),
+        Field(
+            min_length=1,
+            max_length=255,
+            description="The model name the API advertises (`/v1/models`, `/v1/capabilities`).",
+        ),
+    ] = "hermes-agent"
+    # Read as the reference reads it (see `models.routes_from`): entries without a `model` are dropped.
+    model_routes: Annotated[
+        dict[str, Any],
+        Field(description="Model names clients may send that run another model: `alias: {model: id}`."),
+    ] = {}
+    response_retention_days: Annotated[
+        float,
+        Field(gt=0, description="Stored Responses (`/v1/responses`) unused this long are deleted."),
+    ] = 30.0
+    max_stored_responses: Annotated[
+        int,
+        Field(ge=1, description="The most stored Responses kept; the least recently used go first."),
+    ] = 10_000
 
     @property
     def configured(self) -> bool:

@@ -31,15 +31,14 @@ class ChunkFormat:
     """The chunks of one completion. The fields every chunk repeats are serialised once."""
 
     def __init__(self, completion_id: str, created: int, model: str, include_usage: bool) -> None:
-        head = json.dumps(
-            {
-                "id": completion_id,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "system_fingerprint": None,
-            }
-        )
+        self._envelope = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "system_fingerprint": None,
+        }
+        head = json.dumps(self._envelope)
         self._head = head[:-1]
         self._tail = ',"usage":null}' if include_usage else "}"
         self.include_usage = include_usage
@@ -57,43 +56,70 @@ class ChunkFormat:
         return f"data: {self._chunk(json.dumps({'content': text}), 'null')}\n\n".encode()
 
     def closing(self, usage: Usage) -> bytes:
-        """The finish chunk, the usage chunk when asked for, and the end marker."""
-        parts = [f"data: {self._chunk('{}', _STOP)}\n\n"]
+        """The finish chunk (carrying the usage, as the third-party client requires), OpenAI's separate
+        usage chunk when asked for, and the end marker."""
+        counts = _usage(usage)
+        parts = [
+            f'{self._head},"choices":[{{"index":0,"delta":{{}},"logprobs":null,"finish_reason":"stop"}}],'
+        ]
+        parts.append(f'"usage":{counts}}}')
         if self.include_usage:
-            total = usage.prompt_tokens + usage.completion_tokens
-            counts = json.dumps(
-                {
-                    "prompt_tokens": usage.prompt_tokens,
-                    "completion_tokens": usage.completion_tokens,
-                    "total_tokens": total,
-                }
-            )
-            parts.append(f'data: {self._head},"choices":[],"usage":{counts}}}\n\n')
-        return "".join(parts).encode() + DONE
+            parts.append(f'\n\ndata: {self._head},"choices":[],"usage":{counts}}}')
+        return ("data: " + "".join(parts) + "\n\n").encode() + DONE
 
-    def tool_progress(self, event: ToolStarted | ToolFinished) -> bytes:
-        """A named event: plain OpenAI clients that read it anyway see a chunk with an empty delta, like
-        the finish chunk, and print nothing."""
-        progress: dict[str, Any] = {"tool": event.name, "call_id": event.call_id}
+    def failure(self, error: Mapping[str, Any], partial: bool, usage: Usage) -> bytes:
+        """The finish chunk of a run that failed after the stream started: `finish_reason` "error" with the
+        `hermes` block the third-party client requires (`failed`, `partial` present), and an `error` member
+        that makes OpenAI's clients raise."""
+        chunk = {
+            **self._envelope,
+            "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "error"}],
+            "usage": json.loads(_usage(usage)),
+            "error": dict(error),
+            "hermes": {
+                "completed": False,
+                "partial": partial,
+                "failed": True,
+                "error": error.get("message"),
+                "error_code": "agent_error",
+            },
+        }
+        return f"data: {json.dumps(chunk)}\n\n".encode() + DONE
+
+    def tool_progress(self, event: ToolStarted | ToolFinished) -> bytes | None:
+        """A named event the third-party client reads (`tool`, `toolCallId`, `status` running|completed).
+        Its data is also a chunk with an empty delta, so OpenAI clients that ignore event names see
+        nothing to print. None for internal tools (names starting with `_`)."""
+        if event.name.startswith("_"):
+            return None
+        progress: dict[str, Any] = {"tool": event.name, "toolCallId": _visible(event.call_id)}
         if isinstance(event, ToolStarted):
-            progress["status"] = "started"
+            # No preview of the arguments: they may hold what the user would not show (a token in a command).
+            progress["status"] = "running"
         else:
-            progress.update(status="finished", ok=event.ok, summary=event.summary)
+            progress.update(status="completed", ok=event.ok, summary=event.summary)
         chunk = self._chunk("{}", "null")
-        return f"event: {TOOL_PROGRESS_EVENT}\ndata: {chunk[:-1]},{_hermes(progress)}}}\n\n".encode()
+        return f"event: {TOOL_PROGRESS_EVENT}\ndata: {chunk[:-1]},{json.dumps(progress)[1:]}\n\n".encode()
 
 
 _ROLE_DELTA = '{"role":"assistant","content":""}'
 _STOP = '"stop"'
 
 
-def _hermes(progress: dict[str, Any]) -> str:
-    return f'"hermes":{json.dumps(progress)}'
+def _usage(usage: Usage) -> str:
+    return json.dumps(
+        {
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+        }
+    )
 
 
-def error_event(body: Mapping[str, Any]) -> bytes:
-    """An error after the stream has started (the status is already 200): OpenAI's clients raise on it."""
-    return f"data: {json.dumps(body)}\n\n".encode() + DONE
+def _visible(text: str) -> str:
+    """1-256 visible ASCII characters: what the third-party client accepts as a tool call id."""
+    cleaned = "".join(c if "!" <= c <= "~" else "_" for c in text)[:256]
+    return cleaned or "call"
 
 
 class EventStream:
