@@ -147,12 +147,13 @@ class Listener:
         window = await open_window(self.web, self.cursor)
         handed = 0
         newest = 0.0
-        for read in (read_direct, read_channels):
-            backlog = await read(self.web, window)
-            for event in backlog:
-                if await self._hand_over(event):
-                    handed += 1
-            newest = max([newest, *(float(event["ts"]) for event in backlog)])
+        async with self.hub.catch_up(PLATFORM):
+            for read in (read_direct, read_channels):
+                backlog = await read(self.web, window)
+                for event in backlog:
+                    if await self._hand_over(event):
+                        handed += 1
+                newest = max([newest, *(float(event["ts"]) for event in backlog)])
         if newest > self.cursor.ts:
             # Only messages the hub passes over (the bot's own, say) were read past the cursor: moving
             # it keeps the next catch-up's window small.
