@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 
+from tests.fakes.llm import Text
 from tests.harness.gateway import HERMES, GatewayProcess, start_gateway_process, wait_for_log
 from tests.harness.postgres_server import PostgresServer
 
@@ -110,3 +111,26 @@ async def test_a_replica_that_stops_cleanly_hands_over_at_once(
         await wait_for_log(standby, "mattermost: connected", timeout=10)
         await bot.mm.post_as(bot.alice, dm, "still there?")
         await bot.reply(dm, lambda p: p.message == "still there?", timeout=15)
+
+
+async def test_a_reply_cut_by_killing_the_holder_is_finished_once_by_the_standby(
+    bot: MattermostBot, postgres: PostgresServer
+) -> None:
+    story = " ".join(f"word{i}" for i in range(60))
+    bot.llm.instant = False
+    bot.llm.script(Text(story, chunk_delay=0.05), Text("the whole story, told by the standby"))
+    dm = bot.dm_with(bot.alice)
+    async with two_replicas(bot, postgres, lease_seconds=2) as (url, holder, standby):
+        await bot.mm.post_as(bot.alice, dm, "tell me a story")
+        streamed = await bot.reply(dm, lambda p: p.edit_at > 0, timeout=15)
+        holder.kill()
+        await bot.mm.post_as(bot.alice, dm, "and one more thing")
+        await wait_for_log(standby, "mattermost: connected", timeout=15)
+        await bot.reply(dm, lambda p: p.message == "the whole story, told by the standby", timeout=15)
+        await bot.reply(dm, lambda p: p.message == "and one more thing", timeout=15)
+        await settled(url)
+    # The cut reply is finished in place, and the message sent during the gap answered after it: each
+    # once, with no interrupt notice.
+    replies = bot.replies_in(dm)
+    assert replies[0].id == streamed.id
+    assert [p.message for p in replies] == ["the whole story, told by the standby", "and one more thing"]
