@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hermes.agent.contract import Final, RunRequest
+from hermes.agent.contract import Final, Origin, RunRequest
 from hermes.agent.local import LocalAgent
 from hermes.agent.providers import create_provider
 from hermes.agent.providers.base import Provider, ProviderEvent, ProviderRequest
@@ -81,7 +81,11 @@ def history(pairs: int) -> list[NewMessage]:
 
 async def turn(agent: LocalAgent, key: str, text: str) -> None:
     request = RunRequest(
-        session_key=key, text=text, platform="bench", chat_kind="dm", origin={"chat_id": key}
+        session_key=key,
+        text=text,
+        platform="bench",
+        chat_kind="dm",
+        origin=Origin("bench", key, "dm", user_id=key),
     )
     async for event in agent.run(request, asyncio.Event()):
         last = event
