@@ -53,13 +53,16 @@ def copy_to_postgres(
 
 
 def _tables_in_dependency_order(conn: sqlite3.Connection) -> list[str]:
+    # FTS5 keeps its index in tables named after the virtual table (messages_fts_data, ...).
+    virtual = conn.execute("SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL%'").fetchall()
+    fts_shadow_prefixes = tuple(f"{row[0]}_" for row in virtual)
     tables = [
         row[0]
         for row in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
             "AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name"
         )
-        if row[0] not in _NOT_COPIED and not _is_fts_shadow(conn, row[0])
+        if row[0] not in _NOT_COPIED and not row[0].startswith(fts_shadow_prefixes)
     ]
     parents = {
         table: {row[2] for row in conn.execute(f'PRAGMA foreign_key_list("{table}")')} & set(tables)
@@ -72,14 +75,6 @@ def _tables_in_dependency_order(conn: sqlite3.Connection) -> list[str]:
             raise RuntimeError(f"foreign keys form a cycle among {sorted(set(tables) - set(ordered))}")
         ordered.extend(ready)
     return ordered
-
-
-def _is_fts_shadow(conn: sqlite3.Connection, table: str) -> bool:
-    """FTS5 keeps its index in tables named after the virtual table (messages_fts_data, ...)."""
-    virtual = [
-        row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL%'")
-    ]
-    return any(table.startswith(f"{name}_") for name in virtual)
 
 
 def _copy_table(source: sqlite3.Connection, target: PgConnection, table: str) -> int:

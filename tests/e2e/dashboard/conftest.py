@@ -56,12 +56,6 @@ async def llm() -> AsyncIterator[FakeLLM]:
 
 @pytest.fixture
 def bot(mm: MattermostEmulator, llm: FakeLLM, tmp_path: Path) -> MattermostBot:
-    account, token = mm.create_bot("hermes", description="the agent")
-    alice = mm.create_user("alice", first_name="Alice")
-    bob = mm.create_user("bob")
-    carol = mm.create_user("carol")
-    team = mm.create_team("core", display_name="Core", members=[account, alice, bob, carol])
-    town = mm.create_channel(team, "O", [alice, bob, carol, account], name="town-square", display_name="Town")
-    bot = MattermostBot(mm, llm, tmp_path / "home", account, token, alice, bob, carol, team, town)
+    bot = MattermostBot.create(mm, llm, tmp_path / "home")
     bot.configure()
     return bot

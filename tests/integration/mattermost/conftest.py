@@ -35,6 +35,18 @@ class MattermostBot:
     town: Channel
     env: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def create(cls, mm: MattermostEmulator, llm: FakeLLM, home: Path) -> MattermostBot:
+        """The bot account, alice, bob and carol in team "core", all four in its town square."""
+        account, token = mm.create_bot("hermes", description="the agent")
+        alice = mm.create_user("alice", first_name="Alice")
+        bob = mm.create_user("bob")
+        carol = mm.create_user("carol")
+        team = mm.create_team("core", display_name="Core", members=[account, alice, bob, carol])
+        members = [alice, bob, carol, account]
+        town = mm.create_channel(team, "O", members, name="town-square", display_name="Town")
+        return cls(mm, llm, home, account, token, alice, bob, carol, team, town)
+
     def configure(
         self,
         *,
@@ -119,10 +131,4 @@ async def llm() -> AsyncIterator[FakeLLM]:
 
 @pytest.fixture
 def bot(mm: MattermostEmulator, llm: FakeLLM, tmp_path: Path) -> MattermostBot:
-    account, token = mm.create_bot("hermes", description="the agent")
-    alice = mm.create_user("alice", first_name="Alice")
-    bob = mm.create_user("bob")
-    carol = mm.create_user("carol")
-    team = mm.create_team("core", display_name="Core", members=[account, alice, bob, carol])
-    town = mm.create_channel(team, "O", [alice, bob, carol, account], name="town-square", display_name="Town")
-    return MattermostBot(mm, llm, tmp_path / "home", account, token, alice, bob, carol, team, town)
+    return MattermostBot.create(mm, llm, tmp_path / "home")
