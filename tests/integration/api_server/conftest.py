@@ -1,6 +1,7 @@
 """An API server wired to the real hub, the real local agent and the fake LLM, in this event loop.
 
-The platform is built the way the gateway builds it (`ApiServerPlatform.create`), with a few options a
+Every test runs on each engine (state.db, then a fresh PostgreSQL database per home). The platform is
+built the way the gateway builds it (`ApiServerPlatform.create`), with a few options a
 test may shrink (the keep-alive interval); whole-gateway behaviour (start-up refusals, key generation,
 proxy mode) is tested through `tests.harness.gateway`.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,9 @@ async def llm(client_watch: ClientWatch) -> AsyncIterator[FakeLLM]:
 
 
 @pytest.fixture
-async def start_server(tmp_path: Path, llm: FakeLLM) -> AsyncIterator[Any]:
+async def start_server(
+    tmp_path: Path, llm: FakeLLM, new_store_env: Callable[[], dict[str, str]]
+) -> AsyncIterator[Any]:
     started: list[Server] = []
 
     async def start(
@@ -126,12 +129,12 @@ async def start_server(tmp_path: Path, llm: FakeLLM) -> AsyncIterator[Any]:
                     "api_server": {"enabled": True, "port": 0, **(api_server or {})},
                     **(config or {}),
                 },
-                env={"API_SERVER_KEY": key} if key is not None else {},
+                env={**new_store_env(), **({"API_SERVER_KEY": key} if key is not None else {})},
             )
         loaded = load_config({"HERMES_HOME": str(home)})
         platform = ApiServerPlatform.create(loaded)
         platform.options = dataclasses.replace(ServerOptions.from_config(loaded), **options)
-        store = await Store.open(loaded.paths.state_db)
+        store = await Store.configured(loaded.settings.store, loaded.paths.state_db)
         hub = Hub(
             store,
             LocalAgent(loaded, store),

@@ -93,6 +93,7 @@ async def test_checklist_4_keepalives_keep_a_quiet_stream_alive(
     assert outcome.keepalives >= 2 and outcome.text == "late"
 
 
+@pytest.mark.one_engine("a constant, no store")
 def test_the_default_keepalive_is_well_inside_the_clients_45_s() -> None:
     from hermes.platforms.api_server.platform import KEEPALIVE_SECONDS
 

@@ -67,6 +67,7 @@ async def test_17_5_media_tags_do_not_inline_server_files(server: Server) -> Non
     assert completion.choices[0].message.content == "Here: MEDIA:/etc/hostname"
 
 
+@pytest.mark.one_engine("an in-memory registry, no store")
 def test_17_6_run_state_is_bounded() -> None:
     now = [1000.0]
     registry = RunRegistry(max_runs=3, max_events=5, retain_seconds=60, clock=lambda: now[0])
@@ -83,6 +84,7 @@ def test_17_6_run_state_is_bounded() -> None:
     assert registry.get("run_1") is None and registry.get("run_live") is live
 
 
+@pytest.mark.one_engine("an in-memory cache, no store")
 async def test_17_6_the_idempotency_cache_is_bounded() -> None:
     from aiohttp import web
 

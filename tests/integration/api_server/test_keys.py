@@ -24,11 +24,11 @@ from tests.harness.gateway import (
 LISTENING = re.compile(r"api_server: listening on (http://\S+)")
 
 
-def api_home(tmp_path: Path, llm: FakeLLM, env: dict[str, str]) -> Path:
+def api_home(tmp_path: Path, llm: FakeLLM, env: dict[str, str], store_env: dict[str, str]) -> Path:
     return write_home(
         tmp_path / "home",
         config={"model": llm_config(llm.base_url), "api_server": {"enabled": True, "port": 0}},
-        env=env,
+        env={**env, **store_env},
     )
 
 
@@ -41,8 +41,9 @@ def api_home(tmp_path: Path, llm: FakeLLM, env: dict[str, str]) -> Path:
         ("aaaaaaaaaaaaaaaaaaaaaaaa", "too simple"),
     ],
 )
+@pytest.mark.one_engine("the key is refused before any store is opened")
 async def test_weak_key_refuses_to_start(tmp_path: Path, llm: FakeLLM, key: str, problem: str) -> None:
-    home = api_home(tmp_path, llm, {"API_SERVER_KEY": key})
+    home = api_home(tmp_path, llm, {"API_SERVER_KEY": key}, {})
     with pytest.raises(ConfigError) as caught:
         async with gateway_in_process(home) as running:
             await running.connected("api_server")
@@ -52,8 +53,9 @@ async def test_weak_key_refuses_to_start(tmp_path: Path, llm: FakeLLM, key: str,
     assert key not in line
 
 
+@pytest.mark.one_engine("the key is refused before any store is opened")
 async def test_weak_key_stops_the_daemon_with_exit_code_78(tmp_path: Path, llm: FakeLLM) -> None:
-    home = api_home(tmp_path, llm, {"API_SERVER_KEY": "your-api-key-goes-here"})
+    home = api_home(tmp_path, llm, {"API_SERVER_KEY": "your-api-key-goes-here"}, {})
     process = start_gateway_process(home)
     assert process.proc.wait(timeout=30) == EXIT_CONFIG
     log = process.log()
@@ -62,8 +64,10 @@ async def test_weak_key_stops_the_daemon_with_exit_code_78(tmp_path: Path, llm: 
     assert "listening on" not in log
 
 
-async def test_missing_key_is_generated_into_env_and_never_logged(tmp_path: Path, llm: FakeLLM) -> None:
-    home = api_home(tmp_path, llm, {"GATEWAY_ALLOW_ALL_USERS": "false", "API_SERVER_KEY": ""})
+async def test_missing_key_is_generated_into_env_and_never_logged(
+    tmp_path: Path, llm: FakeLLM, store_env: dict[str, str]
+) -> None:
+    home = api_home(tmp_path, llm, {"GATEWAY_ALLOW_ALL_USERS": "false", "API_SERVER_KEY": ""}, store_env)
     env_file = home / ".env"
     process = start_gateway_process(home)
     try:

@@ -17,19 +17,19 @@ from tests.harness.gateway import gateway_in_process, llm_config, write_home
 from .conftest import KEY, Server
 
 
-def home_for(tmp_path: Path, llm: FakeLLM, **api_server: object) -> Path:
+def home_for(tmp_path: Path, llm: FakeLLM, store_env: dict[str, str], **api_server: object) -> Path:
     return write_home(
         tmp_path / "home",
         config={"model": llm_config(llm.base_url), "api_server": {"port": 0, **api_server}},
-        env={"API_SERVER_KEY": KEY},
+        env={**store_env, "API_SERVER_KEY": KEY},
     )
 
 
 async def test_enabled_by_environment_and_stops_gracefully_with_the_gateway(
-    tmp_path: Path, llm: FakeLLM
+    tmp_path: Path, llm: FakeLLM, store_env: dict[str, str]
 ) -> None:
     llm.script(Text("answered during shutdown", delay=0.3))
-    home = home_for(tmp_path, llm, shutdown_grace_seconds=5)
+    home = home_for(tmp_path, llm, store_env, shutdown_grace_seconds=5)
     async with gateway_in_process(home, {"API_SERVER_ENABLED": "true"}) as running:
         await running.connected("api_server")
         platform = running.gateway.supervisors["api_server"].platform

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -23,12 +24,30 @@ from .conftest import KEY, ClientWatch
 PROXY_LOG = "hermes.gateway.proxy"
 
 
+@dataclass
+class Homes:
+    """The test's two deployments, each with its own directory and its own database on the test's engine."""
+
+    root: Path
+    new_store_env: Callable[[], dict[str, str]]
+    envs: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def write(self, name: str, *, config: dict[str, object], env: dict[str, str]) -> Path:
+        store_env = self.envs.setdefault(name, self.new_store_env())
+        return write_home(self.root / name, config=config, env={**store_env, **env})
+
+
+@pytest.fixture
+def homes(tmp_path: Path, new_store_env: Callable[[], dict[str, str]]) -> Homes:
+    return Homes(tmp_path, new_store_env)
+
+
 @asynccontextmanager
 async def remote_gateway(
-    tmp_path: Path, llm: FakeLLM, **api_server: object
+    homes: Homes, llm: FakeLLM, **api_server: object
 ) -> AsyncIterator[tuple[RunningGateway, str]]:
-    home = write_home(
-        tmp_path / "remote",
+    home = homes.write(
+        "remote",
         config={
             "model": llm_config(llm.base_url, max_retries=0),
             "api_server": {"enabled": True, "port": 0, **api_server},
@@ -44,10 +63,10 @@ async def remote_gateway(
 
 @asynccontextmanager
 async def proxy_gateway(
-    tmp_path: Path, url: str, key: str, **gateway: object
+    homes: Homes, url: str, key: str, **gateway: object
 ) -> AsyncIterator[tuple[RunningGateway, TestPlatform]]:
-    home = write_home(
-        tmp_path / "local",
+    home = homes.write(
+        "local",
         config={
             # No provider this gateway could use: every answer must come from the remote.
             "model": {"provider": "custom", "base_url": "http://127.0.0.1:9", "default": "unused"},
@@ -86,11 +105,11 @@ async def settled(running: RunningGateway, timeout: float = 5.0) -> None:
     await hub_settled(running.gateway.hub, timeout)
 
 
-async def test_messages_are_answered_by_the_remote_agent(tmp_path: Path, llm: FakeLLM) -> None:
+async def test_messages_are_answered_by_the_remote_agent(homes: Homes, llm: FakeLLM) -> None:
     llm.script(Text("Hello from the remote agent."), Text("You said your name is Bo."))
     async with (
-        remote_gateway(tmp_path, llm) as (remote, url),
-        proxy_gateway(tmp_path, url, KEY) as (local, platform),
+        remote_gateway(homes, llm) as (remote, url),
+        proxy_gateway(homes, url, KEY) as (local, platform),
     ):
         await platform.push("Hi, I am Bo.")
         await platform.wait_for(
@@ -109,11 +128,11 @@ async def test_messages_are_answered_by_the_remote_agent(tmp_path: Path, llm: Fa
         assert stored is not None and stored.message_count == 4
 
 
-async def test_remote_tool_progress_reaches_the_platform(tmp_path: Path, llm: FakeLLM) -> None:
+async def test_remote_tool_progress_reaches_the_platform(homes: Homes, llm: FakeLLM) -> None:
     llm.script(ToolCalls([Call("todo", {"todos": []})]), Text("Planned."))
     async with (
-        remote_gateway(tmp_path, llm) as (_, url),
-        proxy_gateway(tmp_path, url, KEY) as (_, platform),
+        remote_gateway(homes, llm) as (_, url),
+        proxy_gateway(homes, url, KEY) as (_, platform),
     ):
         await platform.push("plan something")
         await platform.wait_for(lambda: any(m.text == "Planned." for m in platform.messages))
@@ -121,13 +140,13 @@ async def test_remote_tool_progress_reaches_the_platform(tmp_path: Path, llm: Fa
 
 
 async def test_remote_down_gives_one_short_error_and_one_log_line(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    homes: Homes, caplog: pytest.LogCaptureFixture
 ) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with caplog.at_level(logging.WARNING, logger=PROXY_LOG):
-        async with proxy_gateway(tmp_path, f"http://127.0.0.1:{port}", KEY) as (local, platform):
+        async with proxy_gateway(homes, f"http://127.0.0.1:{port}", KEY) as (local, platform):
             await platform.push("anyone there?")
             await platform.wait_for(lambda: len(platform.messages) == 1)
             await settled(local)
@@ -138,12 +157,12 @@ async def test_remote_down_gives_one_short_error_and_one_log_line(
 
 
 async def test_remote_refusing_the_key_gives_one_short_error_and_one_log_line(
-    tmp_path: Path, llm: FakeLLM, caplog: pytest.LogCaptureFixture
+    homes: Homes, llm: FakeLLM, caplog: pytest.LogCaptureFixture
 ) -> None:
     wrong = "not-the-remote-key-0123456789"
-    async with remote_gateway(tmp_path, llm) as (_, url):
+    async with remote_gateway(homes, llm) as (_, url):
         with caplog.at_level(logging.WARNING, logger=PROXY_LOG):
-            async with proxy_gateway(tmp_path, url, wrong) as (local, platform):
+            async with proxy_gateway(homes, url, wrong) as (local, platform):
                 await platform.push("hello?")
                 await platform.wait_for(lambda: len(platform.messages) == 1)
                 await settled(local)
@@ -157,12 +176,12 @@ async def test_remote_refusing_the_key_gives_one_short_error_and_one_log_line(
 
 
 async def test_stop_on_the_proxy_side_cancels_the_remote_run(
-    tmp_path: Path, llm: FakeLLM, client_watch: ClientWatch
+    homes: Homes, llm: FakeLLM, client_watch: ClientWatch
 ) -> None:
     llm.script(Stall(seconds=60, after=2, reply=Text("a very slow answer indeed")))
     async with (
-        remote_gateway(tmp_path, llm) as (remote, url),
-        proxy_gateway(tmp_path, url, KEY) as (local, platform),
+        remote_gateway(homes, llm) as (remote, url),
+        proxy_gateway(homes, url, KEY) as (local, platform),
     ):
         await platform.push("take your time")
         await llm.wait_for_requests(1)
@@ -173,12 +192,12 @@ async def test_stop_on_the_proxy_side_cancels_the_remote_run(
 
 
 async def test_remote_provider_failure_is_shown_as_the_remote_agent_words_it(
-    tmp_path: Path, llm: FakeLLM, caplog: pytest.LogCaptureFixture
+    homes: Homes, llm: FakeLLM, caplog: pytest.LogCaptureFixture
 ) -> None:
     llm.script(Error(503, "the model is overloaded"))
-    async with remote_gateway(tmp_path, llm) as (_, url):
+    async with remote_gateway(homes, llm) as (_, url):
         with caplog.at_level(logging.WARNING, logger=PROXY_LOG):
-            async with proxy_gateway(tmp_path, url, KEY) as (local, platform):
+            async with proxy_gateway(homes, url, KEY) as (local, platform):
                 await platform.push("are you there?")
                 await platform.wait_for(lambda: len(platform.messages) == 1)
                 await settled(local)
@@ -196,10 +215,10 @@ async def reply_to(platform: TestPlatform, local: RunningGateway, text: str) -> 
     return platform.messages[-1].text
 
 
-async def test_new_starts_a_new_conversation_on_the_remote(tmp_path: Path, llm: FakeLLM) -> None:
+async def test_new_starts_a_new_conversation_on_the_remote(homes: Homes, llm: FakeLLM) -> None:
     async with (
-        remote_gateway(tmp_path, llm) as (remote, url),
-        proxy_gateway(tmp_path, url, KEY) as (local, platform),
+        remote_gateway(homes, llm) as (remote, url),
+        proxy_gateway(homes, url, KEY) as (local, platform),
     ):
         await reply_to(platform, local, "I am Bo.")
         before = await remote_session(remote, local, "test:dm:dm-@alice")
@@ -215,11 +234,11 @@ async def test_new_starts_a_new_conversation_on_the_remote(tmp_path: Path, llm: 
 
 @pytest.mark.parametrize("name", ["undo", "retry"])
 async def test_undo_and_retry_say_plainly_they_are_not_available(
-    tmp_path: Path, llm: FakeLLM, name: str
+    homes: Homes, llm: FakeLLM, name: str
 ) -> None:
     async with (
-        remote_gateway(tmp_path, llm) as (remote, url),
-        proxy_gateway(tmp_path, url, KEY) as (local, platform),
+        remote_gateway(homes, llm) as (remote, url),
+        proxy_gateway(homes, url, KEY) as (local, platform),
     ):
         await reply_to(platform, local, "remember this")
         answer = await reply_to(platform, local, f"/{name}")
@@ -230,10 +249,10 @@ async def test_undo_and_retry_say_plainly_they_are_not_available(
     assert len(llm.chat_requests) == 1
 
 
-async def test_model_lists_and_chooses_among_the_remote_agents_models(tmp_path: Path, llm: FakeLLM) -> None:
+async def test_model_lists_and_chooses_among_the_remote_agents_models(homes: Homes, llm: FakeLLM) -> None:
     async with (
-        remote_gateway(tmp_path, llm, model_aliases=["fast"]) as (_, url),
-        proxy_gateway(tmp_path, url, KEY) as (local, platform),
+        remote_gateway(homes, llm, model_aliases=["fast"]) as (_, url),
+        proxy_gateway(homes, url, KEY) as (local, platform),
     ):
         shown = await reply_to(platform, local, "/model")
         refused = await reply_to(platform, local, "/model gpt-9")
@@ -251,10 +270,10 @@ async def test_model_lists_and_chooses_among_the_remote_agents_models(tmp_path: 
     assert len(llm.chat_requests) == 2
 
 
-async def test_model_with_the_remote_down_says_so(tmp_path: Path) -> None:
+async def test_model_with_the_remote_down_says_so(homes: Homes) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    async with proxy_gateway(tmp_path, f"http://127.0.0.1:{port}", KEY) as (local, platform):
+    async with proxy_gateway(homes, f"http://127.0.0.1:{port}", KEY) as (local, platform):
         answer = await reply_to(platform, local, "/model fast")
     assert answer == "The remote agent is unreachable right now, so its models cannot be listed or chosen."

@@ -41,8 +41,8 @@ async def remote() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "state.db")
+async def store(tmp_path: Path, database_url: str | None) -> AsyncIterator[Store]:
+    opened = await Store.open(database_url or tmp_path / "state.db")
     yield opened
     await opened.close()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from typing import Any
 
 import aiohttp
@@ -14,11 +13,29 @@ import pytest
 from typer.testing import CliRunner
 
 from hermes.cli.app import app
+from hermes.store.connection import Connection
 from tests.fakes.llm import Text
 
 from .conftest import KEY, Server, auth
 
 HEADER = "X-Hermes-Session-Id"
+
+TABLES = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table'",
+    "postgresql": "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()",
+}
+
+
+async def everything_stored(server: Server) -> str:
+    """Every row of every table, as text."""
+
+    def dump(conn: Connection) -> str:
+        tables = [row[0] for row in conn.execute(TABLES[server.store.db.dialect.name])]
+        return "\n".join(
+            repr(tuple(row)) for table in tables for row in conn.execute(f'SELECT * FROM "{table}"')
+        )
+
+    return await server.store.db.run(dump)
 
 
 async def hermes(server: Server, *args: str) -> Any:
@@ -57,12 +74,8 @@ def chat_body(text: str) -> dict[str, Any]:
 async def test_keys_are_stored_hashed_and_listed(server: Server) -> None:
     secret = await new_key(server, "ci", "chat")
     assert secret.startswith("hermes-") and len(secret) > 40
-    db = sqlite3.connect(server.home / "state.db")
-    try:
-        dump = "\n".join(db.iterdump())
-    finally:
-        db.close()
-    assert secret not in dump
+    dump = await everything_stored(server)
+    assert "'ci'" in dump and secret not in dump
     listed = await hermes(server, "api", "keys", "list")
     assert "ci" in listed.stdout and "chat" in listed.stdout and secret not in listed.stdout
     assert (await hermes(server, "api", "key")).stdout.strip() == KEY

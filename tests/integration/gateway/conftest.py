@@ -1,9 +1,9 @@
-"""A hub wired to the real local agent, the fake LLM and the in-memory test platform."""
+"""A hub wired to the real local agent, the fake LLM and the in-memory test platform, on each engine."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,9 @@ class Rig:
 
 
 @pytest.fixture
-async def make_rig(tmp_path: Path, llm: FakeLLM) -> AsyncIterator[Any]:
+async def make_rig(
+    tmp_path: Path, llm: FakeLLM, new_store_env: Callable[[], dict[str, str]]
+) -> AsyncIterator[Any]:
     created: list[Rig] = []
 
     async def make(
@@ -51,10 +53,12 @@ async def make_rig(tmp_path: Path, llm: FakeLLM) -> AsyncIterator[Any]:
         **options: Any,
     ) -> Rig:
         home = write_home(
-            tmp_path / f"home{len(created)}", config={"model": llm_config(llm.base_url), **(config or {})}
+            tmp_path / f"home{len(created)}",
+            config={"model": llm_config(llm.base_url), **(config or {})},
+            env=new_store_env(),
         )
         loaded = load_config({"HERMES_HOME": str(home)})
-        store = await Store.open(loaded.paths.state_db)
+        store = await Store.configured(loaded.settings.store, loaded.paths.state_db)
         agent = LocalAgent(loaded, store)
         platform = platform or TestPlatform()
         hub_options = dataclasses.replace(HubOptions.from_settings(loaded.settings), **options)

@@ -29,13 +29,16 @@ async def raw_lines(gateway: RunningGateway, *requests: dict[str, object]) -> li
     return answers
 
 
-async def test_a_turn_streams_and_bad_requests_get_an_error_line(tmp_path: Path) -> None:
+async def test_a_turn_streams_and_bad_requests_get_an_error_line(
+    tmp_path: Path, store_env: dict[str, str]
+) -> None:
     async with FakeLLM(instant=True) as llm:
         llm.script(Text("hello operator"))
         # The in-memory test platform: a gateway serving no platform at all does not start.
         home = write_home(
             tmp_path / "home",
             config={"model": llm_config(llm.base_url), "gateway": {"plugins": ["hermes.testing"]}},
+            env=store_env,
         )
         async with gateway_in_process(home) as gateway:
             await asyncio.wait_for(gateway.gateway.started.wait(), 10)

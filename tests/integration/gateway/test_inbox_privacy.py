@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
-
 from hermes.gateway.codec import from_payload
 from hermes.platforms.base import AccessList
 from hermes.testing import TestPlatform
@@ -20,8 +17,9 @@ async def test_a_strangers_flood_is_not_stored(make_rig) -> None:
         "unaddressed chatter " + big, user="@alice", chat="room", kind="group", addressed=False
     )
     await rig.settled()
-    with closing(sqlite3.connect(rig.home / "state.db")) as db:
-        [(rows, stored)] = db.execute("SELECT count(*), sum(length(payload)) FROM inbox").fetchall()
+    [rows, stored] = await rig.store.db.run(
+        lambda conn: conn.execute("SELECT count(*), sum(length(payload)) FROM inbox").fetchone()
+    )
     # 12 MB of text before; now a few hundred bytes of ids per event.
     assert rows == 201 and stored < 201 * 1000, stored
     skipped = await rig.store.inbox.get("test", "ev1")

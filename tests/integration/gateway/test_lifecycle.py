@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from hermes.config import load_config
 from hermes.gateway import runner
 from hermes.store import Store
 from hermes.testing import TestPlatform
@@ -29,19 +30,22 @@ from tests.harness.gateway import (
 from . import plugin_platforms
 
 
-def home_with(tmp_path: Path, llm: FakeLLM, *plugins: str, **gateway: object) -> Path:
+def home_with(tmp_path: Path, llm: FakeLLM, env: dict[str, str], *plugins: str, **gateway: object) -> Path:
     return write_home(
         tmp_path / "home",
         config={
             "model": llm_config(llm.base_url),
             "gateway": {"plugins": list(plugins), "allow_all_users": True, **gateway},
         },
+        env=env,
     )
 
 
-async def test_sigterm_lets_the_run_in_flight_finish(tmp_path: Path, llm: FakeLLM) -> None:
+async def test_sigterm_lets_the_run_in_flight_finish(
+    tmp_path: Path, llm: FakeLLM, store_env: dict[str, str]
+) -> None:
     llm.script(Text("a reply that takes a while to stream", chunk_delay=0.1))
-    home = home_with(tmp_path, llm, "hermes.testing")
+    home = home_with(tmp_path, llm, store_env, "hermes.testing")
     async with gateway_in_process(home) as running:
         await running.connected("test")
         running.gateway.install_signal_handlers()
@@ -60,9 +64,11 @@ async def test_sigterm_lets_the_run_in_flight_finish(tmp_path: Path, llm: FakeLL
         assert platform.started is False
 
 
-async def test_runs_past_the_grace_period_resume_after_restart(tmp_path: Path, llm: FakeLLM) -> None:
+async def test_runs_past_the_grace_period_resume_after_restart(
+    tmp_path: Path, llm: FakeLLM, store_env: dict[str, str]
+) -> None:
     llm.script(Stall(seconds=60, after=1))
-    home = home_with(tmp_path, llm, "hermes.testing", shutdown_grace_seconds=0.2)
+    home = home_with(tmp_path, llm, store_env, "hermes.testing", shutdown_grace_seconds=0.2)
     async with gateway_in_process(home) as running:
         await running.connected("test")
         platform = running.gateway.supervisors["test"].platform
@@ -75,9 +81,13 @@ async def test_runs_past_the_grace_period_resume_after_restart(tmp_path: Path, l
         await platform.wait_for(lambda: [m.text for m in platform.messages] == ["this will not finish"])
 
 
-async def test_unreachable_platform_is_retried_while_others_run(tmp_path: Path, llm: FakeLLM) -> None:
+async def test_unreachable_platform_is_retried_while_others_run(
+    tmp_path: Path, llm: FakeLLM, store_env: dict[str, str]
+) -> None:
     plugin_platforms.FlakyPlatform.attempts = 0
-    home = home_with(tmp_path, llm, "hermes.testing", plugin_platforms.__name__, reconnect_min_seconds=0.01)
+    home = home_with(
+        tmp_path, llm, store_env, "hermes.testing", plugin_platforms.__name__, reconnect_min_seconds=0.01
+    )
     async with gateway_in_process(home) as running:
         await running.connected("test")
         test_platform = running.gateway.supervisors["test"].platform
@@ -89,10 +99,10 @@ async def test_unreachable_platform_is_retried_while_others_run(tmp_path: Path, 
 
 
 async def test_rejected_credentials_are_reported_once_and_not_retried(
-    tmp_path: Path, llm: FakeLLM, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, llm: FakeLLM, store_env: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     plugin_platforms.RejectedPlatform.attempts = 0
-    home = home_with(tmp_path, llm, plugin_platforms.__name__, reconnect_min_seconds=0.01)
+    home = home_with(tmp_path, llm, store_env, plugin_platforms.__name__, reconnect_min_seconds=0.01)
     async with gateway_in_process(home) as running:
         await running.connected("flaky", timeout=10)
         await asyncio.sleep(0.2)
@@ -104,22 +114,25 @@ async def test_rejected_credentials_are_reported_once_and_not_retried(
     assert len(rejected_lines) == 1
 
 
-def test_gateway_process_exits_zero_on_sigterm(tmp_path: Path) -> None:
+def test_gateway_process_exits_zero_on_sigterm(tmp_path: Path, store_env: dict[str, str]) -> None:
     home = write_home(
         tmp_path / "home",
         config={
             "model": {"provider": "custom", "base_url": "http://127.0.0.1:9"},
             "gateway": {"plugins": ["hermes.testing"]},
         },
+        env=store_env,
     )
     process = start_gateway_process(home)
     asyncio.run(wait_for_log(process, "gateway running"))
     assert process.terminate() == 0
     assert "gateway stopped" in process.log()
-    assert (home / "state.db").exists()
+    # On PostgreSQL the home holds no state.db: nothing of the store is left behind on this host.
+    assert (home / "state.db").exists() is not bool(store_env)
     assert (home / "logs" / "gateway.log").exists()
 
 
+@pytest.mark.one_engine("the configuration is refused before any store is opened")
 def test_bad_config_exits_78_with_one_line(tmp_path: Path) -> None:
     home = write_home(tmp_path / "home", env={"API_SERVER_PORT": "eighty"})
     result = subprocess.run(
@@ -135,6 +148,7 @@ def test_bad_config_exits_78_with_one_line(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.one_engine("the command line's alias; `gateway run` itself is tested on both")
 def test_gateway_alias_runs_as_gateway_run(tmp_path: Path) -> None:
     home = write_home(
         tmp_path / "home",
@@ -156,14 +170,17 @@ def test_gateway_alias_runs_as_gateway_run(tmp_path: Path) -> None:
         assert process.terminate() == 0
 
 
+@pytest.mark.one_engine("prints the version, opens no store")
 def test_version_line() -> None:
     result = subprocess.run([HERMES, "--version"], capture_output=True, text=True, check=True)
     assert result.stdout.startswith("Hermes Gateway v0.1.0 (")
     assert result.stdout.strip().endswith(")")
 
 
-async def test_an_idle_gateway_stops_promptly(tmp_path: Path, llm: FakeLLM) -> None:
-    home = home_with(tmp_path, llm, "hermes.testing")
+async def test_an_idle_gateway_stops_promptly(
+    tmp_path: Path, llm: FakeLLM, store_env: dict[str, str]
+) -> None:
+    home = home_with(tmp_path, llm, store_env, "hermes.testing")
     for _ in range(3):
         async with gateway_in_process(home) as running:
             await asyncio.wait_for(running.gateway.started.wait(), 10)
@@ -173,10 +190,12 @@ async def test_an_idle_gateway_stops_promptly(tmp_path: Path, llm: FakeLLM) -> N
 
 
 async def test_a_fresh_home_without_a_model_key_starts_and_explains(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, store_env: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     home = write_home(
-        tmp_path / "home", config={"gateway": {"plugins": ["hermes.testing"], "allow_all_users": True}}
+        tmp_path / "home",
+        config={"gateway": {"plugins": ["hermes.testing"], "allow_all_users": True}},
+        env=store_env,
     )
     async with gateway_in_process(home, {"OPENROUTER_API_KEY": ""}) as running:
         await running.connected("test")
@@ -197,7 +216,7 @@ HANGING_SERVER = "import time; time.sleep(99)"
 
 
 async def test_a_hanging_mcp_server_does_not_hold_the_platforms_back(
-    tmp_path: Path, llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, llm: FakeLLM, store_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(runner, "MCP_START_WAIT_SECONDS", 0.3)
     llm.script(Text("answered meanwhile"))
@@ -208,6 +227,7 @@ async def test_a_hanging_mcp_server_does_not_hold_the_platforms_back(
             "gateway": {"plugins": ["hermes.testing"], "allow_all_users": True},
             "mcp_servers": {"stuck": {"command": sys.executable, "args": ["-c", HANGING_SERVER]}},
         },
+        env=store_env,
     )
     started = time.monotonic()
     async with gateway_in_process(home) as running:
@@ -219,8 +239,10 @@ async def test_a_hanging_mcp_server_does_not_hold_the_platforms_back(
         await running.stop(timeout=10)
 
 
-async def test_the_media_cache_is_pruned_when_the_gateway_starts(tmp_path: Path, llm: FakeLLM) -> None:
-    home = home_with(tmp_path, llm, "hermes.testing", media_cache_days=7)
+async def test_the_media_cache_is_pruned_when_the_gateway_starts(
+    tmp_path: Path, llm: FakeLLM, store_env: dict[str, str]
+) -> None:
+    home = home_with(tmp_path, llm, store_env, "hermes.testing", media_cache_days=7)
     cache = home / "cache" / "media" / "matrix"
     cache.mkdir(parents=True)
     stale, recent = cache / "stale.png", cache / "recent.png"
@@ -237,11 +259,12 @@ async def test_the_media_cache_is_pruned_when_the_gateway_starts(tmp_path: Path,
 
 
 async def test_old_finished_inbox_events_are_pruned_when_the_gateway_starts(
-    tmp_path: Path, llm: FakeLLM
+    tmp_path: Path, llm: FakeLLM, store_env: dict[str, str]
 ) -> None:
-    home = home_with(tmp_path, llm, "hermes.testing", inbox_retention_days=7)
+    home = home_with(tmp_path, llm, store_env, "hermes.testing", inbox_retention_days=7)
     eight_days_ago = time.time() - 8 * 86400
-    store = await Store.open(home / "state.db", clock=lambda: eight_days_ago)
+    loaded = load_config({"HERMES_HOME": str(home)})
+    store = await Store.configured(loaded.settings.store, loaded.paths.state_db, clock=lambda: eight_days_ago)
     try:
         await store.inbox.accept("test", "old-answered", {"text": "hi"}, cursor=None)
         await store.inbox.mark_done("test", "old-answered", [])

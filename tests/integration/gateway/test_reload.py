@@ -26,8 +26,9 @@ from tests.harness.synapse_server import free_port
 KEY = "reload-test-key-5f2d8c1e9a7b4036"
 
 
-def env_text(port: int, allowed: str) -> dict[str, str]:
+def env_text(store_env: dict[str, str], port: int, allowed: str) -> dict[str, str]:
     return {
+        **store_env,
         "GATEWAY_ALLOWED_USERS": allowed,
         "API_SERVER_ENABLED": "true",
         "API_SERVER_PORT": str(port),
@@ -57,12 +58,14 @@ async def health(port: int) -> int | None:
         return None
 
 
-async def test_reload_applies_allowlists_reconnects_changed_platforms_and_spares_runs(tmp_path: Path) -> None:
+async def test_reload_applies_allowlists_reconnects_changed_platforms_and_spares_runs(
+    tmp_path: Path, store_env: dict[str, str]
+) -> None:
     first_port, second_port = free_port(), free_port()
     async with FakeLLM() as llm:
         llm.script(Text("the slow answer", delay=1.5))
         config = {"model": llm_config(llm.base_url), "gateway": {"plugins": ["hermes.testing"]}}
-        home = write_home(tmp_path / "home", config=config, env=env_text(first_port, "@alice"))
+        home = write_home(tmp_path / "home", config=config, env=env_text(store_env, first_port, "@alice"))
         async with gateway_in_process(home) as gateway:
             await gateway.connected("test")
             await gateway.connected("api_server")
@@ -72,7 +75,7 @@ async def test_reload_applies_allowlists_reconnects_changed_platforms_and_spares
             await platform.push("a question that takes a while", user="@alice")
             await llm.wait_for_requests(1, timeout=10)
 
-            write_home(home, env=env_text(second_port, "@alice,@bob"))
+            write_home(home, env=env_text(store_env, second_port, "@alice,@bob"))
             code, out, err = await reload_cli(home)
             assert code == 0, err
             assert out.splitlines() == [
@@ -102,17 +105,19 @@ async def test_reload_applies_allowlists_reconnects_changed_platforms_and_spares
             assert gateway.gateway.hub.is_allowed("test", "@bob")
 
 
-async def test_sighup_reloads_the_settings(tmp_path: Path) -> None:
+async def test_sighup_reloads_the_settings(tmp_path: Path, store_env: dict[str, str]) -> None:
     async with FakeLLM() as llm:
         config = {"model": llm_config(llm.base_url), "gateway": {"plugins": ["hermes.testing"]}}
-        home = write_home(tmp_path / "home", config=config, env={"GATEWAY_ALLOWED_USERS": "@alice"})
+        home = write_home(
+            tmp_path / "home", config=config, env={**store_env, "GATEWAY_ALLOWED_USERS": "@alice"}
+        )
         process = start_gateway_process(home)
         try:
             await wait_for_log(process, "gateway running")
-            write_home(home, env={"GATEWAY_ALLOWED_USERS": "@alice,@bob"})
+            write_home(home, env={**store_env, "GATEWAY_ALLOWED_USERS": "@alice,@bob"})
             process.proc.send_signal(signal.SIGHUP)
             await wait_for_log(process, "reloaded: gateway.allowed_users")
-            write_home(home, env={"GATEWAY_ALLOWED_USERS": "@carol"})
+            write_home(home, env={**store_env, "GATEWAY_ALLOWED_USERS": "@carol"})
             (home / "config.yaml").write_text("model: [not, a, mapping\n")
             process.proc.send_signal(signal.SIGHUP)
             await wait_for_log(process, "reload refused, the settings in force stay:")

@@ -64,7 +64,7 @@ def _with_store(action: Callable[[Store], Awaitable[T]]) -> T:
     config = load_or_exit()
 
     async def main() -> T:
-        async with await Store.open(config.paths.state_db) as store:
+        async with await Store.configured(config.settings.store, config.paths.state_db) as store:
             return await action(store)
 
     try:
