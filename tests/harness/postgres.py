@@ -59,7 +59,7 @@ def engine(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def new_database(engine: str, request: pytest.FixtureRequest) -> Iterator[Callable[[], str | None]]:
     """Per call another database on this test's engine: ``None`` on SQLite (each home has its state.db),
-    else the URL of a fresh PostgreSQL database; those are dropped after the test."""
+    else the URL of a fresh PostgreSQL database, emptied after the test for the next one."""
     created: list[str] = []
 
     def new() -> str | None:
@@ -73,7 +73,7 @@ def new_database(engine: str, request: pytest.FixtureRequest) -> Iterator[Callab
     if created:
         server: PostgresServer = request.getfixturevalue("postgres")
         for url in created:
-            server.drop_database(url)
+            server.release(url)
 
 
 @pytest.fixture

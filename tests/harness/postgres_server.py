@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -22,8 +23,35 @@ from hermes.store.postgres import connect_and_migrate
 from tests.harness.synapse_server import free_port
 
 _SUPERUSER = "hermes"
-# Migrated once per test session; each test's database is a file copy of it, much faster than migrating.
+# Migrated once per test session; a test's database is a file copy of it, faster than migrating an empty one.
 _TEMPLATE = "hermes_template"
+
+
+# What a test could change besides rows: relations, columns, functions, triggers, constraints, and the
+# schema version's rows (TRUNCATE leaves them).
+_SCHEMA = """
+SELECT 'relation ' || relname || ' ' || relkind::text FROM pg_class
+    WHERE relnamespace = current_schema()::regnamespace
+UNION ALL SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' '
+    || coalesce(column_default, '') FROM information_schema.columns WHERE table_schema = current_schema()
+UNION ALL SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = current_schema()::regnamespace
+UNION ALL SELECT 'trigger ' || tgname FROM pg_trigger WHERE NOT tgisinternal
+UNION ALL SELECT 'constraint ' || conname FROM pg_constraint
+    WHERE connamespace = current_schema()::regnamespace
+UNION ALL SELECT 'version ' || version || ' ' || name FROM schema_version
+"""
+
+
+def _schema(conn: psycopg.Connection[Any]) -> set[str]:
+    return {row[0] for row in conn.execute(_SCHEMA).fetchall()}
+
+
+def _tables(conn: psycopg.Connection[Any]) -> list[str]:
+    rows = conn.execute(
+        "SELECT tablename FROM pg_tables "
+        "WHERE schemaname = current_schema() AND tablename <> 'schema_version'"
+    ).fetchall()
+    return sorted(row[0] for row in rows)
 
 
 def binaries() -> Path:
@@ -51,7 +79,10 @@ class PostgresServer:
             os.chown(self.root, account.pw_uid, account.pw_gid)
             self._as = ["runuser", "-u", "postgres", "--"]
         self._names = itertools.count(1)
-        self._template_ready = False
+        # The current schema as `_SCHEMA` sees it, once the template holds it; emptied databases wait in
+        # `_spare`.
+        self._schema: set[str] | None = None
+        self._spare: list[str] = []
 
     @property
     def admin_url(self) -> str:
@@ -80,11 +111,29 @@ class PostgresServer:
         return self._create(f"hermes_test_{next(self._names)}")
 
     def fresh_database(self) -> str:
-        """A new database holding the current schema and no rows; its URL."""
-        if not self._template_ready:
-            connect_and_migrate(self._create(_TEMPLATE)).close()
-            self._template_ready = True
+        """A database holding the current schema and no rows, for one test; hand it back with `release`."""
+        if self._spare:
+            return self._spare.pop()
+        if self._schema is None:
+            template = self._create(_TEMPLATE)
+            connect_and_migrate(template).close()
+            with psycopg.connect(template) as conn:
+                self._schema = _schema(conn)
         return self._create(f"hermes_test_{next(self._names)}", template=_TEMPLATE)
+
+    def release(self, url: str) -> None:
+        """Empty a database from `fresh_database` for the next test: several times faster than dropping it
+        and copying another. One whose schema a test changed is dropped instead."""
+        self.terminate_connections(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            reusable = _schema(conn) == self._schema
+            if reusable:
+                emptied = ", ".join(f'"{table}"' for table in _tables(conn))
+                conn.execute(f"TRUNCATE {emptied} RESTART IDENTITY")
+        if reusable:
+            self._spare.append(url)
+        else:
+            self.drop_database(url)
 
     def drop_database(self, url: str) -> None:
         name = url.rsplit("/", 1)[1]

@@ -1,9 +1,9 @@
 """An API server wired to the real hub, the real local agent and the fake LLM, in this event loop.
 
 Every test runs on each engine (state.db, then a fresh PostgreSQL database per home). The platform is
-built the way the gateway builds it (`ApiServerPlatform.create`), with a few options a
-test may shrink (the keep-alive interval); whole-gateway behaviour (start-up refusals, key generation,
-proxy mode) is tested through `tests.harness.gateway`.
+built the way the gateway builds it (`ApiServerPlatform.create`), with a few options a test may shrink
+(the keep-alive interval); whole-gateway behaviour (start-up refusals, key generation, proxy mode) is
+tested through `tests.harness.gateway`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""`/v1/responses` (API-CONTRACT §8) with the official `openai` client: JSON and streaming, chains through
-`previous_response_id`, stored in state.db, read back and deleted; failures reported as failed."""
+"""`/v1/responses` (API-CONTRACT §8) with the official `openai` client: JSON and streaming, chains
+through `previous_response_id`, stored (state.db or PostgreSQL), read back and deleted; failures reported
+as failed."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -10,6 +12,7 @@ import aiohttp
 import openai
 import pytest
 
+from hermes.store.api_responses import StoredResponse
 from tests.fakes.llm import Call, Error, Text, ToolCalls
 
 from .conftest import Server, auth
@@ -63,6 +66,25 @@ async def test_a_streamed_response_has_numbered_named_events(server: Server) -> 
     # Stored: the streamed response can be read back and continued.
     stored = await server.client().responses.retrieve(final.id)
     assert stored.status == "completed" and stored.output_text == "Streamed answer."
+
+
+async def test_a_streamed_response_is_stored_before_the_client_hears_it_completed(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A store slower than SQLite on this host (PostgreSQL over a network) made this read back the response
+    # as in_progress, and a chain continued from it lose its context.
+    save = server.store.api_responses.save
+
+    async def slow_save(stored: StoredResponse) -> None:
+        await asyncio.sleep(0.3)
+        await save(stored)
+
+    monkeypatch.setattr(server.store.api_responses, "save", slow_save)
+    server.llm.script(Text("Done."))
+    stream = await server.client().responses.create(model="hermes-agent", input="Go.", stream=True)
+    final = [event async for event in stream][-1].response
+    stored = await server.client().responses.retrieve(final.id)
+    assert stored.status == "completed" and stored.output_text == "Done."
 
 
 async def test_a_streamed_chain(server: Server) -> None:

@@ -259,7 +259,12 @@ class ResponsesApi:
                         end = event
                     else:
                         await stream.write(_sse(builder.take(event)))
-            await stream.finish(_sse(builder.finish(end)))
+            last = _sse(builder.finish(end))
+            # Stored before the client hears it is complete, so that it may read it back or continue from
+            # it at once, on this replica or another.
+            if saving is not None:
+                await saving.save(builder)
+            await stream.finish(last)
         except (ConnectionError, asyncio.CancelledError) as gone:
             cancel.set()
             builder.finish(Failed("The client went away.", cancelled=True))
@@ -270,8 +275,6 @@ class ResponsesApi:
             return stream.response
         finally:
             stream.close()
-        if saving is not None:
-            await saving.save(builder)
         return stream.response
 
     # -- GET / DELETE --------------------------------------------------------------------------------
