@@ -259,6 +259,10 @@ class Hub:
         self._handling.add(ident)
         key: str | None = None
         try:
+            if ident in self._resumed and not await self._unanswered(ident):
+                # Answered live since the resume read the inbox: a platform delivers as soon as it is up.
+                self._resumed.discard(ident)
+                return None
             key = await self._route(inbound)
         except asyncio.CancelledError:
             raise
@@ -270,6 +274,10 @@ class Hub:
             if key is None:
                 self._handling.discard(ident)
         return key
+
+    async def _unanswered(self, ident: tuple[str, str]) -> bool:
+        event = await self.store.inbox.get(*ident)
+        return event is not None and event.status == "pending"
 
     async def _skip(self, inbound: Inbound, reason: str) -> None:
         await self.store.inbox.mark_skipped(inbound.chat.platform, inbound.event_id, reason)

@@ -15,6 +15,7 @@ from hermes.config import load_config
 from hermes.gateway.delivery import STOPPED_MARK
 from hermes.gateway.hub import INTERRUPT_ACK, Hub
 from hermes.platforms.base import AccessList, Attachment
+from hermes.store import InboxEvent
 from hermes.testing import TestPlatform
 from tests.fakes.llm import Echo, Stall, Text
 
@@ -322,6 +323,32 @@ async def test_unanswered_events_are_resumed_after_a_restart(make_rig) -> None:
     first.hub = restarted
     assert await restarted.resume_pending("test") == 1
     assert await first.reply_texts(1) == ["asked before the crash"]
+
+
+async def test_an_event_answered_live_while_the_resume_read_the_inbox_is_answered_once(
+    make_rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A platform delivers as soon as it is up, while the hub reads what was left unanswered. With a store
+    # slower than SQLite on one host (PostgreSQL), that read listed an event the live run then answered,
+    # and the resume answered it again.
+    rig: Rig = await make_rig()
+    rig.llm.script(Text("once", delay=0.2))
+    read_pending = rig.store.inbox.pending
+
+    async def slow_pending(platform: str | None = None) -> list[InboxEvent]:
+        events = await read_pending(platform)
+        await rig.platform.wait_for_messages(1)
+        await rig.settled()
+        return events
+
+    monkeypatch.setattr(rig.store.inbox, "pending", slow_pending)
+    await rig.platform.push("hello")
+    assert await rig.hub.resume_pending("test") == 1
+    # Everything the hub started, the resume's handling included, has finished.
+    while rig.hub._tasks:
+        await asyncio.gather(*rig.hub._tasks)
+    assert [m.text for m in rig.platform.messages] == ["once"]
+    assert len(rig.llm.chat_requests) == 1
 
 
 async def test_a_chunk_sent_before_a_crash_is_edited_not_sent_again(make_rig) -> None:
