@@ -97,9 +97,7 @@ async def transcript(request: web.Request) -> web.StreamResponse:
     shown = messages[:TRANSCRIPT_PAGE]
     rows = [{"message": m, "calls": _calls(m)} for m in shown]
     later = messages[TRANSCRIPT_PAGE].id if len(messages) > TRANSCRIPT_PAGE else None
-    return render(
-        request, "transcript.html", session=session, rows=rows, later=later, from_start=start == 0
-    )
+    return render(request, "transcript.html", session=session, rows=rows, later=later, from_start=start == 0)
 
 
 async def export(request: web.Request) -> web.StreamResponse:
