@@ -34,7 +34,7 @@ class Usage:
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """A message supplied by the caller instead of the stored transcript (stateless API requests)."""
+    """A message of a history the caller supplies: the opening of a new session (`RunRequest.seed`)."""
 
     role: Role
     content: str | None
@@ -68,8 +68,6 @@ class RunRequest:
     user_name: str = ""
     images: tuple[ImageInput, ...] = ()
     model_override: str | None = None
-    # Stateless runs: the caller's history replaces the transcript, and nothing is stored.
-    history: tuple[ChatMessage, ...] | None = None
     # Stored runs: the session's opening history when it has no transcript yet (an API client that reuses
     # the id of a stateless exchange sends that exchange again).
     seed: tuple[ChatMessage, ...] = ()
@@ -84,6 +82,12 @@ class RunRequest:
     # A scheduled run: nobody is there, and tools that create standing work (`attended_only`) are not
     # offered, so a job cannot create jobs.
     unattended: bool = False
+    # A caller that waits for the whole answer (an API request): the exchange is stored in one transaction
+    # when the run ends, not message by message. A crash mid-run loses only a run nobody got an answer to.
+    store_at_end: bool = False
+    # The caller made the session key up for this run: nothing is stored under it, so no session is looked
+    # up, and the session is opened with the run's first write.
+    new_session: bool = False
 
 
 @dataclass(frozen=True)
