@@ -279,10 +279,10 @@ async def test_model_with_the_remote_down_says_so(homes: Homes) -> None:
     assert answer == "The remote agent is unreachable right now, so its models cannot be listed or chosen."
 
 
-async def test_status_and_usage_count_what_the_remote_agent_keeps(tmp_path: Path, llm: FakeLLM) -> None:
+async def test_status_and_usage_count_what_the_remote_agent_keeps(homes: Homes, llm: FakeLLM) -> None:
     async with (
-        remote_gateway(tmp_path, llm) as (remote, url),
-        proxy_gateway(tmp_path, url, KEY) as (local, platform),
+        remote_gateway(homes, llm) as (remote, url),
+        proxy_gateway(homes, url, KEY) as (local, platform),
     ):
         before = await reply_to(platform, local, "/usage")
         await reply_to(platform, local, "remember this")
@@ -300,11 +300,11 @@ async def test_status_and_usage_count_what_the_remote_agent_keeps(tmp_path: Path
     assert f"Messages: 2, tokens: {stored.prompt_tokens} in / {stored.completion_tokens} out" in status
 
 
-async def test_usage_with_the_remote_down_says_so(tmp_path: Path) -> None:
+async def test_usage_with_the_remote_down_says_so(homes: Homes) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    async with proxy_gateway(tmp_path, f"http://127.0.0.1:{port}/v1", KEY) as (local, platform):
+    async with proxy_gateway(homes, f"http://127.0.0.1:{port}/v1", KEY) as (local, platform):
         await reply_to(platform, local, "hello")
         usage = await reply_to(platform, local, "/usage")
         status = await reply_to(platform, local, "/status")
