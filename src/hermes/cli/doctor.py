@@ -44,6 +44,8 @@ def _store_check(config: LoadedConfig) -> Check:
     from hermes.store.errors import StoreError
     from hermes.store.schema import inspect
 
+    if config.settings.store.url is not None:
+        return _postgres_check(config.settings.store.url)
     path = config.paths.state_db
     if not path.exists():
         return Check(True, f"state.db not created yet (the gateway creates {path})")
@@ -54,6 +56,24 @@ def _store_check(config: LoadedConfig) -> Check:
     if found < latest:
         return Check(True, f"state.db healthy (schema {found}; the gateway will migrate it to {latest})")
     return Check(True, f"state.db healthy (schema {found})")
+
+
+def _postgres_check(url: str) -> Check:
+    from hermes.store.errors import StoreError
+    from hermes.store.postgres import inspect, redacted
+
+    where = redacted(url)
+    try:
+        found, latest = inspect(url)
+    except StoreError as exc:
+        return Check(
+            False, f"store: {exc}", "check HERMES_DATABASE_URL (store.url) and that the server is up"
+        )
+    if found == 0:
+        return Check(True, f"{where} reachable and empty (the gateway creates the schema)")
+    if found < latest:
+        return Check(True, f"{where} healthy (schema {found}; the gateway will migrate it to {latest})")
+    return Check(True, f"{where} healthy (schema {found})")
 
 
 async def _platform_checks(config: LoadedConfig) -> tuple[list[Check], list[str]]:

@@ -147,6 +147,19 @@ def connect_and_migrate(url: str, migrations: Sequence[Migration] | None = None)
     return conn
 
 
+def inspect(url: str) -> tuple[int, int]:
+    """(version in the database, latest this code knows), read-only: for health checks that must not
+    migrate. Raises the same errors as opening for real would."""
+    latest = bundled()[-1].version
+    conn = connect(url)
+    try:
+        return _checked_version(conn, redacted(url), latest), latest
+    except psycopg.Error as exc:
+        raise StoreError(f"{redacted(url)}: {_first_line(exc)}") from exc
+    finally:
+        conn.close()
+
+
 def _migrate(conn: PgConnection, where: str, migrations: Sequence[Migration]) -> None:
     latest = migrations[-1].version if migrations else 0
     raw = conn.raw
