@@ -13,6 +13,7 @@ In the suites listed in ``BOTH_ENGINES`` every test must run on both engines, or
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -24,6 +25,9 @@ BOTH_ENGINES = ("tests/integration/gateway/", "tests/integration/api_server/")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Gateways and commands the tests start inherit this process's environment: the database of whoever
+    # runs the tests must never be the one they write to. Each test names its own.
+    os.environ.pop("HERMES_DATABASE_URL", None)
     config.addinivalue_line(
         "markers", "one_engine(reason): the test does not depend on the store's engine, for this reason"
     )
