@@ -121,8 +121,11 @@ class LocalAgent:
         if self._started:
             return
         if self.shared is not None:
+            # First the shared SOUL.md, so that a default one is written only when no replica has one.
             await self.shared.start()
         await asyncio.to_thread(self.memory.ensure_defaults)
+        if self.shared is not None:
+            await self.shared.sync()
         await self.prompt.warm()
         self._started = True
 

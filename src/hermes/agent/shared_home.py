@@ -188,6 +188,12 @@ class SharedHome:
             checking.add_done_callback(self._checked)
         await asyncio.shield(checking)
 
+    async def sync(self) -> None:
+        """Store what changed in this home, then mirror what changed in the database (what the poll does)."""
+        async with self._lock:
+            await self._sync(scan=True, adopting=False)
+            await asyncio.to_thread(self._save_state)
+
     async def edit(self, path: Path, change: Callable[[str], tuple[str, T]]) -> T:
         """Change one document as one read-modify-write in the database, on top of whatever any replica
         stored last, then mirror the result here. `change(current)` returns the new text (the same text:
@@ -230,9 +236,7 @@ class SharedHome:
                     await self._wake.wait()
             self._wake.clear()
             try:
-                async with self._lock:
-                    await self._sync(scan=True, adopting=False)
-                    await asyncio.to_thread(self._save_state)
+                await self.sync()
             except StoreError as exc:
                 log.warning("shared documents: could not sync with the database (retrying): %s", exc)
             except OSError as exc:
