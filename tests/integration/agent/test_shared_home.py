@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from hermes.agent.contract import ToolFinished
 from hermes.agent.memory import MEMORY_LIMIT, MemoryFiles
 from hermes.agent.shared_home import REPLACED_DIRECTORY, STATE_FILE, SharedHome
+from hermes.cli.app import app
 from tests.fakes.llm import Call, Text, ToolCalls
 from tests.harness.postgres_server import PostgresServer
 from tests.integration.agent.conftest import MakeRig, Rig, tool_results
@@ -101,6 +103,19 @@ async def test_soul_edited_in_one_home_is_seen_by_the_other(pair: tuple[Rig, Rig
     await shared(one).sync()
     assert (await system_of_next_turn(two)).startswith("You are Marvin, a gloomy robot.")
     assert two.config.paths.soul_file.read_text() == "You are Marvin, a gloomy robot.\n"
+
+
+async def test_hermes_memory_on_one_host_reaches_the_other(pair: tuple[Rig, Rig]) -> None:
+    one, two = pair
+    await one.agent.memory.add("user", "Works nights")
+    assert "Works nights" in await system_of_next_turn(two)
+    result = CliRunner().invoke(
+        app, ["memory", "clear", "USER.md", "--yes"], env={"HERMES_HOME": str(one.home)}
+    )
+    assert result.exit_code == 0, result.output
+    await shared(one).sync()
+    assert "Works nights" not in await system_of_next_turn(two)
+    assert (two.config.paths.memories / "USER.md").read_text() == ""
 
 
 async def test_a_replica_polls_its_home_for_edits_without_being_asked(pair: tuple[Rig, Rig]) -> None:
