@@ -85,7 +85,9 @@ class _LocalEdit:
 def check_document(rel: str, data: bytes) -> str:
     """The text of a file that may be shared, or RefusedDocument naming what is wrong with it."""
     if len(data) > MAX_DOCUMENT_BYTES:
-        raise RefusedDocument(f"it is {len(data)} bytes, over the {MAX_DOCUMENT_BYTES} bytes shared")
+        raise RefusedDocument(
+            f"it is larger than the {MAX_DOCUMENT_BYTES // 1024} KiB a shared file may hold"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -100,12 +102,32 @@ def check_document(rel: str, data: bytes) -> str:
         limit = MEMORY_LIMIT if name == "MEMORY.md" else USER_LIMIT
     if limit is not None and len(text.strip()) > limit:
         raise RefusedDocument(f"it holds {len(text.strip())} chars, over its {limit}-char limit")
-    if rel.startswith("skills/") and name == "SKILL.md" and not parse_front_matter(text):
+    # Without front matter a skill is listed by its directory's name, as on one host; front matter that is
+    # there but unreadable is a mistake that would lose its name and description on every replica.
+    if (
+        rel.startswith("skills/")
+        and name == "SKILL.md"
+        and text.startswith("---")
+        and not parse_front_matter(text)
+    ):
         raise RefusedDocument(
-            "its front matter is missing or not readable YAML: it must open with name and description "
-            "between two '---' lines"
+            "its front matter is not readable: it must be YAML with name and description between two "
+            "'---' lines"
         )
     return text
+
+
+def is_shared_path(rel: str) -> bool:
+    """SOUL.md, or a file under memories/ or skills/ that no dot hides: what replicas share, and all they
+    accept from the database."""
+    parts = rel.split("/")
+    if rel == SOUL:
+        return True
+    return (
+        len(parts) > 1
+        and parts[0] in SHARED_DIRECTORIES
+        and all(part and not part.startswith(".") for part in parts)
+    )
 
 
 def _sha(data: bytes) -> str:
@@ -225,6 +247,10 @@ class SharedHome:
                 await asyncio.to_thread(self._save_state)
         except StoreError as exc:
             log.warning("shared documents: could not check the database, using this home's files: %s", exc)
+        except OSError as exc:
+            log.error(
+                "shared documents: could not mirror into %s, using its files as they are: %s", self.home, exc
+            )
 
     def _checked(self, _: asyncio.Future[None]) -> None:
         self._checking = None
@@ -278,6 +304,12 @@ class SharedHome:
     async def _pull(self, *, adopting: bool) -> None:
         changed = await self._documents.changed_since(self._seen)
         for doc in changed:
+            if not is_shared_path(doc.path):
+                log.warning(
+                    "shared documents: ignoring %r from the database: not a shared file's path", doc.path
+                )
+                self._seen = max(self._seen, doc.revision)
+                continue
             local = await asyncio.to_thread(self._mirror, doc, adopting)
             if local is not None:
                 # Edited here meanwhile: this edit is the later one, so it goes in over the database's.

@@ -223,7 +223,7 @@ async def test_a_skill_with_broken_front_matter_is_not_shared_and_the_good_versi
     with caplog.at_level(logging.ERROR, "hermes.agent.shared_home"):
         await shared(one).sync()
         await shared(one).sync()
-    assert caplog.text.count("front matter is missing or not readable") == 2
+    assert caplog.text.count("front matter is not readable") == 2
     assert skill_file.read_text() == good
     assert new_skill.read_text() == "---\nname: draft\n"
     system = await system_of_next_turn(two)
@@ -277,3 +277,19 @@ async def test_sqlite_keeps_the_files_alone(make_rig: MakeRig) -> None:
     assert rig.agent.shared is None
     await rig.run("hello")
     assert not (rig.home / STATE_FILE).exists()
+
+
+async def test_a_path_outside_the_shared_files_is_never_written(
+    pair: tuple[Rig, Rig], caplog: pytest.LogCaptureFixture
+) -> None:
+    one, two = pair
+    for path in ("../escaped.md", "config.yaml", "skills/.hidden/SKILL.md", "memories//MEMORY.md"):
+        await one.store.documents.put(path, "not for a replica's home", "elsewhere")
+    await one.store.documents.put("skills/ops/fine/notes.md", "shared", "elsewhere")
+    with caplog.at_level(logging.WARNING, "hermes.agent.shared_home"):
+        await two.run("hello")
+    assert caplog.text.count("not a shared file's path") == 4
+    assert not (two.home.parent / "escaped.md").exists()
+    assert "not for" not in (two.home / "config.yaml").read_text()
+    assert not (two.home / "skills" / ".hidden").exists()
+    assert (two.home / "skills" / "ops" / "fine" / "notes.md").read_text() == "shared"
