@@ -14,8 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from hermes.agent.contract import ToolFinished
+from hermes.agent.home_mirror import REPLACED_DIRECTORY, STATE_FILE
 from hermes.agent.memory import MEMORY_LIMIT, MemoryFiles
-from hermes.agent.shared_home import REPLACED_DIRECTORY, STATE_FILE, SharedHome
+from hermes.agent.shared_home import SharedHome
 from hermes.cli.app import app
 from tests.fakes.llm import Call, Text, ToolCalls
 from tests.harness.postgres_server import PostgresServer
@@ -182,7 +183,7 @@ async def test_a_file_over_its_limit_is_refused_moved_aside_and_the_shared_versi
     await one.agent.memory.add("memory", "Keep this note")
     memory_file = one.config.paths.memories / "MEMORY.md"
     replace_file(memory_file, "y" * (MEMORY_LIMIT + 1))
-    with caplog.at_level(logging.ERROR, "hermes.agent.shared_home"):
+    with caplog.at_level(logging.ERROR, "hermes.agent"):
         await shared(one).sync()
     assert f"over its {MEMORY_LIMIT}-char limit" in caplog.text and "moved to" in caplog.text
     assert memory_file.read_text() == "Keep this note\n"
@@ -198,7 +199,7 @@ async def test_a_soul_that_is_not_utf8_is_refused_and_the_other_replica_keeps_th
     replace_file(one.config.paths.soul_file, "You are Ada.\n")
     await shared(one).sync()
     replace_file(one.config.paths.soul_file, b"You are \xff\xfe broken.\n")
-    with caplog.at_level(logging.ERROR, "hermes.agent.shared_home"):
+    with caplog.at_level(logging.ERROR, "hermes.agent"):
         await shared(one).sync()
     assert "not UTF-8 text (byte 0xff at offset 8)" in caplog.text
     assert one.config.paths.soul_file.read_text() == "You are Ada.\n"
@@ -220,7 +221,7 @@ async def test_a_skill_with_broken_front_matter_is_not_shared_and_the_good_versi
     # A new skill with broken front matter has no shared version to fall back on: it stays, here only.
     new_skill = one.config.paths.skills / "ops" / "draft" / "SKILL.md"
     replace_file(new_skill, "---\nname: draft\n")
-    with caplog.at_level(logging.ERROR, "hermes.agent.shared_home"):
+    with caplog.at_level(logging.ERROR, "hermes.agent"):
         await shared(one).sync()
         await shared(one).sync()
     assert caplog.text.count("front matter is not readable") == 2
@@ -286,7 +287,7 @@ async def test_a_path_outside_the_shared_files_is_never_written(
     for path in ("../escaped.md", "config.yaml", "skills/.hidden/SKILL.md", "memories//MEMORY.md"):
         await one.store.documents.put(path, "not for a replica's home", "elsewhere")
     await one.store.documents.put("skills/ops/fine/notes.md", "shared", "elsewhere")
-    with caplog.at_level(logging.WARNING, "hermes.agent.shared_home"):
+    with caplog.at_level(logging.WARNING, "hermes.agent"):
         await two.run("hello")
     assert caplog.text.count("not a shared file's path") == 4
     assert not (two.home.parent / "escaped.md").exists()

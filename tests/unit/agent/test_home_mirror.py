@@ -1,12 +1,12 @@
-"""What replicas accept as a shared file (agent.shared_home): the same limits as the memory tool, UTF-8,
+"""What replicas accept as a shared file (agent.home_mirror): the same limits as the memory tool, UTF-8,
 readable skill front matter, and only SOUL.md, memories/ and skills/."""
 
 from __future__ import annotations
 
 import pytest
 
+from hermes.agent.home_mirror import MAX_DOCUMENT_BYTES, RefusedDocument, check_document, is_shared_path
 from hermes.agent.memory import MEMORY_LIMIT, SOUL_LIMIT, USER_LIMIT
-from hermes.agent.shared_home import MAX_DOCUMENT_BYTES, RefusedDocument, check_document, is_shared_path
 
 
 @pytest.mark.parametrize(
