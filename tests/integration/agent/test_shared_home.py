@@ -294,3 +294,20 @@ async def test_a_path_outside_the_shared_files_is_never_written(
     assert "not for" not in (two.home / "config.yaml").read_text()
     assert not (two.home / "skills" / ".hidden").exists()
     assert (two.home / "skills" / "ops" / "fine" / "notes.md").read_text() == "shared"
+
+
+async def test_the_same_file_edited_on_both_hosts_the_last_stored_wins_and_the_other_is_kept(
+    pair: tuple[Rig, Rig],
+) -> None:
+    one, two = pair
+    replace_file(one.config.paths.soul_file, "You are the soul from host one.\n")
+    await shared(one).sync()
+    # Host two's edit was made before it mirrored host one's (or after: the outcome is the same).
+    replace_file(two.config.paths.soul_file, "You are the soul from host two.\n")
+    await shared(two).sync()
+    for rig in pair:
+        assert (await system_of_next_turn(rig)).startswith("You are the soul from host two.")
+        assert rig.config.paths.soul_file.read_text() == "You are the soul from host two.\n"
+    latest, earlier, *_ = await one.store.documents.history("SOUL.md")
+    assert latest.content == "You are the soul from host two.\n"
+    assert earlier.content == "You are the soul from host one.\n"
