@@ -118,10 +118,10 @@ def _stamp(stat: os.stat_result) -> Stamp:
 
 
 class HomeMirror:
-    def __init__(self, home: Path, database: str) -> None:
+    def __init__(self, home: Path) -> None:
         self.home = home
-        # Which database the state file speaks of: another one means starting over.
-        self._database = database
+        # The database's own id (`Documents.origin`) the record speaks of: another one means starting over.
+        self._origin = ""
         self.mirrored: dict[str, Mirrored] = {}
         # The highest revision mirrored: the database is asked for what came after.
         self.seen = 0
@@ -166,9 +166,26 @@ class HomeMirror:
             edit = self.local_change(rel)
             if edit is not None:
                 found.append(edit)
-        for rel, mirrored in self.mirrored.items():
-            if mirrored.sha is not None and rel not in present and not (self.home / rel).exists():
+        gone: set[str] = set()
+        for rel, mirrored in list(self.mirrored.items()):
+            if mirrored.sha is None or rel in present or (self.home / rel).exists():
+                continue
+            top = rel.split("/", 1)[0]
+            if rel == SOUL or (self.home / top).is_dir():
                 found.append(LocalEdit(rel, None, None, None))
+            else:
+                # A whole shared directory missing is a lost mount or a mistake more likely than a wish to
+                # delete it on every replica: it is mirrored back instead.
+                gone.add(top)
+                del self.mirrored[rel]
+        if gone:
+            log.warning(
+                "shared documents: %s missing from %s; putting back the shared files rather than deleting "
+                "them on every replica",
+                " and ".join(f"{top}/" for top in sorted(gone)),
+                self.home,
+            )
+            self.seen = 0
         return found
 
     def local_change(self, rel: str) -> LocalEdit | None:
@@ -259,11 +276,17 @@ class HomeMirror:
         os.replace(self.home / rel, target)
         return target
 
-    def load_state(self) -> bool:
-        """What this home last mirrored from this database; False when it never synced with it."""
+    def forget(self) -> None:
+        """Start over, as a home that never synced (its files are compared with the database afresh)."""
+        self.seen, self.mirrored = 0, {}
+
+    def load_state(self, origin: str) -> bool:
+        """What this home last mirrored from the database `origin` names; False when it never synced with
+        that one."""
+        self._origin = origin
         try:
             state = json.loads((self.home / STATE_FILE).read_text(encoding="utf-8"))
-            if state["database"] != self._database:
+            if state["database"] != origin:
                 return False
             self.seen = int(state["seen"])
             self.mirrored = {
@@ -278,13 +301,13 @@ class HomeMirror:
             log.warning(
                 "shared documents: %s is unreadable (%s); taking the database's versions", STATE_FILE, exc
             )
-            self.seen, self.mirrored = 0, {}
+            self.forget()
             return False
         return True
 
     def save_state(self) -> None:
         state = {
-            "database": self._database,
+            "database": self._origin,
             "seen": self.seen,
             "files": {rel: [m.revision, m.sha, m.stamp] for rel, m in sorted(self.mirrored.items())},
         }

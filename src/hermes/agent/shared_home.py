@@ -54,13 +54,12 @@ class SharedHome:
         home: Path,
         documents: Documents,
         *,
-        database: str,
         replica: str | None = None,
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
         self.home = home
         self._documents = documents
-        self._files = HomeMirror(home, database)
+        self._files = HomeMirror(home)
         self._replica = replica or replica_name()
         self._poll_seconds = poll_seconds
         # One change at a time: the mirror's record and the files move together.
@@ -75,14 +74,15 @@ class SharedHome:
         """The shared home for a store on PostgreSQL; None for SQLite, where the files are all there is."""
         if store is None or store.db.dialect.name != "postgresql":
             return None
-        return cls(home, store.documents, database=store.db.where)
+        return cls(home, store.documents)
 
     async def start(self) -> None:
         """Bring this home and the database in step (see the module's doc), then keep them so."""
         async with self._lock:
             if self._started:
                 return
-            adopting = not await asyncio.to_thread(self._files.load_state)
+            origin = await self._documents.origin()
+            adopting = not await asyncio.to_thread(self._files.load_state, origin)
             if adopting and await self._seed():
                 log.info("shared documents: stored this home's files as the first ones")
             else:

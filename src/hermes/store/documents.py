@@ -46,6 +46,11 @@ class Documents:
         self._db = db
         self._clock = clock
 
+    async def origin(self) -> str:
+        """This database's own random id, made when its documents table was."""
+        row = await self._db.run(lambda conn: conn.execute("SELECT id FROM documents_origin").fetchone())
+        return str(row[0])
+
     async def latest_revision(self) -> int:
         """The newest revision of any document (0 when there is none): what a replica compares each turn."""
         row = await self._db.run(

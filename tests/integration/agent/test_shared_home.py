@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -265,7 +266,7 @@ async def test_an_edit_made_while_a_replica_was_down_is_stored_when_it_starts(
     await one.agent.close()
     assert json.loads((one.home / STATE_FILE).read_text())["files"]
     replace_file(one.config.paths.memories / "MEMORY.md", "Edited while down\n")
-    again = SharedHome(one.home, one.store.documents, database=one.store.db.where)
+    again = SharedHome(one.home, one.store.documents)
     await again.start()
     try:
         assert "Edited while down" in await system_of_next_turn(two)
@@ -311,3 +312,47 @@ async def test_the_same_file_edited_on_both_hosts_the_last_stored_wins_and_the_o
     latest, earlier, *_ = await one.store.documents.history("SOUL.md")
     assert latest.content == "You are the soul from host two.\n"
     assert earlier.content == "You are the soul from host one.\n"
+
+
+async def test_a_shared_directory_gone_from_a_home_is_put_back_not_deleted_everywhere(
+    pair: tuple[Rig, Rig], caplog: pytest.LogCaptureFixture
+) -> None:
+    one, two = pair
+    await one.agent.memory.add("memory", "Keep this note")
+    replace_file(one.config.paths.skills / "ops" / "backup" / "SKILL.md", "# Backups\n")
+    await shared(one).sync()
+    await two.run("hello")
+    shutil.rmtree(two.config.paths.skills)
+    shutil.rmtree(two.config.paths.memories)
+    with caplog.at_level(logging.WARNING, "hermes.agent"):
+        await shared(two).sync()
+    assert "memories/ and skills/ missing from" in caplog.text
+    assert (two.config.paths.memories / "MEMORY.md").read_text() == "Keep this note\n"
+    assert (two.config.paths.skills / "ops" / "backup" / "SKILL.md").read_text() == "# Backups\n"
+    system = await system_of_next_turn(one)
+    assert "Keep this note" in system and "ops/backup" in system
+
+
+async def test_a_home_that_synced_with_another_database_starts_over(
+    pg_url: str, postgres: PostgresServer, make_rig: MakeRig
+) -> None:
+    one = await make_rig(database=pg_url)
+    await one.agent.start()
+    await one.agent.memory.add("memory", "From the first database")
+    await one.agent.close()
+    # Another database, as one dropped and created again under the same URL would be.
+    fresh = postgres.create_database()
+    other = await make_rig(database=fresh)
+    await other.agent.start()
+    await other.agent.memory.add("memory", "From the new database")
+    again = SharedHome(one.home, other.store.documents)
+    try:
+        await again.start()
+        assert (one.config.paths.memories / "MEMORY.md").read_text() == "From the new database\n"
+        (aside,) = (one.home / REPLACED_DIRECTORY / "memories").glob("MEMORY.md.*")
+        assert aside.read_text() == "From the first database\n"
+    finally:
+        await again.close()
+        await other.agent.close()
+        await other.store.close()
+        postgres.drop_database(fresh)

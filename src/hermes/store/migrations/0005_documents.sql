@@ -11,4 +11,8 @@ CREATE TABLE documents (
     replica    TEXT NOT NULL
 );
 CREATE INDEX documents_by_path ON documents (path, revision);
+-- Which database this is, for a replica that remembers what it mirrored from one: a database dropped and
+-- created again under the same URL is another one.
+CREATE TABLE documents_origin (id TEXT NOT NULL);
+INSERT INTO documents_origin (id) VALUES (gen_random_uuid()::text);
 -- dialect: all
