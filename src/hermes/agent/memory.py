@@ -7,7 +7,9 @@ agent never reaches another person's prompt.
 
 Other programs edit these files while the daemon runs (they write a temp file and rename it over), so
 nothing is cached: every read opens the file afresh, and every write is temp + fsync + rename. A write
-re-reads the file first, so an edit made since the last turn is kept.
+re-reads the file first, so an edit made since the last turn is kept. With PostgreSQL the files are shared
+by every replica (`agent.shared_home`): an edit is then made on the database's latest version and mirrored
+into the file.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from hermes.config.paths import HermesPaths
 from hermes.fileio import write_atomic
+
+if TYPE_CHECKING:
+    from hermes.agent.shared_home import SharedHome
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +106,12 @@ def scope_directory(scope: str) -> str:
 
 
 class MemoryFiles:
-    def __init__(self, paths: HermesPaths, *, directory: Path | None = None) -> None:
+    def __init__(
+        self, paths: HermesPaths, *, directory: Path | None = None, shared: SharedHome | None = None
+    ) -> None:
         folder = directory or paths.memories
         self._paths = paths
+        self._shared = shared
         self._files: dict[Target, tuple[Path, int]] = {
             "memory": (folder / "MEMORY.md", MEMORY_LIMIT),
             "user": (folder / "USER.md", USER_LIMIT),
@@ -120,7 +128,7 @@ class MemoryFiles:
         files = self._scoped.get(scope)
         if files is None:
             directory = self._paths.memories / "users" / scope_directory(scope)
-            files = self._scoped[scope] = MemoryFiles(self._paths, directory=directory)
+            files = self._scoped[scope] = MemoryFiles(self._paths, directory=directory, shared=self._shared)
         return files
 
     def path(self, target: Target) -> Path:
@@ -188,12 +196,11 @@ class MemoryFiles:
     async def _edit(self, target: Target, change: Callable[[list[str]], tuple[list[str], str]]) -> str:
         path, limit = self._files[target]
 
-        def apply() -> str:
-            current = _read(path)
+        def edited(current: str) -> tuple[str, str]:
             entries = split_entries(current)
             updated, message = change(entries)
             if updated == entries:
-                return message
+                return current, message
             text = join_entries(updated)
             if len(text) > limit:
                 room = limit - len(current)
@@ -202,11 +209,19 @@ class MemoryFiles:
                     f"{max(room, 0)} chars of room left (it holds {len(current)}). Shorten the entry, or "
                     "replace or remove older entries first."
                 )
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, text)
-            return f"{message} {path.name} now holds {len(text)} of {limit} chars."
+            return text, f"{message} {path.name} now holds {len(text)} of {limit} chars."
+
+        def apply() -> str:
+            current = _read(path)
+            text, message = edited(current)
+            if text != current:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(path, text)
+            return message
 
         async with self._lock:
+            if self._shared is not None:
+                return await self._shared.edit(path, edited)
             return await asyncio.to_thread(apply)
 
 
