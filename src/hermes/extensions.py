@@ -5,8 +5,9 @@ is a `register` call (`platforms.base.register`, `agent.providers.base.register_
 `agent.tools.base.register_tool`):
 - the modules shipped with Hermes: the packages under `hermes.platforms`, the modules under
   `hermes.agent.providers` and `hermes.agent.tools`;
-- installed distributions declaring an entry point in the group `hermes.platforms`, `hermes.providers` or
-  `hermes.tools`, e.g. in their pyproject.toml: `[project.entry-points."hermes.platforms"] echo = "hermes_echo"`;
+- installed distributions declaring an entry point in the group `hermes.platforms`, `hermes.providers`
+  or `hermes.tools`, e.g. in their pyproject.toml:
+  `[project.entry-points."hermes.platforms"] echo = "hermes_echo"`;
 - the modules named in `gateway.plugins` (config.yaml), for code that is importable but not installed.
 """
 

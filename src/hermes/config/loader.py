@@ -133,7 +133,10 @@ def lookup(settings: BaseModel, key: str) -> Any:
 def setting_value(settings: Settings, key: str) -> Any:
     """The value of a dotted key, core (`model.default`) or an extension's (`matrix.homeserver`)."""
     for spec in registered_sections():
-        if key.startswith(f"{spec.key}.") and key[len(spec.key) + 1 :].split(".")[0] in spec.model.model_fields:
+        if (
+            key.startswith(f"{spec.key}.")
+            and key[len(spec.key) + 1 :].split(".")[0] in spec.model.model_fields
+        ):
             return lookup(settings.section(spec.model), key[len(spec.key) + 1 :])
     return lookup(settings, key)
 

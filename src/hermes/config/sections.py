@@ -92,7 +92,9 @@ def register_section(spec: SectionSpec) -> None:
             taken = other.model.model_fields.keys() & spec.model.model_fields.keys()
             if taken:
                 owner = other.model.__module__
-                raise ValueError(f"settings section {spec.key!r}: {', '.join(sorted(taken))} taken by {owner}")
+                raise ValueError(
+                    f"settings section {spec.key!r}: {', '.join(sorted(taken))} taken by {owner}"
+                )
     names = list(_env_names(spec.model))
     if spec.env_prefix or names:
         if not spec.env_prefix.endswith("_") or not spec.env_prefix.isupper():
@@ -137,12 +139,16 @@ def block_keys() -> dict[str, list[type[Section]]]:
 def env_prefixes() -> tuple[str, ...]:
     """Every environment prefix Hermes owns: a name with one of these that is not a known setting is
     most likely a typo (`names.setting_prefixes`), and none is handed to commands the agent runs."""
-    owned = (s.env_prefix for s in registered_sections() if s.env_prefix and s.prefix_rule is PrefixRule.OWNED)
+    owned = (
+        s.env_prefix for s in registered_sections() if s.env_prefix and s.prefix_rule is PrefixRule.OWNED
+    )
     return CORE_ENV_PREFIXES + tuple(dict.fromkeys(owned))
 
 
 def withheld_prefixes() -> tuple[str, ...]:
     """Prefixes of names never handed to commands the agent runs: Hermes' own and other vendors'
     credentials that extensions read."""
-    kept = (s.env_prefix for s in registered_sections() if s.env_prefix and s.prefix_rule is not PrefixRule.SHARED)
+    kept = (
+        s.env_prefix for s in registered_sections() if s.env_prefix and s.prefix_rule is not PrefixRule.SHARED
+    )
     return CORE_ENV_PREFIXES + tuple(dict.fromkeys(kept))

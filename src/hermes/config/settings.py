@@ -42,6 +42,7 @@ class _SecretMarker:
 
 Secret = _SecretMarker()
 
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="ignore", validate_default=True, frozen=True)
 
@@ -187,7 +188,7 @@ class Settings(Section):
     providers, tools), validated from the same tree."""
 
     # A factory: the default names the default provider, known once the providers have registered.
-    model: ModelSettings = Field(default_factory=ModelSettings)
+    model: ModelSettings = Field(default_factory=lambda: ModelSettings.model_validate({}))
     gateway: GatewaySettings = GatewaySettings()
     store: StoreSettings = StoreSettings()
     group_sessions_per_user: bool = True

@@ -42,6 +42,7 @@ class AnthropicKeys(Section):
         str | None, Env("ANTHROPIC_API_KEY"), Secret, Field(description="Anthropic key.")
     ] = None
 
+
 _STOP_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",

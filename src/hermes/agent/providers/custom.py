@@ -21,7 +21,9 @@ register_provider(
                 "Server address",
                 "--base-url",
                 "The server address",
-                explain="  The OpenAI-compatible server, e.g. http://127.0.0.1:11434 for Ollama (/v1 is added).",
+                explain=(
+                    "  The OpenAI-compatible server, e.g. http://127.0.0.1:11434 for Ollama (/v1 is added)."
+                ),
                 url=True,
             ),
             SetupQuestion(

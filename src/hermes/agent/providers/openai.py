@@ -12,7 +12,9 @@ from hermes.config.settings import Env, Secret, Section, Settings
 
 
 class OpenAIKeys(Section):
-    openai_api_key: Annotated[str | None, Env("OPENAI_API_KEY"), Secret, Field(description="OpenAI key.")] = None
+    openai_api_key: Annotated[str | None, Env("OPENAI_API_KEY"), Secret, Field(description="OpenAI key.")] = (
+        None
+    )
 
 
 def _key(settings: Settings) -> str | None:
@@ -37,7 +39,9 @@ register_provider(
         sections=(keys_section(OpenAIKeys, "OPENAI_"),),
         key_setting="provider_keys.openai_api_key",
         questions=(
-            SetupQuestion("provider_keys.openai_api_key", "OpenAI API key", "--api-key", "The API key", secret=True),
+            SetupQuestion(
+                "provider_keys.openai_api_key", "OpenAI API key", "--api-key", "The API key", secret=True
+            ),
         ),
     )
 )

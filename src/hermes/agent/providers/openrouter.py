@@ -41,7 +41,11 @@ register_provider(
         key_setting="provider_keys.openrouter_api_key",
         questions=(
             SetupQuestion(
-                "provider_keys.openrouter_api_key", "OpenRouter API key", "--api-key", "The API key", secret=True
+                "provider_keys.openrouter_api_key",
+                "OpenRouter API key",
+                "--api-key",
+                "The API key",
+                secret=True,
             ),
         ),
         default_model="anthropic/claude-sonnet-4",

@@ -39,10 +39,13 @@ from hermes.config.settings import Section, Settings
 class TerminalToolSettings(Section):
     """`tools.terminal` in config.yaml."""
 
-    enabled: Annotated[bool, Field(description="Offer the terminal tool (shell commands in the workspace).")] = (
-        False
-    )
-    allow: Annotated[list[str], Field(description="Command patterns that run without asking for approval.")] = []
+    enabled: Annotated[
+        bool, Field(description="Offer the terminal tool (shell commands in the workspace).")
+    ] = False
+    allow: Annotated[
+        list[str],
+        Field(default_factory=list, description="Command patterns that run without asking for approval."),
+    ]
     auto_approve: Annotated[bool, Field(description="Run every command without asking.")] = False
     timeout_seconds: Annotated[float, Field(gt=0, description="How long one command may run.")] = 120.0
     approval_timeout_seconds: Annotated[

@@ -48,9 +48,9 @@ USER_AGENT = "HermesAgent/1.0 (+web_extract)"
 class WebToolSettings(Section):
     """`tools.web` in config.yaml: the limits of every tool that fetches from the web."""
 
-    allow_private: Annotated[bool, Field(description="Let web tools reach private and loopback addresses.")] = (
-        False
-    )
+    allow_private: Annotated[
+        bool, Field(description="Let web tools reach private and loopback addresses.")
+    ] = False
     timeout_seconds: Annotated[float, Field(gt=0, description="How long one web request may take.")] = 20.0
     max_bytes: Annotated[int, Field(ge=1024, description="Largest page or file fetched.")] = 2 * 1024 * 1024
 
