@@ -65,7 +65,8 @@ def _suggested(asked: SetupQuestion, current: Settings, same: bool) -> str | Non
 def model_section(form: Form, current: Settings) -> dict[str, Any]:
     form.ui.say("\nThe model")
     providers = registered_providers()
-    choices = [Choice(spec.name, spec.label, spec.hint) for spec in providers.values()]
+    listed = sorted(providers.values(), key=lambda spec: (spec.menu_order, spec.name))
+    choices = [Choice(spec.name, spec.label, spec.hint) for spec in listed]
     provider = form.choose(
         "model.provider", "Which LLM provider?", "--provider", choices, default=current.model.provider
     )

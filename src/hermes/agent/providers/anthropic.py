@@ -325,5 +325,6 @@ register_provider(
                 secret=True,
             ),
         ),
+        menu_order=20,
     )
 )

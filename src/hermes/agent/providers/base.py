@@ -190,6 +190,8 @@ class ProviderSpec:
     aliases: tuple[str, ...] = ()
     # Set on the one default provider: the model used when `model.default` is not set.
     default_model: str | None = None
+    # Its place in the wizard's list, lowest first (then by name).
+    menu_order: int = 50
 
 
 _registry: dict[str, ProviderSpec] = {}

@@ -132,5 +132,6 @@ register_provider(
                 default="us-east-1",
             ),
         ),
+        menu_order=40,
     )
 )

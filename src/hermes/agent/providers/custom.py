@@ -38,5 +38,6 @@ register_provider(
         any_endpoint=True,
         # The fleet manager's LiteLLM slots name their provider so.
         aliases=("litellm",),
+        menu_order=90,
     )
 )

@@ -43,5 +43,6 @@ register_provider(
                 "provider_keys.openai_api_key", "OpenAI API key", "--api-key", "The API key", secret=True
             ),
         ),
+        menu_order=30,
     )
 )

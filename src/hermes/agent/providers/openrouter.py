@@ -49,5 +49,6 @@ register_provider(
             ),
         ),
         default_model="anthropic/claude-sonnet-4",
+        menu_order=10,
     )
 )
