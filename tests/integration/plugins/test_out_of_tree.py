@@ -1,6 +1,7 @@
-"""An out-of-tree platform gets everything an in-tree one gets, with no edit to Hermes.
+"""An out-of-tree platform or tool gets everything an in-tree one gets, with no edit to Hermes.
 
-`tests/plugins/hermes-echo` is a distribution of its own (pyproject.toml, `hermes.platforms` entry point).
+`tests/plugins/hermes-echo` is a distribution of its own (pyproject.toml, a `hermes.platforms` entry point
+for the echo platform and a `hermes.tools` one for the `sign` tool).
 It is built into a wheel and installed into a temporary directory that only the `hermes` subprocesses of
 this test see (through PYTHONPATH), never into the test environment itself.
 """
@@ -8,6 +9,8 @@ this test see (through PYTHONPATH), never into the test environment itself.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -20,12 +23,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.fakes.llm import FakeLLM, Text
+from tests.fakes.llm import Call, FakeLLM, Text, ToolCalls
 from tests.harness.gateway import HERMES, start_gateway_process, wait_for_log, write_home
 from tests.harness.synapse_server import free_port
 
 PLUGIN_SOURCE = Path(__file__).parents[2] / "plugins" / "hermes-echo"
 TOKEN = "echo-secret-token-4242"
+SIGN_KEY = "sign-secret-key-7777"
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +80,7 @@ async def test_not_installed_means_not_known(tmp_path: Path) -> None:
         stdout=asyncio.subprocess.PIPE,
     )
     out, _ = await proc.communicate()
-    assert "ECHO_TOKEN" not in out.decode()
+    assert "ECHO_TOKEN" not in out.decode() and "tools.sign" not in out.decode()
 
 
 async def test_the_package_keeps_the_contract(site: Path) -> None:
@@ -102,14 +106,23 @@ async def test_config_reference_and_show(site: Path, tmp_path: Path) -> None:
         in (reference)
     )
     assert "- **Posts get 401.** Send `Authorization: Bearer <ECHO_TOKEN>`." in reference
+    sign_key = (
+        "| `tools.sign.key` | `ECHO_SIGN_KEY` | text, **secret** | unset | The key texts are signed with"
+    )
+    assert sign_key in reference
 
-    home = write_home(tmp_path / "home", config={"echo": {"port": 9999}}, env={"ECHO_TOKEN": TOKEN})
+    config = {"echo": {"port": 9999}, "tools": {"sign": {"label": "ops"}}}
+    home = write_home(tmp_path / "home", config=config, env={"ECHO_TOKEN": TOKEN, "ECHO_SIGN_KEY": SIGN_KEY})
     code, shown = await hermes(site, home, "config", "show")
     assert code == 0, shown
     rows = {line.split(" = ")[0].strip(): line for line in shown.splitlines() if " = " in line}
     assert rows["echo.token"].endswith("********  [.env]")
     assert rows["echo.port"].endswith("9999  [config.yaml]")
-    assert TOKEN not in shown
+    assert rows["tools.sign.key"].endswith("********  [.env]")
+    assert rows["tools.sign.label"].endswith('"ops"  [config.yaml]')
+    assert TOKEN not in shown and SIGN_KEY not in shown
+    code, got = await hermes(site, home, "config", "get", "ECHO_SIGN_KEY")
+    assert (code, got) == (0, "********\n# tools.sign.key [.env]\n")
 
 
 async def test_a_bad_value_is_named_like_a_core_one(site: Path, tmp_path: Path) -> None:
@@ -162,14 +175,14 @@ async def test_setup_non_interactive_doctor_run_and_status(site: Path, tmp_path:
 
     port = free_port()
     with (home / ".env").open("a") as extra:
-        extra.write(f"ECHO_PORT={port}\n")
+        extra.write(f"ECHO_PORT={port}\nECHO_SIGN_KEY={SIGN_KEY}\n")
     code, out = await hermes(site, home, "doctor")
     assert "✓ echo: the token is long enough" in out.splitlines(), out
 
     gateway = start_gateway_process(home, {"PYTHONPATH": str(site)})
     try:
         await wait_for_log(gateway, "echo: connected")
-        llm.script(Text("echoed by the agent"))
+        llm.script(ToolCalls([Call("sign", {"text": "hello"})]), Text("echoed by the agent"))
         headers = {"Authorization": f"Bearer {TOKEN}"}
         async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", headers=headers) as http:
             async with http.post("/messages", json={"user": "alice", "text": "hello"}) as posted:
@@ -182,6 +195,11 @@ async def test_setup_non_interactive_doctor_run_and_status(site: Path, tmp_path:
                         break
                     await asyncio.sleep(0.05)
         assert sent[0]["chat"] == "dm-alice" and sent[0]["text"] == "echoed by the agent"
+        # The installed tool was offered, called, and signed with the key from .env.
+        first, second = llm.chat_requests[-2:]
+        assert "sign" in first.tool_names
+        signature = hmac.new(SIGN_KEY.encode(), b"hello", hashlib.sha256).hexdigest()
+        assert second.messages[-1]["content"] == f"echo:{signature}"
 
         code, out = await hermes(site, home, "gateway", "status", "--json")
         assert code == 0, out
@@ -194,4 +212,6 @@ async def test_setup_non_interactive_doctor_run_and_status(site: Path, tmp_path:
         gateway.terminate()
     log = (home / "logs" / "gateway.log").read_text()
     assert "echo: listening on port" in log and "token [REDACTED]" in log
+    assert "sign: signing with key [REDACTED]" in log
     assert TOKEN not in log and TOKEN not in gateway.log()
+    assert SIGN_KEY not in log and SIGN_KEY not in gateway.log()
