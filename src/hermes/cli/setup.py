@@ -108,7 +108,9 @@ def setup(
         None, "--provider", help="The LLM provider, as model.provider names it (`hermes config reference`)."
     ),
     model: str | None = typer.Option(None, "--model", help="The model id, as the provider names it."),
-    base_url: str | None = typer.Option(None, "--base-url", help="An endpoint's address (custom servers)."),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="An endpoint's address (a provider serving any)."
+    ),
     api_key: str | None = typer.Option(None, "--api-key", help="The provider's API key."),
     platform: list[str] | None = _PLATFORM_OPTION,
     no_check: bool = typer.Option(False, "--no-check", help="Skip the live checks."),

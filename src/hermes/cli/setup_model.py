@@ -84,11 +84,12 @@ def model_section(form: Form, current: Settings) -> dict[str, Any]:
         fixes.append(Fix(asked.fix, question))
 
     suggested = current.model.default if same else _default_model(spec)
+    example = f", e.g. {spec.model_example}" if spec.model_example else ""
     model = Question(
         "model.default",
         "Model id",
         "--model",
-        explain="  As the provider names it, e.g. anthropic/claude-sonnet-4 (OpenRouter), llama3.1 (Ollama).",
+        explain=f"  As the provider names it{example}.",
     )
     form.ask(model, suggested)
     fixes.append(Fix("The model id", model))

@@ -43,7 +43,10 @@ SECTIONS = {
 DESCRIPTIONS = {
     "model.provider": "Which provider serves the model.",
     "model.default": "The model id, as the provider names it.",
-    "model.base_url": "The provider's endpoint; required for `custom` (`/v1` is appended when missing).",
+    "model.base_url": (
+        "The provider's endpoint; required by a provider serving any endpoint, which appends `/v1` when "
+        "missing."
+    ),
     "model.api_key": "A key for the endpoint that overrides the provider's own key setting.",
     "model.context_length": "The model's context window in tokens; compression keeps sessions under it.",
     "model.max_output_tokens": "The most tokens one model reply may have.",
@@ -78,13 +81,13 @@ DESCRIPTIONS = {
     "thread_sessions_per_user": "In threads, one session per person instead of one per thread.",
     "agent.max_turns": "Model calls in one run before it stops without a final answer.",
     "agent.tool_timeout_seconds": "How long one tool call may take.",
-    "agent.workspace": "Directory the file and terminal tools work in (default `HERMES_HOME/workspace`).",
+    "agent.workspace": "Directory the file and shell tools work in (default `HERMES_HOME/workspace`).",
     "compression.enabled": "Summarise the middle of long sessions.",
     "compression.threshold": "Compress when a session fills this share of the context window.",
     "compression.keep_first": "Messages at the start kept as they are.",
     "compression.keep_last": "Messages at the end kept as they are.",
     "auxiliary.title_generation.provider": (
-        "`auto`: the main provider (`custom` with a `base_url`); or a provider name."
+        "`auto`: the main provider (with a `base_url`, the one serving any endpoint); or a provider name."
     ),
     "auxiliary.title_generation.model": (
         "The title model's id; new sessions are titled only when it (or `base_url`) is set."
@@ -97,7 +100,7 @@ DESCRIPTIONS = {
         "The title model's context window in tokens (empty: the main one)."
     ),
     "auxiliary.compression.provider": (
-        "`auto`: the main provider (`custom` with a `base_url`); or a provider name."
+        "`auto`: the main provider (with a `base_url`, the one serving any endpoint); or a provider name."
     ),
     "auxiliary.compression.model": "The compression model's id (empty: `model.default`).",
     "auxiliary.compression.base_url": (

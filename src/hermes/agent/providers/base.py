@@ -190,6 +190,8 @@ class ProviderSpec:
     aliases: tuple[str, ...] = ()
     # Set on the one default provider: the model used when `model.default` is not set.
     default_model: str | None = None
+    # An example model id the wizard shows ("llama3.1 (Ollama)").
+    model_example: str | None = None
     # Its place in the wizard's list, lowest first (then by name).
     menu_order: int = 50
 

@@ -38,6 +38,7 @@ register_provider(
         any_endpoint=True,
         # The fleet manager's LiteLLM slots name their provider so.
         aliases=("litellm",),
+        model_example="llama3.1 (Ollama)",
         menu_order=90,
     )
 )

@@ -49,6 +49,7 @@ register_provider(
             ),
         ),
         default_model="anthropic/claude-sonnet-4",
+        model_example="anthropic/claude-sonnet-4",
         menu_order=10,
     )
 )
