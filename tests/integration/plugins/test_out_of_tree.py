@@ -1,7 +1,8 @@
-"""An out-of-tree platform or tool gets everything an in-tree one gets, with no edit to Hermes.
+"""An out-of-tree platform, tool or provider gets everything an in-tree one gets, with no edit to Hermes.
 
 `tests/plugins/hermes-echo` is a distribution of its own (pyproject.toml, a `hermes.platforms` entry point
-for the echo platform and a `hermes.tools` one for the `sign` tool).
+for the echo platform, a `hermes.tools` one for the `sign` tool and a `hermes.providers` one for the
+`parrot` provider).
 It is built into a wheel and installed into a temporary directory that only the `hermes` subprocesses of
 this test see (through PYTHONPATH), never into the test environment itself.
 """
@@ -30,6 +31,7 @@ from tests.harness.synapse_server import free_port
 PLUGIN_SOURCE = Path(__file__).parents[2] / "plugins" / "hermes-echo"
 TOKEN = "echo-secret-token-4242"
 SIGN_KEY = "sign-secret-key-7777"
+PARROT_KEY = "parrot-secret-key-3141"
 
 
 @pytest.fixture(scope="module")
@@ -50,17 +52,17 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-async def hermes(site: Path, home: Path, *args: str, **env: str) -> tuple[int, str]:
-    clean = {key: value for key, value in os.environ.items() if not key.startswith("ECHO_")}
+async def hermes(site: Path, home: Path, *args: str, stdin: str = "", **env: str) -> tuple[int, str]:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("ECHO_", "PARROT_"))}
     proc = await asyncio.create_subprocess_exec(
         HERMES,
         *args,
         env={**clean, "HERMES_HOME": str(home), "PYTHONPATH": str(site), "COLUMNS": "200", **env},
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    out, _ = await proc.communicate()
+    out, _ = await proc.communicate(stdin.encode())
     return proc.returncode or 0, out.decode()
 
 
@@ -81,6 +83,7 @@ async def test_not_installed_means_not_known(tmp_path: Path) -> None:
     )
     out, _ = await proc.communicate()
     assert "ECHO_TOKEN" not in out.decode() and "tools.sign" not in out.decode()
+    assert "parrot" not in out.decode()
 
 
 async def test_the_package_keeps_the_contract(site: Path) -> None:
@@ -215,3 +218,40 @@ async def test_setup_non_interactive_doctor_run_and_status(site: Path, tmp_path:
     assert "sign: signing with key [REDACTED]" in log
     assert TOKEN not in log and TOKEN not in gateway.log()
     assert SIGN_KEY not in log and SIGN_KEY not in gateway.log()
+
+
+async def test_a_provider_is_documented_set_up_checked_and_used(site: Path, tmp_path: Path) -> None:
+    code, reference = await hermes(site, tmp_path, "config", "reference")
+    assert code == 0, reference
+    row = "| `provider_keys.parrot_api_key` | `PARROT_API_KEY` | text, **secret** | unset | Parrot key"
+    assert row in reference
+    provider = next(line for line in reference.splitlines() if line.startswith("| `model.provider` |"))
+    assert "`parrot`" in provider and "`openrouter`" in provider
+
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    setup = ("gateway", "setup", "--non-interactive", "--yes", "--provider", "parrot", "--model", "polly")
+    code, out = await hermes(site, home, *setup)
+    assert code == 2 and "--api-key is needed (parrot api key)" in out
+    code, out = await hermes(site, home, *setup, "--api-key", PARROT_KEY)
+    assert code == 0, out
+    assert "✓ the parrot is listening (key " in out and "polly answered" in out and PARROT_KEY not in out
+    assert f"PARROT_API_KEY={PARROT_KEY}\n" in (home / ".env").read_text()
+
+    code, shown = await hermes(site, home, "config", "show")
+    rows = {line.split(" = ")[0].strip(): line for line in shown.splitlines() if " = " in line}
+    assert rows["provider_keys.parrot_api_key"].endswith("********  [.env]")
+    assert rows["model.provider"].endswith('"parrot"  [config.yaml]')
+    assert PARROT_KEY not in shown
+
+    code, out = await hermes(site, home, "doctor")
+    assert "✓ provider parrot: the parrot is listening" in out, out
+
+    code, out = await hermes(site, home, "chat", stdin="hello there\n")
+    assert code == 0, out
+    assert "says: hello there" in out and "polly" in out
+
+    code, out = await hermes(site, home, "doctor", HERMES_INFERENCE_PROVIDER="gemini")
+    assert code == 78
+    assert "model.provider = 'gemini' (from environment as HERMES_INFERENCE_PROVIDER)" in out
+    assert "'openrouter' or 'parrot'" in out
