@@ -22,7 +22,7 @@ from hermes.config.errors import ConfigError
 from hermes.config.mcp_secrets import mcp_secret_values
 from hermes.config.names import OTHER_NAMES, closest, did_you_mean, setting_prefixes
 from hermes.config.paths import HermesPaths
-from hermes.config.sections import SectionSpec, block_keys, registered_sections
+from hermes.config.sections import block_keys, registered_sections
 from hermes.config.settings import NOT_IMPLEMENTED_KEYS, SECTIONS_CONTEXT, Env, Secret, Section, Settings
 from hermes.config.sources import ENVIRONMENT, EnvLayer, env_layers, expand_vars, read_yaml
 
@@ -47,8 +47,6 @@ class Leaf:
     description: str | None = None
     # The pydantic field (default, constraints), for the docs.
     info: FieldInfo | None = field(default=None, compare=False, repr=False)
-    # The extension's section holding it; None for a core setting.
-    section: SectionSpec | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -93,18 +91,18 @@ def _is_list(annotation: Any) -> bool:
     return False
 
 
-def _walk(model: type[BaseModel], prefix: str, section: SectionSpec | None = None) -> Iterator[Leaf]:
+def _walk(model: type[BaseModel], prefix: str) -> Iterator[Leaf]:
     for name, info in model.model_fields.items():
         key = f"{prefix}{name}"
         if _is_model(info.annotation):
-            yield from _walk(cast(type[BaseModel], info.annotation), f"{key}.", section)
+            yield from _walk(cast(type[BaseModel], info.annotation), f"{key}.")
             continue
         env = next((m.names for m in info.metadata if isinstance(m, Env)), ())
         constraints = [m for m in info.metadata if not isinstance(m, Env) and m is not Secret]
         annotation = Annotated[(info.annotation, *constraints)] if constraints else info.annotation
         secret = any(m is Secret for m in info.metadata)
         is_list = _is_list(info.annotation)
-        yield Leaf(key, env, secret, is_list, annotation, info.description, info, section)
+        yield Leaf(key, env, secret, is_list, annotation, info.description, info)
 
 
 _leaves_cache: dict[tuple[str, ...], list[Leaf]] = {}
@@ -117,7 +115,7 @@ def leaves() -> list[Leaf]:
     if cache_key not in _leaves_cache:
         found = list(_walk(Settings, ""))
         for spec in sections:
-            found.extend(_walk(spec.model, f"{spec.key}.", spec))
+            found.extend(_walk(spec.model, f"{spec.key}."))
         _leaves_cache.clear()
         _leaves_cache[cache_key] = found
     return _leaves_cache[cache_key]

@@ -1,4 +1,6 @@
-"""Typed settings: every key the daemon reads, its default, its environment twin and whether it is secret.
+"""Typed settings: every core key the daemon reads, its default, its environment twin and whether it is
+secret. Platforms, providers and tools declare theirs in their own modules (`sections.py`); `Settings.section`
+reads them from the same tree.
 
 A field's environment twin is declared next to it with `Env("NAME")`; the loader overrides the config.yaml
 value with it. `Secret` marks values that must never reach a log line or `config show` output.
