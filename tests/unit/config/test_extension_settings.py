@@ -14,11 +14,10 @@ from hermes.agent.providers.bedrock import BedrockKeys
 from hermes.agent.providers.openai import OpenAIKeys
 from hermes.agent.tools.terminal import TerminalToolSettings
 from hermes.agent.tools.web import WebToolSettings
-from hermes.config import ConfigError, Settings, load_config
+from hermes.config import ConfigError, Settings, load_config, sections
 from hermes.config.environment import command_environment
 from hermes.config.names import setting_prefixes
 from hermes.config.providers import provider_names
-from hermes.config import sections
 from hermes.config.sections import PrefixRule, SectionSpec, register_section
 from hermes.config.settings import Env, Section
 
