@@ -204,7 +204,7 @@ class Settings(Section):
     logging: LoggingSettings = LoggingSettings()
     dashboard: DashboardSettings = DashboardSettings()
 
-    # The tree validated, for the extensions' blocks (`config.sections`), and their settings once read.
+    # The tree validated, for the extensions' blocks, and their settings once read.
     _tree: Mapping[str, Any] = PrivateAttr(default_factory=dict)
     _sections: dict[type[Section], Section] = PrivateAttr(default_factory=dict)
 
