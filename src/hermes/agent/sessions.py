@@ -192,9 +192,9 @@ class ConversationStore:
         if request.new_session:
             session_id = new_session_id()
             opening = Opening(session_id, request.session_key, request.platform, chat_id)
-            conversation = Conversation(request.session_key, session_id, [], 0, opening=opening)
-            self._remember(conversation)
-            return conversation
+            new = Conversation(request.session_key, session_id, [], 0, opening=opening)
+            self._remember(new)
+            return new
         session = await self._store.sessions.get_or_create(
             request.session_key, platform=request.platform, chat_id=chat_id
         )
