@@ -72,7 +72,7 @@ class Machine:
 
 
 async def establish(client: Client, machine: Machine) -> QueryKeysResponse:
-    return await establish_identity(client, machine, "/home/store/crypto.db")  # type: ignore[arg-type]
+    return await establish_identity(client, machine, "delete /home/store/crypto.db")  # type: ignore[arg-type]
 
 
 async def test_a_new_device_gets_a_new_identity_published() -> None:
