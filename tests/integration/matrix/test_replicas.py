@@ -21,7 +21,7 @@ from tests.fakes.llm import Text
 from tests.harness.gateway import HERMES, GatewayProcess, start_gateway_process, wait_for_log
 from tests.harness.matrix_user import MatrixHuman, MatrixHumans
 from tests.harness.postgres_server import PostgresServer
-from tests.harness.synapse_server import SynapseServer
+from tests.harness.synapse_server import SynapseServer, http_json
 from tests.integration.matrix.conftest import MatrixBot, latest_text, open_dm, replies_from
 from tests.integration.matrix.e2ee import assert_no_plaintext, open_encrypted_dm
 
@@ -33,7 +33,11 @@ E2EE_ON = re.compile(r"matrix: end-to-end encryption on \(device (\S+), ed25519 
 
 @contextlib.asynccontextmanager
 async def two_replicas(
-    bot: MatrixBot, postgres: PostgresServer, alice: MatrixHuman, lease_seconds: float
+    bot: MatrixBot,
+    postgres: PostgresServer,
+    alice: MatrixHuman,
+    lease_seconds: float,
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[tuple[str, GatewayProcess, GatewayProcess]]:
     """Two homes configured alike (two hosts) sharing one new database: the first replica holds Matrix,
     the second has started and stands by. Both are killed, and the database dropped, after."""
@@ -41,7 +45,7 @@ async def two_replicas(
     bot.configure(
         allowed=[alice.user_id],
         config={"store": {"lease_seconds": lease_seconds}},
-        env={"HERMES_DATABASE_URL": url, "MATRIX_E2EE_MODE": "required"},
+        env={"HERMES_DATABASE_URL": url, "MATRIX_E2EE_MODE": "required", **(env or {})},
     )
     standby_home = bot.home.with_name("standby-home")
     shutil.copytree(bot.home, standby_home)
@@ -70,6 +74,13 @@ async def settled(url: str, timeout: float = 20.0) -> None:
             if row is not None and row[0] == 0:
                 return
             await asyncio.sleep(0.1)
+
+
+def devices(bot: MatrixBot) -> list[str]:
+    url = f"{bot.server.base_url}/_matrix/client/v3/devices"
+    status, body = http_json("GET", url, token=bot.account.access_token)
+    assert status == 200, body
+    return [device["device_id"] for device in body["devices"]]
 
 
 def identity(process: GatewayProcess) -> tuple[str, str]:
@@ -164,3 +175,31 @@ async def test_the_standby_takes_over_a_killed_holder_in_encrypted_and_plain_roo
     assert "crypto store    schema matrix_crypto of the PostgreSQL store" in status
     assert "in use          yes, by a running gateway" in status
     assert "keys on server  match the local identity keys" in status
+
+
+async def test_with_a_password_login_the_standby_logs_in_to_the_holders_device(
+    synapse: SynapseServer, matrix_humans: MatrixHumans, bot: MatrixBot, postgres: PostgresServer
+) -> None:
+    alice = await matrix_humans.new(synapse, encryption=True, prefix="alice")
+    # No token and no MATRIX_DEVICE_ID: each home would log in to a device of its own.
+    password_login = {
+        "MATRIX_ACCESS_TOKEN": "",
+        "MATRIX_USER_ID": bot.user_id,
+        "MATRIX_PASSWORD": bot.account.password,
+    }
+    async with two_replicas(bot, postgres, alice, lease_seconds=2, env=password_login) as (
+        _,
+        holder,
+        standby,
+    ):
+        room = await open_encrypted_dm(alice, bot.user_id)
+        hello = await alice.send_text(room, "hello")
+        await alice.wait_for_message(room, after=hello, sender=bot.user_id)
+        holder.kill()
+        again = await alice.send_text(room, "still there?")
+        await wait_for_log(standby, CONNECTED, timeout=20)
+        await alice.wait_for_message(room, after=again, sender=bot.user_id, timeout=20)
+        identities = identity(holder), identity(standby)
+    assert identities[0] == identities[1] and identities[0][0] != bot.account.device_id
+    assert [reply.body for reply in replies_from(alice, room, bot.user_id)] == ["hello", "still there?"]
+    assert sorted(devices(bot)) == sorted([bot.account.device_id, identities[0][0]])

@@ -160,7 +160,9 @@ class MatrixPlatform(Platform):
         from hermes.platforms.matrix.crypto.setup import start_e2ee
         from hermes.platforms.matrix.session import establish
 
-        credentials = await establish(http, self.options.login, self.options.state_dir)
+        credentials = await establish(
+            http, self.options.login, self.options.state_dir, known_device=_shared_device(self.options)
+        )
         e2ee = await start_e2ee(http, credentials, self.options)
         try:
             return await self._assemble(http, hub, credentials, e2ee)
@@ -308,6 +310,20 @@ class MatrixPlatform(Platform):
         if connection.e2ee is None and await connection.sender.encryption.is_encrypted(chat.chat_id):
             return
         await connection.signals.typing(chat.chat_id, on)
+
+
+def _shared_device(options: MatrixOptions) -> Callable[[str], Awaitable[str | None]] | None:
+    """On PostgreSQL with encryption, replicas log in to the device of the shared crypto store."""
+    url = options.database_url
+    if url is None or options.e2ee_mode == "off":
+        return None
+
+    async def device_of(user_id: str) -> str | None:
+        from hermes.platforms.matrix.crypto.store_pg import device_of
+
+        return await device_of(url, user_id)
+
+    return device_of
 
 
 def _off_reason(options: MatrixOptions, e2ee: E2EE | None) -> str | None:

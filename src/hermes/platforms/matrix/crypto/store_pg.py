@@ -77,6 +77,16 @@ async def read_owners(conn: asyncpg.Connection) -> list[Owner]:
     return [Owner(str(row["account_id"]), str(row["device_id"] or "")) for row in rows]
 
 
+async def device_of(url: str, user_id: str) -> str | None:
+    """The device whose identity the store holds for `user_id`: a replica logging in with a password
+    and no device of its own yet takes this one, instead of a new device the store would refuse."""
+    async with connected(url) as conn:
+        if not await exists(conn):
+            return None
+        owners = await read_owners(conn)
+    return next((owner.device_id for owner in owners if owner.user_id == user_id and owner.device_id), None)
+
+
 async def read_secret(conn: asyncpg.Connection) -> bytes | None:
     if not await _has_table(conn, SECRET_TABLE):
         return None
