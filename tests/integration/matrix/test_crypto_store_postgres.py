@@ -24,6 +24,7 @@ from hermes.store import Store
 from hermes.store.leases import LeaseFence
 from tests.harness.gateway import write_home
 from tests.harness.postgres_server import PostgresServer
+from tests.harness.synapse_server import free_port
 
 BOT = "@bot:example.org"
 ROOM = RoomID("!room:example.org")
@@ -139,6 +140,18 @@ async def test_a_missing_secret_is_refused_never_replaced(
         await open_stores(location, BOT, "DEV1")
 
     assert await fetch(url, f"SELECT id FROM {SCHEMA}.{SECRET_TABLE}") == []
+    await fetch(url, f"INSERT INTO {SCHEMA}.{SECRET_TABLE} (id, secret) VALUES (1, 'short') RETURNING id")
+    with pytest.raises(CryptoRefused, match="holds 5 bytes instead of 32: restore it from a backup"):
+        await open_stores(location, BOT, "DEV1")
+    rows = await fetch(url, f"SELECT account_id FROM {SCHEMA}.crypto_account")
+    assert [row["account_id"] for row in rows] == [BOT]
+
+
+async def test_an_unreachable_database_is_a_connection_error_the_gateway_retries(tmp_path: Path) -> None:
+    unreachable = f"postgresql://hermes@127.0.0.1:{free_port()}/hermes"
+    with pytest.raises(ConnectionError, match="cannot connect to the PostgreSQL store for the crypto store"):
+        await open_stores(on_postgres(tmp_path / "home", unreachable), BOT, "DEV1")
+    assert not (tmp_path / "home").exists()
 
 
 async def test_a_single_host_store_moves_into_the_database_at_the_first_start_there(

@@ -33,8 +33,14 @@ _ADVISORY_KEY = 0x4D58_4352_5950_544F  # "MXCRYPTO"
 
 
 def pool_args(pool_size: int) -> dict[str, Any]:
-    """mautrix's pool: its own small one (asyncpg's default keeps 10 connections), on the schema."""
-    return {"min_size": 1, "max_size": pool_size, "server_settings": {"search_path": SCHEMA}}
+    """mautrix's pool: its own small one (asyncpg's default keeps 10 connections), on the schema. mautrix
+    would end the whole process on an asyncpg internal error; the gateway's other platforms must go on."""
+    return {
+        "min_size": 1,
+        "max_size": pool_size,
+        "server_settings": {"search_path": SCHEMA},
+        "meow_exit_on_ice": False,
+    }
 
 
 @contextlib.asynccontextmanager
