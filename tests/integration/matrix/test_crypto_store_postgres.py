@@ -19,7 +19,7 @@ from hermes.platforms.matrix.cli import app
 from hermes.platforms.matrix.crypto.errors import CryptoRefused
 from hermes.platforms.matrix.crypto.location import SCHEMA, SECRET_TABLE, StoreLocation
 from hermes.platforms.matrix.crypto.store import CryptoStores, open_stores
-from hermes.platforms.matrix.crypto.store_files import StorePaths
+from hermes.platforms.matrix.crypto.store_files import StoreLock, StorePaths
 from hermes.store import Store
 from hermes.store.leases import LeaseFence
 from tests.harness.gateway import write_home
@@ -199,6 +199,24 @@ async def test_a_single_host_store_of_another_device_is_not_moved(
 
     assert await fresh.crypto_store.get_account() is None
     assert files.paths.db.exists()
+
+
+async def test_a_single_host_store_without_its_secret_is_not_moved_nor_locked(
+    url: str, tmp_path: Path, opened: list[CryptoStores], caplog: pytest.LogCaptureFixture
+) -> None:
+    home = tmp_path / "home"
+    files = StoreLocation(StorePaths.under(home / "platforms" / "matrix"))
+    single, _ = await with_account(opened, files)
+    await close(opened, single)
+    files.paths.secret.unlink()
+
+    fresh = await open_stores(on_postgres(home, url), BOT, "DEV1")
+    opened.append(fresh)
+
+    assert await fresh.crypto_store.get_account() is None
+    assert files.paths.db.exists()
+    assert "not moving the crypto store" in caplog.text and "crypto.secret is missing" in caplog.text
+    StoreLock.acquire(files.paths).release()
 
 
 async def reset(home: Path, *args: str, answer: str | None = None) -> tuple[int, str]:

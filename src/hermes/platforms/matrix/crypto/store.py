@@ -95,9 +95,14 @@ async def _open_postgres(location: StoreLocation, url: str, user_id: str, device
     async def nothing() -> None:
         return None
 
-    stores = await _start(
-        location, url, store_pg.pool_args(location.pool_size), secret, user_id, device_id, nothing
-    )
+    try:
+        stores = await _start(
+            location, url, store_pg.pool_args(location.pool_size), secret, user_id, device_id, nothing
+        )
+    except BaseException:
+        if local is not None:
+            await local.release()
+        raise
     if local is not None:
         try:
             await import_local_store(local, url)

@@ -72,10 +72,17 @@ class LocalStore:
         lock = await asyncio.to_thread(StoreLock.acquire, paths)
         try:
             secret = await asyncio.to_thread(load_secret, paths, may_create=False)
+        except CryptoRefused as exc:
+            await asyncio.to_thread(lock.release)
+            log.warning("matrix: not moving the crypto store %s into PostgreSQL: %s", paths.db, exc)
+            return None
         except BaseException:
             await asyncio.to_thread(lock.release)
             raise
         return cls(paths, secret, lock)
+
+    async def release(self) -> None:
+        await asyncio.to_thread(self.lock.release)
 
 
 async def import_local_store(local: LocalStore, url: str) -> None:
@@ -115,7 +122,7 @@ async def import_local_store(local: LocalStore, url: str) -> None:
             moved,
         )
     finally:
-        await asyncio.to_thread(local.lock.release)
+        await local.release()
 
 
 async def _bring_up_to_date(paths: StorePaths) -> None:
