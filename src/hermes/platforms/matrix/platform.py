@@ -11,6 +11,8 @@ gateway stops the platform instead of retrying, since only the operator can fix 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -141,6 +143,9 @@ class MatrixPlatform(Platform):
     # -- lifecycle -----------------------------------------------------------------------------------
 
     async def start(self, hub: HubPort) -> None:
+        # Importing the adapter (mautrix, its crypto, the renderer) takes a second on a busy host: off
+        # the event loop, so the lease renewals and the other platforms are not held up meanwhile.
+        await asyncio.to_thread(_import_adapter, self.options.e2ee_mode != "off")
         from hermes.platforms.matrix.http import open_http
 
         since = await hub.load_cursor(self.name)
@@ -197,7 +202,8 @@ class MatrixPlatform(Platform):
         encryption = RoomEncryption(http, off_reason=_off_reason(options, e2ee))
         sender = Sender(http, user_id, threads, encryption=encryption, e2ee=e2ee)
         signals = Signals(http, user_id)
-        transcriber = self.transcriber_factory()
+        # Off the event loop: making the speech-to-text client imports openai, a second on a busy host.
+        transcriber = await asyncio.to_thread(self.transcriber_factory)
 
         def is_allowed(user: str) -> bool:
             return hub.is_allowed(self.name, user)
@@ -310,6 +316,28 @@ class MatrixPlatform(Platform):
         if connection.e2ee is None and await connection.sender.encryption.is_encrypted(chat.chat_id):
             return
         await connection.signals.typing(chat.chat_id, on)
+
+
+_ADAPTER_MODULES = (
+    "hermes.platforms.matrix.http",
+    "hermes.platforms.matrix.session",
+    "hermes.platforms.matrix.batch",
+    "hermes.platforms.matrix.inbound",
+    "hermes.platforms.matrix.sender",
+    "hermes.platforms.matrix.sync",
+    "hermes.platforms.matrix.voice",
+)
+_CRYPTO_MODULES = ("hermes.platforms.matrix.crypto.engine", "hermes.platforms.matrix.crypto.store")
+
+
+def _import_adapter(crypto: bool) -> None:
+    for name in _ADAPTER_MODULES:
+        importlib.import_module(name)
+    if crypto:
+        # Without python-olm this fails; `start_e2ee` says why, by mode.
+        with contextlib.suppress(ImportError, OSError):
+            for name in _CRYPTO_MODULES:
+                importlib.import_module(name)
 
 
 def _shared_device(options: MatrixOptions) -> Callable[[str], Awaitable[str | None]] | None:
