@@ -260,3 +260,45 @@ async def test_reset_crypto_on_postgres_renames_the_schema_and_waits_for_every_g
     assert [row["account_id"] for row in kept] == [BOT]
     assert len(await fetch(url, f'SELECT secret FROM "{backups[0]}".{SECRET_TABLE}')) == 1
     assert await fresh.crypto_store.get_account() is None
+
+
+async def test_status_on_postgres_reads_the_store_from_the_database(
+    url: str, tmp_path: Path, opened: list[CryptoStores]
+) -> None:
+    home = tmp_path / "home"
+    nobody = f"http://127.0.0.1:{free_port()}"
+    write_home(
+        home,
+        config={},
+        env={
+            "HERMES_DATABASE_URL": url,
+            "MATRIX_HOMESERVER": nobody,
+            "MATRIX_ACCESS_TOKEN": "syt_unused",
+            "MATRIX_E2EE_MODE": "optional",
+        },
+    )
+    files = StoreLocation(StorePaths.under(home / "platforms" / "matrix"))
+    single, account = await with_account(opened, files)
+    await close(opened, single)
+
+    async def status() -> str:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("MATRIX_")}
+        result = await asyncio.to_thread(
+            CliRunner().invoke, app, ["status"], env={**env, "HERMES_HOME": str(home)}
+        )
+        assert result.exit_code == 0, result.output
+        # The labels' column width depends on the longest label shown.
+        return " ".join(result.output.split())
+
+    before = await status()
+    moved = await open_stores(on_postgres(home, url), BOT, "DEV1")
+    opened.append(moved)
+    after = await status()
+
+    assert f"crypto store schema {SCHEMA} of the PostgreSQL store" in before
+    assert f"store empty: {files.paths.db} is moved into it at the next start" in before
+    assert f"account {BOT}, device DEV1" in after
+    assert f"identity keys ed25519 {account.signing_key}, not published yet" in after
+    assert "sessions 0 room keys, 0 Olm sessions" in after
+    assert "in use no" in after
+    assert f"homeserver cannot ask {nobody}" in after

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hermes.platforms.matrix.crypto.errors import CryptoRefused
@@ -46,6 +47,8 @@ class CryptoStatus:
     in_use: bool = False
     accounts: list[LocalKeys] = field(default_factory=list)
     store_problem: str | None = None
+    # On PostgreSQL: a single-host store in HERMES_HOME that the next start moves into the database.
+    to_move: Path | None = None
     signed_in: str | None = None
     server_keys: str | None = None
     cross_signing: str | None = None
@@ -57,6 +60,8 @@ class CryptoStatus:
             rows.append(("python-olm", f"cannot be loaded ({self.olm_problem})"))
         if self.store_problem:
             rows.append(("store", self.store_problem))
+        elif not self.accounts and self.to_move is not None:
+            rows.append(("store", f"empty: {self.to_move} is moved into it at the next start"))
         elif not self.accounts:
             rows.append(("store", "empty: a new identity is created at the next start"))
         for account in self.accounts:
@@ -138,6 +143,9 @@ async def _read_postgres(status: CryptoStatus, url: str, can_unpickle: bool) -> 
     except ConnectionError as exc:
         status.store_problem = str(exc)
         return
+    local = status.location.paths.db
+    if not accounts and await asyncio.to_thread(local.exists):
+        status.to_move = local
     if accounts and secret is None:
         status.store_problem = f"{status.location.secret_where} is missing: restore it from a backup"
     for stored in accounts:
