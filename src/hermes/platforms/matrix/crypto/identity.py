@@ -17,6 +17,7 @@ from mautrix.errors import MatrixRequestError
 from mautrix.types import DeviceKeys, QueryKeysResponse, UserID
 
 from hermes.platforms.matrix.crypto.errors import CryptoRefused
+from hermes.platforms.matrix.crypto.location import StoreLocation
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +50,19 @@ async def own_device_keys(client: Client) -> tuple[QueryKeysResponse, DeviceKeys
     return answer, published
 
 
-async def establish_identity(client: Client, machine: OlmMachine, clear: str) -> QueryKeysResponse:
+async def establish_identity(
+    client: Client, machine: OlmMachine, location: StoreLocation
+) -> QueryKeysResponse:
     """Loads (or creates) the Olm account, checks it against the server and publishes its keys.
 
     Returns the server's key answer for the bot's user (cross-signing reuses it).
     """
     user_id, device_id = str(client.mxid), str(client.device_id)
+    clear = location.clearing
     existing = await machine.crypto_store.get_account()
     answer, published = await own_device_keys(client)
     if existing is None and published is not None:
-        raise stale_keys(user_id, device_id, clear, "the local crypto store has no account for it")
+        raise stale_keys(user_id, device_id, clear, location.no_account)
     await machine.load()
     account = machine.account
     assert account is not None

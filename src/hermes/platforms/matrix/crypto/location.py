@@ -47,3 +47,14 @@ class StoreLocation:
         if self.database_url:
             return "empty the crypto store with `hermes matrix reset-crypto` (it keeps a backup)"
         return f"delete {self.paths.db}"
+
+    @property
+    def no_account(self) -> str:
+        """Why a device the server knows has no identity in this store."""
+        if self.database_url:
+            return (
+                f"the crypto store in schema {SCHEMA} has no account for it; if this bot ran on one host "
+                "before, start the gateway on that host first: it moves that host's crypto store into "
+                "the database"
+            )
+        return "the local crypto store has no account for it"

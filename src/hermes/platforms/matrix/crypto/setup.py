@@ -105,7 +105,7 @@ async def _start(http: MatrixHTTP, credentials: Credentials, options: MatrixOpti
         machine = OlmMachine(client, stores.crypto_store, stores.state_store, log=_olm_log)
         client.crypto = machine
         try:
-            answer = await establish_identity(client, machine, location.clearing)
+            answer = await establish_identity(client, machine, location)
         except Exception as exc:
             if type(exc).__module__.startswith("olm"):
                 raise CryptoRefused(
