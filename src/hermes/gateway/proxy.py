@@ -160,14 +160,12 @@ class ProxyAgent:
         self, request: RunRequest, emit: Callable[[AgentEvent | None], None]
     ) -> Final | Failed:
         headers = dict(self._headers)
-        model = request.model_override or MODEL
-        if request.history is None:
-            chat_id = request.origin.chat_id if request.origin is not None else request.session_key
-            session = await self.sessions.get_or_create(
-                request.session_key, platform=request.platform, chat_id=chat_id
-            )
-            headers[SESSION_HEADER] = remote_session_id(f"{request.session_key}#{session.id}")
-            model = request.model_override or session.model_override or MODEL
+        chat_id = request.origin.chat_id if request.origin is not None else request.session_key
+        session = await self.sessions.get_or_create(
+            request.session_key, platform=request.platform, chat_id=chat_id
+        )
+        headers[SESSION_HEADER] = remote_session_id(f"{request.session_key}#{session.id}")
+        model = request.model_override or session.model_override or MODEL
         body = {
             "model": model,
             "messages": to_messages(request),
@@ -240,7 +238,9 @@ def to_messages(request: RunRequest) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     if request.extra_system:
         messages.append({"role": "system", "content": request.extra_system})
-    for message in request.history or ():
+    # A new session's opening history: the remote opens the session with it, and ignores it when it holds
+    # the session's transcript already (API-CONTRACT: only the body's last message is new then).
+    for message in request.seed:
         messages.append(_wire(message))
     text = request.text if request.text.strip() else ""
     if request.images:

@@ -8,9 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-from hermes.cli.sessions_cmd import as_json, markdown
 from hermes.dashboard.app import dashboard, redirect, render, text
 from hermes.store import Message, Store
+from hermes.transcripts import as_json, markdown
 
 PAGE_SIZE = 50
 SEARCH_LIMIT = 50
