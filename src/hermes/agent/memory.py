@@ -6,8 +6,10 @@ the same limits, shown only in their own conversations (`MemoryFiles.scoped`), s
 agent never reaches another person's prompt.
 
 Other programs edit these files while the daemon runs (they write a temp file and rename it over), so
-nothing is cached: every read opens the file afresh, and every write is temp + fsync + rename. A write
-re-reads the file first, so an edit made since the last turn is kept. With PostgreSQL the files are shared
+every turn looks at them afresh: a stat, and a read when the file is not the version read last time (its
+inode, size, modification or change time differ, or it changed too recently for its times to tell, as
+git's index does). Every write is temp + fsync + rename, and re-reads the file first, so an edit made since
+the last turn is kept. With PostgreSQL the files are shared
 by every replica (`agent.shared_home`): an edit is then made on the database's latest version and mirrored
 into the file.
 """
@@ -17,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +103,31 @@ def _read(path: Path) -> str:
         return ""
 
 
+# A file modified this recently may change again within its timestamps' granularity: always read it.
+_RACY_SECONDS = 2.0
+# For the prompt: each file's identity (inode, size, mtime, ctime) when it was read, and what it held.
+_seen: dict[Path, tuple[tuple[int, int, int, int], str]] = {}
+
+
+def _read_current(path: Path) -> str:
+    """`_read`, skipped when the file is still the version read last time."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        _seen.pop(path, None)
+        return ""
+    ident = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    seen = _seen.get(path)
+    if seen is not None and seen[0] == ident:
+        return seen[1]
+    text = _read(path)
+    if time.time() - info.st_mtime > _RACY_SECONDS:
+        _seen[path] = (ident, text)
+    else:
+        _seen.pop(path, None)
+    return text
+
+
 def scope_directory(scope: str) -> str:
     """A person's directory name: readable, safe as a path, and distinct for distinct scopes."""
     readable = _UNSAFE_NAME.sub("_", scope).strip("._")[:60]
@@ -145,7 +174,7 @@ class MemoryFiles:
 
     def read_snapshot(self) -> MemorySnapshot:
         """The three files as they are now: three small capped reads, cheap enough for the event loop."""
-        soul = _read(self.soul_path).strip()
+        soul = _read_current(self.soul_path).strip()
         if len(soul) > SOUL_LIMIT:
             log.warning(
                 "%s is %d chars, over its %d limit; using the first %d",
@@ -157,8 +186,8 @@ class MemoryFiles:
             soul = soul[:SOUL_LIMIT]
         return MemorySnapshot(
             soul=soul,
-            memory=split_entries(_read(self.path("memory"))),
-            user=split_entries(_read(self.path("user"))),
+            memory=split_entries(_read_current(self.path("memory"))),
+            user=split_entries(_read_current(self.path("user"))),
         )
 
     async def snapshot(self) -> MemorySnapshot:
