@@ -1,9 +1,9 @@
 """Pytest plugin: a real PostgreSQL 15 for the store and the suites that run on both engines.
 
 - ``postgres``: the session's server, started the first time a test asks for it.
-- ``database_url``: per test, either ``None`` (state.db, SQLite) or a new PostgreSQL database holding the
-  current schema and no rows; tests that take it (directly or through ``store`` or ``store_env``) run once
-  on each engine. ``new_database`` makes more, for tests with several deployments.
+- ``database_url``: per test, either ``None`` (state.db, SQLite) or a new PostgreSQL database as the
+  migrations leave it; tests that take it (directly or through ``store`` or ``store_env``) run once on
+  each engine. ``new_database`` makes more, for tests with several deployments.
 - ``store_env``: the ``.env`` entries that point a home at ``database_url`` (none on SQLite), so a gateway
   in this process or in a subprocess finds it as an operator's would; ``new_store_env`` makes more.
 
@@ -63,7 +63,8 @@ def engine(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def new_database(engine: str, request: pytest.FixtureRequest) -> Iterator[Callable[[], str | None]]:
     """Per call another database on this test's engine: ``None`` on SQLite (each home has its state.db),
-    else the URL of a fresh PostgreSQL database, emptied after the test for the next one."""
+    else the URL of a fresh PostgreSQL database (as the migrations leave it), emptied after the test for the
+    next one."""
     created: list[str] = []
 
     def new() -> str | None:

@@ -14,6 +14,8 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +29,7 @@ _SUPERUSER = "hermes"
 _TEMPLATE = "hermes_template"
 
 
-# What a test could change besides rows: relations, columns, functions, triggers, constraints, and the
-# schema version's rows (TRUNCATE leaves them).
+# What a test could change besides rows: relations, columns, functions, triggers, constraints.
 _SCHEMA = """
 SELECT 'relation ' || relname || ' ' || relkind::text FROM pg_class
     WHERE relnamespace = current_schema()::regnamespace
@@ -38,20 +39,29 @@ UNION ALL SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = curren
 UNION ALL SELECT 'trigger ' || tgname FROM pg_trigger WHERE NOT tgisinternal
 UNION ALL SELECT 'constraint ' || conname FROM pg_constraint
     WHERE connamespace = current_schema()::regnamespace
-UNION ALL SELECT 'version ' || version || ' ' || name FROM schema_version
 """
 
 
-def _schema(conn: psycopg.Connection[Any]) -> set[str]:
-    return {row[0] for row in conn.execute(_SCHEMA).fetchall()}
-
-
 def _tables(conn: psycopg.Connection[Any]) -> list[str]:
-    rows = conn.execute(
-        "SELECT tablename FROM pg_tables "
-        "WHERE schemaname = current_schema() AND tablename <> 'schema_version'"
-    ).fetchall()
+    rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").fetchall()
     return sorted(row[0] for row in rows)
+
+
+@dataclass(frozen=True)
+class _Schema:
+    """A database as the migrations leave it: its schema, and the rows they wrote (schema_version's, and
+    any a migration seeds), which emptying must keep."""
+
+    shape: frozenset[str]
+    seeded: dict[str, list[tuple[Any, ...]]]
+
+    @classmethod
+    def of(cls, conn: psycopg.Connection[Any], seeded: Iterable[str] | None = None) -> _Schema:
+        shape = frozenset(row[0] for row in conn.execute(_SCHEMA).fetchall())
+        if seeded is None:
+            seeded = [table for table in _tables(conn) if conn.execute(f'SELECT 1 FROM "{table}"').fetchone()]
+        rows = {table: sorted(conn.execute(f'SELECT * FROM "{table}"').fetchall()) for table in seeded}
+        return cls(shape, rows)
 
 
 def binaries() -> Path:
@@ -81,7 +91,7 @@ class PostgresServer:
         self._names = itertools.count(1)
         # The current schema as `_SCHEMA` sees it, once the template holds it; emptied databases wait in
         # `_spare`.
-        self._schema: set[str] | None = None
+        self._schema: _Schema | None = None
         self._spare: list[str] = []
 
     @property
@@ -111,24 +121,26 @@ class PostgresServer:
         return self._create(f"hermes_test_{next(self._names)}")
 
     def fresh_database(self) -> str:
-        """A database holding the current schema and no rows, for one test; hand it back with `release`."""
+        """A database as the migrations leave it (no rows but theirs), for one test; hand it back with
+        `release`."""
         if self._spare:
             return self._spare.pop()
         if self._schema is None:
             template = self._create(_TEMPLATE)
             connect_and_migrate(template).close()
             with psycopg.connect(template) as conn:
-                self._schema = _schema(conn)
+                self._schema = _Schema.of(conn)
         return self._create(f"hermes_test_{next(self._names)}", template=_TEMPLATE)
 
     def release(self, url: str) -> None:
         """Empty a database from `fresh_database` for the next test: several times faster than dropping it
-        and copying another. One whose schema a test changed is dropped instead."""
+        and copying another. One whose schema (or migration-written rows) a test changed is dropped."""
+        assert self._schema is not None
         self.terminate_connections(url)
         with psycopg.connect(url, autocommit=True) as conn:
-            reusable = _schema(conn) == self._schema
+            reusable = _Schema.of(conn, self._schema.seeded) == self._schema
             if reusable:
-                emptied = ", ".join(f'"{table}"' for table in _tables(conn))
+                emptied = ", ".join(f'"{t}"' for t in _tables(conn) if t not in self._schema.seeded)
                 conn.execute(f"TRUNCATE {emptied} RESTART IDENTITY")
         if reusable:
             self._spare.append(url)
