@@ -134,28 +134,37 @@ class LeaseKeeper:
             await self.on_lost()
 
     async def _acquire(self) -> None:
+        unreachable = False
         while True:
             try:
                 if await self.lease.acquire():
                     return
+                unreachable = False
             except StoreError as exc:
-                log.warning("%s: cannot reach the database to take the lease: %s", self.lease.name, exc)
+                # Said once per outage: a standby cut off from the database looks every poll.
+                if not unreachable:
+                    log.warning("%s: cannot reach the database to take the lease: %s", self.lease.name, exc)
+                unreachable = True
             await asyncio.sleep(self.poll_seconds)
 
     async def _keep(self) -> None:
-        """Renew until the lease is refused, or can no longer be shown to be held."""
+        """Renew every third of the lease's life until the renewal is refused, or until the lease can no
+        longer be shown to be held. After a failed renewal the next wake-up is at the latest the end of
+        the conservative validity, so a holder cut off from the database stands down then, before the
+        lease expires in the database and a standby may take it."""
+        lease = self.lease
         while True:
-            await asyncio.sleep(self.lease.ttl / 3)
-            remaining = self.lease.remaining()
+            await asyncio.sleep(min(lease.ttl / 3, lease.remaining()))
+            remaining = lease.remaining()
             if remaining <= 0:
-                self.lease.forget()
+                log.warning("%s: could not renew the lease in time; standing down", lease.name)
+                lease.forget()
                 return
             try:
                 async with asyncio.timeout(remaining):
-                    if not await self.lease.renew():
+                    if not await lease.renew():
                         return
             except (StoreError, TimeoutError) as exc:
-                log.warning("%s: cannot renew the lease (%s); %.1f s left", self.lease.name, exc, remaining)
-                if self.lease.remaining() <= 0:
-                    self.lease.forget()
-                    return
+                log.warning(
+                    "%s: cannot renew the lease (%s); %.1f s left", lease.name, exc, lease.remaining()
+                )
