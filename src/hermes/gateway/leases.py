@@ -43,6 +43,7 @@ class HeldLease:
         self._clock = clock
         self._token: int | None = None
         self._valid_until = 0.0
+        self._on_acquired: list[Callable[[], object]] = []
 
     @property
     def fence(self) -> LeaseFence | None:
@@ -55,6 +56,10 @@ class HeldLease:
         if not self.held():
             raise FenceLost(f"{self.name}: this replica no longer holds the lease")
 
+    def when_acquired(self, callback: Callable[[], object]) -> None:
+        """Call `callback` each time this replica takes the lease (what waits for it need not poll)."""
+        self._on_acquired.append(callback)
+
     async def acquire(self) -> bool:
         sent = self._clock()
         token = await self.leases.acquire(self.name, self.holder, self.ttl)
@@ -62,6 +67,8 @@ class HeldLease:
             return False
         self._token = token
         self._valid_until = sent + self.ttl * (1 - SAFETY_MARGIN_FRACTION)
+        for callback in self._on_acquired:
+            callback()
         return True
 
     async def renew(self) -> bool:

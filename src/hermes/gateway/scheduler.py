@@ -30,8 +30,8 @@ from hermes.gateway.image_links import images_as_links
 from hermes.gateway.leases import HeldLease
 from hermes.gateway.pid_lock import PidLock
 from hermes.gateway.splitting import split_message
-from hermes.platforms.base import ChatKind, ChatRef, Platform
-from hermes.store import Job, Store
+from hermes.platforms.base import ChatKind, ChatRef, FenceLost, Platform
+from hermes.store import Job, JobRun, LeaseFence, LeaseLostError, Store
 
 if TYPE_CHECKING:
     from hermes.gateway.hub import Hub
@@ -122,6 +122,9 @@ class Scheduler:
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
         self._lock_warned = False
+        if lease is not None:
+            # A standby's scheduler looks for due jobs the moment its replica takes over.
+            lease.when_acquired(self.wake)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -222,7 +225,7 @@ class Scheduler:
         following = next_run(job.schedule_kind, job.schedule_value, scheduled=job.next_run_at, now=now)
         reason = f"skipped a run {late:.0f} s late (grace {job.grace_seconds} s): the gateway was not running"
         log.warning("job %s (%s): %s", job.id, job.name, reason)
-        await self.store.jobs.record_run(job.id, "missed", reason, following)
+        await self.store.jobs.record_run(job.id, "missed", reason, following, fence=self._fence)
 
     async def _guarded(self, job: Job) -> JobOutcome | None:
         async with self._slots:
@@ -232,38 +235,71 @@ class Scheduler:
                 return await self.run_job(job)
             except asyncio.CancelledError:
                 raise
+            except LeaseLostError:
+                log.warning(
+                    "job %s (%s): the scheduler lease passed to another replica, which finishes the run",
+                    job.id,
+                    job.name,
+                )
+                return None
             except Exception:
                 # Recording the outcome itself failed (the store); the job stays due and is retried.
                 log.exception("job %s (%s): could not record its run", job.id, job.name)
                 return None
 
     async def run_job(self, job: Job) -> JobOutcome:
-        """Run one job now, deliver its answer, record the outcome and the next run."""
+        """Run one job now, deliver its answer, record the outcome and the next run. A run cut off before
+        (a crash, or a replica that lost the scheduler lease) is finished rather than started again."""
         scheduled = job.next_run_at if job.next_run_at is not None else self.clock()
         try:
             outcome = await self._run_and_deliver(job, scheduled)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if self._lease_lost(exc):
+                raise LeaseLostError(f"scheduler: {exc}") from exc
             log.warning("job %s (%s) failed: %s", job.id, job.name, exc)
             outcome = JobOutcome("error", "", _short(f"{type(exc).__name__}: {exc}"))
         await self._record(job, scheduled, outcome)
         return outcome
 
+    def _lease_lost(self, exc: Exception) -> bool:
+        """Whether `exc` means this replica may no longer act for the scheduler: then the run is left,
+        unrecorded, to the replica that holds the lease now."""
+        if isinstance(exc, LeaseLostError):
+            return True
+        return isinstance(exc, FenceLost) and self.lease is not None and not self.lease.held()
+
+    @property
+    def _fence(self) -> LeaseFence | None:
+        return self.lease.fence if self.lease is not None else None
+
     async def _run_and_deliver(self, job: Job, scheduled: float) -> JobOutcome:
         platform, chat = await self._resolve(job)
         await self._wait_connected(platform.name)
+        run = await self.store.job_runs.claim(job.id, scheduled, fence=self._fence)
+        if run.answered:
+            log.info(
+                "job %s (%s): finishing its run for %.0f, answered before a restart",
+                job.id,
+                job.name,
+                scheduled,
+            )
+        else:
+            run = await self._answer(job, scheduled, platform, chat)
+        assert run.status is not None and run.message is not None
+        ids = await self._deliver(platform, chat, job, run)
+        return JobOutcome(run.status, run.message if run.status == "ok" else "", run.error, tuple(ids))
+
+    async def _answer(self, job: Job, scheduled: float, platform: Platform, chat: ChatRef) -> JobRun:
+        """Ask the agent, and store the answer with the run before any of it is posted."""
         await self.store.sessions.end_current(session_key(job))
         end = await collect(self.hub.run_request(job_request(job, platform.name, chat.kind), asyncio.Event()))
         if isinstance(end, Final):
-            body, outcome = end.text, JobOutcome("ok", end.text)
+            status, message, error = "ok", end.text, None
         else:
-            body = f"⚠️ This scheduled job could not finish: {end.message}"
-            outcome = JobOutcome("error", "", _short(end.message))
-        ids = await self._deliver(
-            platform, chat, f"⏰ **{job.name}**\n\n{body}", f"cron:{job.id}:{int(scheduled)}"
-        )
-        return JobOutcome(outcome.status, outcome.text, outcome.error, tuple(ids))
+            status, message, error = "error", end.message, _short(end.message)
+        return await self.store.job_runs.answer(job.id, scheduled, status, message, error, fence=self._fence)
 
     async def _resolve(self, job: Job) -> tuple[Platform, ChatRef]:
         name = target_platform(job.target)
@@ -293,10 +329,18 @@ class Scheduler:
         except TimeoutError:
             raise ConnectionError(f"{name} did not connect within {self.platform_wait:.0f} s") from None
 
-    async def _deliver(self, platform: Platform, chat: ChatRef, text: str, key: str) -> list[str]:
-        ids = []
-        for index, chunk in enumerate(split_message(images_as_links(text), platform.max_message_chars)):
-            ref = await platform.send(chat, chunk, idempotency_key=f"{key}:{index}")
+    async def _deliver(self, platform: Platform, chat: ChatRef, job: Job, run: JobRun) -> list[str]:
+        """Post the run's answer, skipping the chunks a previous attempt recorded as posted. A chunk posted
+        but not recorded (a crash in between) is posted again under the same idempotency key."""
+        assert run.message is not None
+        body = run.message if run.status == "ok" else f"⚠️ This scheduled job could not finish: {run.message}"
+        text = images_as_links(f"⏰ **{job.name}**\n\n{body}")
+        chunks = split_message(text, platform.max_message_chars)
+        ids = list(run.sent[: len(chunks)])
+        key = f"cron:{job.id}:{int(run.slot)}"
+        for index in range(len(ids), len(chunks)):
+            ref = await platform.send(chat, chunks[index], idempotency_key=f"{key}:{index}")
+            await self.store.job_runs.record_sent(job.id, run.slot, index, ref.message_id, fence=self._fence)
             ids.append(ref.message_id)
         return ids
 
@@ -306,7 +350,7 @@ class Scheduler:
             return
         if current.schedule_kind == "once" and outcome.status == "ok" and current.next_run_at == scheduled:
             # A one-off job that did its work is done; a failed one stays listed with its error.
-            await self.store.jobs.delete(job.id)
+            await self.store.jobs.delete(job.id, fence=self._fence)
             return
         if current.next_run_at == scheduled:
             following = next_run(
@@ -315,7 +359,7 @@ class Scheduler:
         else:
             # Changed while it ran (rescheduled, resumed, asked to run again): keep what was set.
             following = current.next_run_at
-        await self.store.jobs.record_run(job.id, outcome.status, outcome.error, following)
+        await self.store.jobs.record_run(job.id, outcome.status, outcome.error, following, fence=self._fence)
 
 
 def _short(text: str) -> str:

@@ -12,12 +12,10 @@ import contextlib
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
-import pytest
 
-from tests.fakes.llm import FakeLLM, Text
+from tests.fakes.llm import Text
 from tests.fakes.mattermost import MattermostEmulator
 from tests.harness.gateway import GatewayProcess, start_gateway_process, wait_for_log, write_home
 from tests.harness.postgres_server import PostgresServer
@@ -25,17 +23,6 @@ from tests.integration.mattermost.conftest import MattermostBot
 from tests.integration.mattermost.test_replicas import replication_status, settled
 
 LEASE_SECONDS = 3.0
-
-
-@pytest.fixture
-async def mm() -> AsyncIterator[MattermostEmulator]:
-    async with MattermostEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def bot(mm: MattermostEmulator, llm: FakeLLM, tmp_path: Path) -> MattermostBot:
-    return MattermostBot.create(mm, llm, tmp_path / "home")
 
 
 @dataclass
