@@ -32,8 +32,8 @@ from hermes.gateway.proxy import ProxyAgent
 from hermes.gateway.rate_limit import RateLimiter
 from hermes.gateway.requests import RequestRuns
 from hermes.gateway.routing import RoutingPolicy, session_key
-from hermes.platforms.base import AccessList, ChatRef, Inbound, Platform
-from hermes.store import Store
+from hermes.platforms.base import AccessList, ChatRef, FenceLost, Inbound, Platform
+from hermes.store import LeaseLostError, Store
 
 log = logging.getLogger(__name__)
 
@@ -399,6 +399,10 @@ class Hub:
                     await self._run(lane.key, batch, lane.cancel)
                 except asyncio.CancelledError:
                     raise
+                except (FenceLost, LeaseLostError) as exc:
+                    # Another replica holds the platform now and answers these events from the inbox,
+                    # where they stay pending: marking them failed here could hide them from it.
+                    log.warning("%s: %s; the replica holding it answers", batch[-1].chat.platform, exc)
                 except Exception as exc:
                     # The reply could not be delivered (the platform refused or is gone); recorded as
                     # failed so it is not retried forever, and the lane goes on with the next input.

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from hermes.gateway.pid_lock import PidLock
 from hermes.gateway.scheduler import Scheduler
+from hermes.platforms.base import ChatRef, MessageRef
 from hermes.testing import TestPlatform
 from tests.fakes.llm import Call, Error, Stall, Text, ToolCalls
 from tests.integration.scheduler.conftest import Rig
@@ -239,3 +241,36 @@ async def test_a_job_cannot_create_jobs(make_rig: MakeRig) -> None:
     assert "cronjob" not in first.tool_names and "read_file" in first.tool_names
     assert "there is no tool named 'cronjob'" in rig.llm.chat_requests[-1].messages[-1]["content"]
     assert [job.name for job in await rig.store.jobs.all()] == ["breeder"]
+
+
+class StallingPlatform(TestPlatform):
+    """Posts `posts` messages, then hangs on the next as a dead connection would."""
+
+    posts = 1
+
+    async def send(self, chat: ChatRef, text: str, *, idempotency_key: str, **extra: Any) -> MessageRef:
+        if len(self.messages) >= self.posts:
+            await asyncio.Event().wait()
+        return await super().send(chat, text, idempotency_key=idempotency_key, **extra)
+
+
+async def test_a_run_cut_off_while_posting_is_finished_from_its_stored_answer(make_rig: MakeRig) -> None:
+    platform = StallingPlatform(max_message_chars=100)
+    rig = await make_rig(platform=platform, poll_seconds=0.05)
+    job = await rig.add_job(name="digest")
+    answer = " ".join(f"item{i}" for i in range(40))
+    rig.llm.script(Text(answer), Text("a second answer, which nobody should see"))
+    rig.scheduler.start()
+    await platform.wait_for_messages(1, timeout=10)
+    await rig.scheduler.stop(0.2)
+    run = await rig.store.job_runs.get(job.id, job.next_run_at or 0)
+    assert run is not None and run.message == answer and len(run.sent) == 1
+
+    # The next start finishes the same run: the rest of the same answer, without asking the model again.
+    platform.posts = 100
+    [outcome] = await asyncio.gather(*await Scheduler(rig.hub).tick())
+    assert outcome is not None and outcome.status == "ok" and outcome.text == answer
+    texts = [m.text.rsplit("\n(", 1)[0] for m in platform.messages]
+    assert len(texts) > 2 and " ".join(texts).split() == ["⏰", "**digest**", *answer.split()]
+    assert len(rig.llm.chat_requests) == 1
+    assert await rig.store.job_runs.get(job.id, job.next_run_at or 0) is None
