@@ -35,6 +35,7 @@ class HeldLease:
         ttl: float,
         *,
         clock: Callable[[], float] = time.monotonic,
+        listeners: list[Callable[[], object]] | None = None,
     ) -> None:
         self.leases = leases
         self.name = name
@@ -43,7 +44,8 @@ class HeldLease:
         self._clock = clock
         self._token: int | None = None
         self._valid_until = 0.0
-        self._on_acquired: list[Callable[[], object]] = []
+        # Called whenever the lease is taken; a list shared by several leases calls them for any of them.
+        self._listeners = listeners if listeners is not None else []
 
     @property
     def fence(self) -> LeaseFence | None:
@@ -57,8 +59,9 @@ class HeldLease:
             raise FenceLost(f"{self.name}: this replica no longer holds the lease")
 
     def when_acquired(self, callback: Callable[[], object]) -> None:
-        """Call `callback` each time this replica takes the lease (what waits for it need not poll)."""
-        self._on_acquired.append(callback)
+        """Call `callback` each time this replica takes the lease (or one sharing its listeners), so what
+        waits for it need not poll."""
+        self._listeners.append(callback)
 
     async def acquire(self) -> bool:
         sent = self._clock()
@@ -67,7 +70,7 @@ class HeldLease:
             return False
         self._token = token
         self._valid_until = sent + self.ttl * (1 - SAFETY_MARGIN_FRACTION)
-        for callback in self._on_acquired:
+        for callback in self._listeners:
             callback()
         return True
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hermes.gateway.leases import HeldLease
 from hermes.gateway.pid_lock import PidLock
 from hermes.gateway.scheduler import Scheduler
 from hermes.platforms.base import ChatRef, MessageRef
@@ -274,3 +275,29 @@ async def test_a_run_cut_off_while_posting_is_finished_from_its_stored_answer(ma
     assert len(texts) > 2 and " ".join(texts).split() == ["⏰", "**digest**", *answer.split()]
     assert len(rig.llm.chat_requests) == 1
     assert await rig.store.job_runs.get(job.id, job.next_run_at or 0) is None
+
+
+async def test_with_replicas_a_job_runs_where_its_platform_is_held(make_rig: MakeRig) -> None:
+    taken: list[Callable[[], object]] = []
+    rig = await make_rig(poll_seconds=30)
+    leases = rig.store.leases
+    scheduler_lease = HeldLease(leases, "scheduler", "this-replica", ttl=30, listeners=taken)
+    platform_lease = HeldLease(leases, "platform:test", "this-replica", ttl=30, listeners=taken)
+    rig.scheduler.lease = scheduler_lease
+    scheduler_lease.when_acquired(rig.scheduler.wake)
+    rig.platform.fence = platform_lease
+    # This replica holds the scheduler, another the test platform: the job is the other's to run.
+    assert await scheduler_lease.acquire()
+    assert await leases.acquire("platform:test", "other-replica", ttl=0.5) is not None
+    job = await rig.add_job()
+    rig.llm.script(Text("posted by the platform's holder"))
+    rig.scheduler.start()
+    await asyncio.sleep(0.3)
+    assert rig.platform.messages == [] and await rig.store.jobs.get(job.id) == job
+
+    # Once the other replica's lease has expired and this one takes the platform, the job runs here.
+    async with asyncio.timeout(10):
+        while not await platform_lease.acquire():
+            await asyncio.sleep(0.05)
+    [message] = await rig.platform.wait_for_messages(1, timeout=10)
+    assert message.text.endswith("posted by the platform's holder")
