@@ -9,6 +9,11 @@ down) skips that run; within the grace it runs once, however many slots it misse
 
 The scheduler holds `HERMES_HOME/cron.lock` while it runs: `hermes cron run` uses it to tell whether a
 daemon is there to run a job, and two gateways on one home cannot both run the same jobs.
+
+A run is kept in the store while it goes on (claimed, then its answer, then each chunk posted: see
+`store.job_runs`), so a run cut off by a crash is finished from where it stopped, once. With replicas on
+PostgreSQL each job runs under a lease, which fences all of those writes: its platform's lease where the
+platform is held through one (that replica is the one connected to it), else the scheduler's.
 """
 
 from __future__ import annotations
