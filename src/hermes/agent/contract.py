@@ -84,6 +84,12 @@ class RunRequest:
     # A scheduled run: nobody is there, and tools that create standing work (`attended_only`) are not
     # offered, so a job cannot create jobs.
     unattended: bool = False
+    # A caller that waits for the whole answer (an API request): the exchange is stored in one transaction
+    # when the run ends, not message by message. A crash mid-run loses only a run nobody got an answer to.
+    store_at_end: bool = False
+    # The caller made the session key up for this run: nothing is stored under it, so no session is looked
+    # up, and the session is opened with the run's first write.
+    new_session: bool = False
 
 
 @dataclass(frozen=True)

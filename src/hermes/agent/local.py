@@ -197,7 +197,14 @@ class LocalAgent:
         else:
             conversation = await self.conversations.open(request)
         async with conversation.lock:
-            result = await self._turn(conversation, request, services, emit)
+            conversation.store_at_end = request.store_at_end
+            try:
+                result = await self._turn(conversation, request, services, emit)
+            except asyncio.CancelledError:
+                # What the caller saw of a cancelled run is kept, as when each message is stored at once.
+                await self.conversations.flush(conversation)
+                raise
+            await self.conversations.flush(conversation)
         if isinstance(result, Final):
             self._ask_for_title(conversation, request.text, result)
         return result

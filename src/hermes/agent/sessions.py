@@ -19,7 +19,7 @@ from typing import Any
 from hermes.agent.contract import ChatMessage, RunRequest
 from hermes.agent.messages import Message, ToolCall, close_dangling_calls
 from hermes.store import Message as StoredMessage
-from hermes.store import NewMessage, Store
+from hermes.store import NewMessage, Opening, Store, new_session_id
 from hermes.store import Session as StoredSession
 
 SUMMARY_HEADER = (
@@ -59,6 +59,11 @@ class Conversation:
     chars: int = 0
     # No compression is tried again until the context holds this many chars (after a try that left it long).
     compress_after_chars: int = 0
+    # The rows of the context's last messages, not yet in the store (a run that stores at its end).
+    unsaved: list[NewMessage] = field(default_factory=list)
+    # The session's row, when it is still to be written with the first messages.
+    opening: Opening | None = None
+    store_at_end: bool = False
 
     def __post_init__(self) -> None:
         self.chars = sum(m.chars() for m in self.messages) + len(self.summary or "")
@@ -184,6 +189,12 @@ class ConversationStore:
         if self._store is None:
             raise RuntimeError("a stored conversation needs a state store")
         chat_id = request.origin.chat_id if request.origin is not None else request.session_key
+        if request.new_session:
+            session_id = new_session_id()
+            opening = Opening(session_id, request.session_key, request.platform, chat_id)
+            conversation = Conversation(request.session_key, session_id, [], 0, opening=opening)
+            self._remember(conversation)
+            return conversation
         session = await self._store.sessions.get_or_create(
             request.session_key, platform=request.platform, chat_id=chat_id
         )
@@ -193,11 +204,14 @@ class ConversationStore:
             self._cache.move_to_end(request.session_key)
             return conversation
         conversation = await self._load(session)
-        self._cache[request.session_key] = conversation
-        self._cache.move_to_end(request.session_key)
+        self._remember(conversation)
+        return conversation
+
+    def _remember(self, conversation: Conversation) -> None:
+        self._cache[conversation.key] = conversation
+        self._cache.move_to_end(conversation.key)
         while len(self._cache) > self._max_cached:
             self._cache.popitem(last=False)
-        return conversation
 
     async def _load(self, session: StoredSession) -> Conversation:
         assert self._store is not None
@@ -235,7 +249,10 @@ class ConversationStore:
         model: str | None = None,
         usage: tuple[int, int] | None = None,
     ) -> list[Message]:
-        """Add messages to the context and, for a stored session, to state.db (usage goes on the first)."""
+        """Add messages to the context and, for a stored session, to state.db (usage goes on the first);
+        a conversation that stores at its end keeps them until `flush`."""
+        if not messages:
+            return []
         if conversation.session_id is None or self._store is None:
             conversation.add_local(messages)
             return list(messages)
@@ -243,13 +260,39 @@ class ConversationStore:
             to_new_message(m, model if m.role == "assistant" else None, usage if i == 0 else None)
             for i, m in enumerate(messages)
         ]
-        stored = await self._store.sessions.append(conversation.session_id, rows)
-        with_ids = [dataclasses.replace(m, id=row.id) for m, row in zip(messages, stored, strict=True)]
-        conversation.add_local(with_ids)
-        conversation.stored_count += len(with_ids)
-        return with_ids
+        conversation.add_local(messages)
+        conversation.unsaved.extend(rows)
+        if not conversation.store_at_end:
+            await self.flush(conversation)
+        return conversation.messages[len(conversation.messages) - len(messages) :]
+
+    async def flush(self, conversation: Conversation) -> None:
+        """Store what the conversation holds unsaved, in one transaction with its session's opening. When
+        that fails the conversation is dropped from the cache, so the next run reloads what was stored.
+
+        The unsaved messages are the context's last ones (compression flushes before it cuts), possibly
+        swapped in place for a lighter copy (`replace_last`): they get their ids by position."""
+        if self._store is None or conversation.session_id is None:
+            return
+        if not conversation.unsaved and conversation.opening is None:
+            return
+        unsaved, conversation.unsaved = conversation.unsaved, []
+        try:
+            stored = await self._store.sessions.append(
+                conversation.session_id, unsaved, opening=conversation.opening
+            )
+        except BaseException:
+            self.forget(conversation.key)
+            raise
+        conversation.opening = None
+        start = len(conversation.messages) - len(stored)
+        for index, row in enumerate(stored, start):
+            conversation.messages[index] = dataclasses.replace(conversation.messages[index], id=row.id)
+        conversation.stored_count += len(stored)
 
     async def save_summary(self, conversation: Conversation, tail_start: int, summary: str) -> None:
+        # The summary points at a stored message id: what is unsaved is stored first.
+        await self.flush(conversation)
         upto = conversation.messages[tail_start - 1].id
         if conversation.session_id is not None and self._store is not None and upto is not None:
             await self._store.sessions.set_summary(conversation.session_id, summary, upto)

@@ -17,19 +17,18 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass
 from typing import Any
 
-from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, ImageInput, Origin, RunRequest
+from hermes.agent.contract import AgentEvent, AgentPort, Failed, Final, RunRequest
 from hermes.config.settings import Settings
+from hermes.gateway.admission import Admission, AdmissionRules
 from hermes.gateway.approvals import Approvals
-from hermes.gateway.auth import Authorizer, DenialNotices, denial_text
+from hermes.gateway.chat_request import chat_request
 from hermes.gateway.codec import from_payload, to_payload
-from hermes.gateway.commands import CommandContext, command_menu, parse_command
+from hermes.gateway.commands import Command, CommandContext, command_menu, parse_command
 from hermes.gateway.delivery import EditThrottle, ReplyStream
 from hermes.gateway.homes import home_chat
-from hermes.gateway.image_links import images_as_links
 from hermes.gateway.lanes import Lane
 from hermes.gateway.leases import HeldLease
 from hermes.gateway.proxy import ProxyAgent
-from hermes.gateway.rate_limit import RateLimiter
 from hermes.gateway.requests import RequestRuns
 from hermes.gateway.routing import RoutingPolicy, session_key
 from hermes.platforms.base import AccessList, ChatRef, FenceLost, Inbound, Platform
@@ -38,7 +37,6 @@ from hermes.store import LeaseLostError, Store
 log = logging.getLogger(__name__)
 
 INTERRUPT_ACK = "⏹ Interrupted — taking your new message into account."
-SLOW_DOWN = "⏳ You are sending messages faster than {limit} a minute; I am not answering the extra ones."
 
 
 @dataclass(frozen=True)
@@ -54,6 +52,11 @@ class HubOptions:
     max_edits: int = 100
     owners: frozenset[str] = frozenset()
     user_messages_per_minute: int = 0
+
+    def admission_rules(self) -> AdmissionRules:
+        return AdmissionRules(
+            self.max_message_age, self.allow_bots, self.max_bot_replies, self.user_messages_per_minute
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HubOptions:
@@ -85,15 +88,21 @@ class Hub:
         self.agent = agent
         self.platforms = dict(platforms)
         self.options = options
-        self.authorizer = Authorizer(gateway_access)
-        self.denials = DenialNotices()
         self.approvals = Approvals(self)
-        self.rate_limiter = RateLimiter(options.user_messages_per_minute)
         self.clock = clock
         self.started_at = clock()
+        self.admission = Admission(
+            self.platforms,
+            options.admission_rules(),
+            store.inbox,
+            self.approvals,
+            gateway_access,
+            self.session_key_for,
+            self._command_context,
+            clock=clock,
+        )
         self._lanes: dict[str, Lane] = {}
         self._tasks: set[asyncio.Task[object]] = set()
-        self._bot_streaks: dict[tuple[str, str], int] = {}
         self.requests = RequestRuns(agent)
         # Events handled again after a restart: only these can have reply chunks sent already.
         self._resumed: set[tuple[str, str]] = set()
@@ -103,10 +112,15 @@ class Hub:
         self._held: dict[str, list[Inbound]] = {}
         self._processing = True
 
+    def reconfigure(self, options: HubOptions, gateway_access: AccessList) -> None:
+        """New settings from a reload, for the events handled from now on."""
+        self.options = options
+        self.admission.reconfigure(options.admission_rules(), gateway_access)
+
     # -- what platforms call (HubPort) --------------------------------------------------------------
 
     async def receive(self, inbound: Inbound, *, cursor: str | None = None) -> bool:
-        payload = to_payload(inbound, content=self._may_answer(inbound))
+        payload = to_payload(inbound, content=self.admission.may_answer(inbound))
         accepted = await self.store.inbox.accept(
             inbound.chat.platform, inbound.event_id, payload, cursor=cursor
         )
@@ -146,7 +160,10 @@ class Hub:
         if self.options.owners:
             return True
         adapter = self.platforms.get(platform)
-        return self.authorizer.only_user(adapter.access if adapter is not None else AccessList()) is not None
+        return (
+            self.admission.authorizer.only_user(adapter.access if adapter is not None else AccessList())
+            is not None
+        )
 
     def is_owner(self, platform: str, user_id: str) -> bool:
         """The owner: named in `gateway.owners`, or else the one person a platform's allowlists admit."""
@@ -154,12 +171,12 @@ class Hub:
             return user_id in self.options.owners or f"{platform}:{user_id}" in self.options.owners
         adapter = self.platforms.get(platform)
         access = adapter.access if adapter is not None else AccessList()
-        return self.authorizer.only_user(access) == user_id
+        return self.admission.authorizer.only_user(access) == user_id
 
     def is_allowed(self, platform: str, user_id: str) -> bool:
         adapter = self.platforms.get(platform)
         access = adapter.access if adapter is not None else AccessList()
-        return self.authorizer.allowed(access, user_id)
+        return self.admission.authorizer.allowed(access, user_id)
 
     def is_command(self, text: str, *, bare: bool = False) -> bool:
         return parse_command(text, bare=bare) is not None
@@ -259,110 +276,32 @@ class Hub:
         self._handling.add(ident)
         key: str | None = None
         try:
-            key = await self._route(inbound)
+            key = await self.admission.route(inbound)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             # Marked finished so a poisonous event is not retried on every start.
             log.exception("%s: failed to handle event %s", inbound.chat.platform, inbound.event_id)
-            await self._skip(inbound, f"error: {type(exc).__name__}")
+            await self.admission.skip(inbound, f"error: {type(exc).__name__}")
         finally:
             if key is None:
                 self._handling.discard(ident)
         return key
 
-    async def _skip(self, inbound: Inbound, reason: str) -> None:
-        await self.store.inbox.mark_skipped(inbound.chat.platform, inbound.event_id, reason)
-
-    async def _route(self, inbound: Inbound) -> str | None:
-        """The session key when the event is for its session's lane; None when it was finished here."""
-        platform = self.platforms[inbound.chat.platform]
-        if self.clock() - inbound.sent_at > self.options.max_message_age:
-            await self._skip(inbound, "too old")
-            return None
-        if not self._bot_allowed(inbound):
-            await self._skip(inbound, "from a bot")
-            return None
-        if not self.authorizer.allowed(platform.access, inbound.sender_id):
-            await self._deny(platform, inbound)
-            return None
-        if self.approvals.answer(inbound):
-            await self.store.inbox.mark_done(inbound.chat.platform, inbound.event_id, [])
-            return None
-        if not inbound.addressed:
-            await self._skip(inbound, "not addressed")
-            return None
-        if not self.rate_limiter.allow(platform.name, inbound.sender_id, inbound.sent_at):
-            await self._slow_down(platform, inbound)
-            return None
-        key = self.session_key_for(inbound)
-        command = parse_command(inbound.text, bare=inbound.chat.kind != "dm" and platform.bare_commands)
-        if command is not None:
-            found, args = command
-            ctx = CommandContext(
-                inbound,
-                key,
-                found,
-                args,
-                sessions=self.store.sessions,
-                homes=self.store.homes,
-                runs=self,
-                owners=self,
-                default_model=self.default_model,
-                uptime_seconds=self.clock() - self.started_at,
-                remote=self.agent if isinstance(self.agent, ProxyAgent) else None,
-            )
-            await self._run_command(platform, inbound, ctx)
-            return None
-        return key
-
-    def _may_answer(self, inbound: Inbound) -> bool:
-        """Whether handling this event (again, after a crash) may need its content: the checks of `_route`
-        that need no I/O. Everything else is stored without text."""
-        platform = self.platforms.get(inbound.chat.platform)
-        return (
-            platform is not None
-            and self.clock() - inbound.sent_at <= self.options.max_message_age
-            and (not inbound.sender_is_bot or self.options.allow_bots)
-            and self.authorizer.allowed(platform.access, inbound.sender_id)
-            and (inbound.addressed or self.approvals.awaits(inbound))
+    def _command_context(self, inbound: Inbound, key: str, command: Command, args: str) -> CommandContext:
+        return CommandContext(
+            inbound,
+            key,
+            command,
+            args,
+            sessions=self.store.sessions,
+            homes=self.store.homes,
+            runs=self,
+            owners=self,
+            default_model=self.default_model,
+            uptime_seconds=self.clock() - self.started_at,
+            remote=self.agent if isinstance(self.agent, ProxyAgent) else None,
         )
-
-    async def _slow_down(self, platform: Platform, inbound: Inbound) -> None:
-        log.warning("%s: %s is over the message rate limit; not answered", platform.name, inbound.sender_id)
-        if self.rate_limiter.should_tell(platform.name, inbound.sender_id, inbound.sent_at):
-            text = SLOW_DOWN.format(limit=self.rate_limiter.per_minute)
-            await platform.send(inbound.chat, text, idempotency_key=f"{inbound.event_id}:slow")
-        await self._skip(inbound, "rate limited")
-
-    def _bot_allowed(self, inbound: Inbound) -> bool:
-        streak_key = (inbound.chat.platform, inbound.chat.chat_id)
-        if not inbound.sender_is_bot:
-            self._bot_streaks.pop(streak_key, None)
-            return True
-        if not self.options.allow_bots:
-            return False
-        return self._bot_streaks.get(streak_key, 0) < self.options.max_bot_replies
-
-    async def _deny(self, platform: Platform, inbound: Inbound) -> None:
-        self.denials.log_once(platform.name, inbound.sender_id, inbound.chat.chat_id)
-        if inbound.chat.kind == "dm" and self.denials.should_notify(platform.name, inbound.sender_id):
-            await platform.send(
-                inbound.chat,
-                denial_text(platform.name, inbound.sender_id),
-                idempotency_key=f"{inbound.event_id}:denied",
-            )
-        await self.store.inbox.mark_skipped(inbound.chat.platform, inbound.event_id, "not allowed")
-
-    async def _run_command(self, platform: Platform, inbound: Inbound, ctx: CommandContext) -> None:
-        reply = await ctx.command.handler(ctx)
-        reply_ids: list[str] = []
-        if reply:
-            ref = await platform.send(
-                inbound.chat, images_as_links(reply), idempotency_key=f"{inbound.event_id}:0"
-            )
-            reply_ids.append(ref.message_id)
-        await self.store.inbox.mark_done(inbound.chat.platform, inbound.event_id, reply_ids)
 
     # -- session lanes -----------------------------------------------------------------------------
 
@@ -409,7 +348,7 @@ class Hub:
                     last = batch[-1]
                     log.exception("%s: reply to %s failed", last.chat.platform, last.event_id)
                     for item in batch:
-                        await self._skip(item, f"error: {type(exc).__name__}")
+                        await self.admission.skip(item, f"error: {type(exc).__name__}")
                 finally:
                     self._handling.difference_update((item.chat.platform, item.event_id) for item in batch)
         finally:
@@ -436,25 +375,7 @@ class Hub:
             tool_progress=self.options.tool_progress,
             throttle=EditThrottle(self.options.min_edit_interval, self.options.max_edits),
         )
-        request = RunRequest(
-            session_key=key,
-            text="\n\n".join(item.text for item in batch),
-            platform=platform.name,
-            chat_kind=last.chat.kind,
-            platform_hint=platform.prompt_hint,
-            user_id=last.sender_id,
-            user_name=last.sender_name,
-            images=await _images(batch),
-            memory_scope=self._memory_scope(last),
-            origin=Origin(
-                platform.name,
-                last.chat.chat_id,
-                last.chat.kind,
-                last.chat.thread_id,
-                last.sender_id,
-                last.event_id,
-            ),
-        )
+        request = await chat_request(key, batch, platform, self._memory_scope(last))
         typing = asyncio.create_task(self._keep_typing(platform, last.chat))
         end: Final | Failed | None = None
         try:
@@ -468,9 +389,7 @@ class Hub:
             await asyncio.gather(typing, return_exceptions=True)
             await _quietly(platform.typing(last.chat, False))
         reply_ids = await stream.finish(end or Failed("the run ended without an answer"))
-        if last.sender_is_bot:
-            streak_key = (last.chat.platform, last.chat.chat_id)
-            self._bot_streaks[streak_key] = self._bot_streaks.get(streak_key, 0) + 1
+        self.admission.answered(last)
         for item in batch:
             await inbox.mark_done(platform.name, item.event_id, reply_ids)
 
@@ -507,16 +426,3 @@ async def _quietly(awaitable: Awaitable[object]) -> None:
         await awaitable
     except Exception as exc:
         log.debug("typing indicator failed: %s", exc)
-
-
-async def _images(batch: list[Inbound]) -> tuple[ImageInput, ...]:
-    files = [a for item in batch for a in item.attachments if a.mime_type.startswith("image/")]
-    if not files:
-        return ()
-
-    def read_all() -> tuple[ImageInput, ...]:
-        from pathlib import Path
-
-        return tuple(ImageInput(a.mime_type, Path(a.path).read_bytes()) for a in files)
-
-    return await asyncio.to_thread(read_all)

@@ -18,7 +18,6 @@ from hermes.agent.tools.mcp import McpServers
 from hermes.backoff import Backoff
 from hermes.config import ConfigError, LoadedConfig, load_config
 from hermes.extensions import import_plugins
-from hermes.gateway.auth import Authorizer
 from hermes.gateway.control import ControlServer, control_socket_path
 from hermes.gateway.dashboard_chat import DashboardChat
 from hermes.gateway.hub import Hub, HubOptions
@@ -243,8 +242,10 @@ class Gateway:
             return ReloadResult(refused=["the gateway has not started yet"])
         old = self.config
         gateway = new.settings.gateway
-        hub.options = HubOptions.from_settings(new.settings)
-        hub.authorizer = Authorizer(AccessList(frozenset(gateway.allowed_users), gateway.allow_all_users))
+        hub.reconfigure(
+            HubOptions.from_settings(new.settings),
+            AccessList(frozenset(gateway.allowed_users), gateway.allow_all_users),
+        )
         self.config = new
         result = ReloadResult()
         for name in sorted(set(self.supervisors) | set(platforms)):

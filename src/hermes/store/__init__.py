@@ -31,7 +31,7 @@ from hermes.store.inbox import Inbox, InboxEvent
 from hermes.store.job_runs import JobRun, JobRuns
 from hermes.store.jobs import Job, Jobs
 from hermes.store.leases import LeaseFence, Leases, LeaseState, Replica
-from hermes.store.sessions import Message, NewMessage, SearchHit, Session, Sessions
+from hermes.store.sessions import Message, NewMessage, Opening, SearchHit, Session, Sessions, new_session_id
 
 if TYPE_CHECKING:
     from hermes.config.settings import StoreSettings
@@ -58,12 +58,14 @@ __all__ = [
     "NewMessage",
     "NewerSchemaError",
     "NotFoundError",
+    "Opening",
     "Replica",
     "SearchHit",
     "Session",
     "Sessions",
     "Store",
     "StoreError",
+    "new_session_id",
 ]
 
 

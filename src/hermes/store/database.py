@@ -6,6 +6,12 @@ queue rather than by lock contention; PostgreSQL gets a pool of them (`store.poo
 A thread hands results back a batch at a time: under load one wake-up of the event loop settles every call
 that finished meanwhile, where a thread pool wakes it once per call (on the 2-core reference machine a
 wake-up costs more CPU than the SQL it delivers).
+
+SQLite's thread also commits transactions a batch at a time (group commit): transactions that queued up
+while it was busy run in one database transaction, each in its own savepoint, so one failing leaves the
+others whole, and they are answered once that one commit has succeeded. A commit is the dearest statement
+of a small transaction. PostgreSQL's pool does not: one long transaction per connection would hold the row
+locks of several callers at once, and two connections could deadlock where their callers would not.
 """
 
 from __future__ import annotations
@@ -28,8 +34,11 @@ from hermes.store.schema import connect
 
 T = TypeVar("T")
 
-_Job = tuple[Callable[["_Worker"], Any], "asyncio.Future[Any]"]
+# A job: what to run on the worker, the caller's future, and the body when it is a transaction.
+_Job = tuple[Callable[["_Worker"], Any], "asyncio.Future[Any]", "Callable[[Connection], Any] | None"]
 _Outcome = tuple["asyncio.Future[Any]", bool, Any]
+# At most this many queued calls are taken at once: a batch's callers wait for its last call.
+_MAX_BATCH = 64
 
 
 class Database:
@@ -90,6 +99,8 @@ class Database:
         workers = [_Worker(where, jobs, opener, engine_errors) for _ in range(size)]
         for worker in workers:
             worker.start()
+        if size == 1 and dialect is SQLITE:
+            workers[0].group_begin = dialect.begin
         db = cls(where, dialect, workers, path)
         db.integrity_errors = integrity_errors
         try:
@@ -112,7 +123,10 @@ class Database:
 
     async def transaction(self, fn: Callable[[Connection], T]) -> T:
         """Like ``run``, inside one write transaction: all of ``fn``'s statements commit, or none do."""
-        return await self.run(functools.partial(_in_transaction, fn, self.dialect))
+        if self._closed:
+            raise StoreError(f"{self._where}: database is closed")
+        in_transaction = functools.partial(_in_transaction, fn, self.dialect)
+        return await self._call(functools.partial(_Worker.apply, fn=in_transaction), fn)
 
     async def close(self) -> None:
         """Finish queued work, then close the connections. Closing twice is harmless."""
@@ -121,9 +135,11 @@ class Database:
         self._closed = True
         await asyncio.gather(*self._stop())
 
-    def _call(self, fn: Callable[[_Worker], T]) -> asyncio.Future[T]:
+    def _call(
+        self, fn: Callable[[_Worker], T], body: Callable[[Connection], T] | None = None
+    ) -> asyncio.Future[T]:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._jobs.put((fn, future))
+        self._jobs.put((fn, future, body))
         return future
 
     def _stop(self) -> list[asyncio.Future[None]]:
@@ -157,6 +173,8 @@ class _Worker(threading.Thread):
         self.jobs = jobs
         self.conn: Any = None
         self.finished: asyncio.Future[None] | None = None
+        # The BEGIN of a group commit; None where transactions are committed one by one.
+        self.group_begin: str | None = None
         self._opener = opener
         self._engine_errors = engine_errors
 
@@ -184,28 +202,81 @@ class _Worker(threading.Thread):
     def run(self) -> None:
         running = True
         while running:
-            job = self.jobs.get()
+            jobs = [self.jobs.get()]
+            while jobs[-1] is not None and len(jobs) < _MAX_BATCH:
+                try:
+                    jobs.append(self.jobs.get_nowait())
+                except queue.Empty:
+                    break
             finished: list[_Outcome] = []
-            while True:
+            group: list[_Job] = []
+            for job in jobs:
                 if job is None:
                     running = False
                     break
-                fn, future = job
+                fn, future, body = job
                 # A caller cancelled before its call started: the call never runs.
-                if not future.cancelled():
-                    try:
-                        finished.append((future, True, fn(self)))
-                    except BaseException as exc:
-                        finished.append((future, False, exc))
+                if future.cancelled():
+                    continue
+                if body is not None and self.group_begin is not None:
+                    group.append(job)
+                    continue
+                if group:
+                    finished.extend(self._commit_group(group))
+                    group = []
                 try:
-                    job = self.jobs.get_nowait()
-                except queue.Empty:
-                    break
+                    finished.append((future, True, fn(self)))
+                except BaseException as exc:
+                    finished.append((future, False, exc))
+            if group:
+                finished.extend(self._commit_group(group))
             if not running:
                 self._close()
                 if self.finished is not None:
                     finished.append((self.finished, True, None))
             _deliver(finished)
+
+    def _commit_group(self, group: list[_Job]) -> list[_Outcome]:
+        """Run transaction bodies in one transaction, each in a savepoint; all answered after the commit."""
+        if len(group) == 1:
+            fn, future, _ = group[0]
+            try:
+                return [(future, True, fn(self))]
+            except BaseException as exc:
+                return [(future, False, exc)]
+        outcomes: list[_Outcome] = []
+        try:
+            self.ensure_connected()
+            conn = self.conn
+            conn.execute(self.group_begin)
+            try:
+                for _, future, body in group:
+                    assert body is not None
+                    conn.execute("SAVEPOINT hermes_call")
+                    try:
+                        outcomes.append((future, True, body(conn)))
+                    except Exception as exc:
+                        # A statement that failed may have ended the whole transaction (SQLite does so on
+                        # a full disk or an I/O error): then ROLLBACK TO fails and everyone is told.
+                        conn.execute("ROLLBACK TO hermes_call")
+                        outcomes.append((future, False, self._as_store_error(exc)))
+                    conn.execute("RELEASE hermes_call")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except BaseException as exc:
+            failure = self._as_store_error(exc)
+            return [(future, False, failure) for _, future, _ in group]
+        return outcomes
+
+    def _as_store_error(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, self._engine_errors):
+            error = StoreError(f"{self.where}: {exc}")
+            error.__cause__ = exc
+            return error
+        return exc
 
 
 def _deliver(finished: list[_Outcome]) -> None:

@@ -56,6 +56,16 @@ class NewMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class Opening:
+    """A session to open in the same transaction as its first messages (``Sessions.append``)."""
+
+    id: str
+    key: str
+    platform: str
+    chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     id: int
     session_id: str
@@ -139,6 +149,37 @@ def _encoded(message: NewMessage) -> tuple[Any, ...]:
     )
 
 
+def new_session_id() -> str:
+    return secrets.token_hex(8)
+
+
+def _insert_session(conn: Connection, opening: Opening, now: float) -> None:
+    conn.execute(
+        "INSERT INTO sessions (id, key, platform, chat_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (opening.id, opening.key, opening.platform, opening.chat_id, now, now),
+    )
+
+
+def _appended(message_id: int, session_id: str, values: tuple[Any, ...], now: float) -> Message:
+    """The stored form of a message just inserted (``values`` as ``_encoded`` made them), without reading
+    it back."""
+    role, content, tool_calls, tool_call_id, name, model, prompt_tokens, completion_tokens, metadata = values
+    return Message(
+        id=message_id,
+        session_id=session_id,
+        role=role,
+        content=content,
+        tool_calls=from_json(tool_calls),
+        tool_call_id=tool_call_id,
+        name=name,
+        model=model,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        created_at=now,
+        metadata=from_json(metadata),
+    )
+
+
 def _current(conn: Connection, key: str) -> Session | None:
     row = conn.execute(
         f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE key = ? AND ended_at IS NULL", (key,)
@@ -174,13 +215,8 @@ class Sessions:
             found = _current(conn, key)
             if found is not None:
                 return found
-            now = self._clock()
-            session_id = secrets.token_hex(8)
-            conn.execute(
-                "INSERT INTO sessions (id, key, platform, chat_id, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (session_id, key, platform, chat_id, now, now),
-            )
+            session_id = new_session_id()
+            _insert_session(conn, Opening(session_id, key, platform, chat_id), self._clock())
             return _require(conn, session_id)
 
         return await self._db.transaction(find_or_insert)
@@ -244,14 +280,19 @@ class Sessions:
 
         return await self._db.transaction(update)
 
-    async def append(self, session_id: str, messages: Sequence[NewMessage]) -> list[Message]:
-        """Append messages in order and add them to the session's totals, all in one transaction."""
+    async def append(
+        self, session_id: str, messages: Sequence[NewMessage], *, opening: Opening | None = None
+    ) -> list[Message]:
+        """Append messages in order and add them to the session's totals, all in one transaction; with
+        ``opening`` (whose id is ``session_id``), the session is opened in that transaction too."""
         encoded = [_encoded(message) for message in messages]
         prompt = sum(message.prompt_tokens or 0 for message in messages)
         completion = sum(message.completion_tokens or 0 for message in messages)
 
         def insert(conn: Connection) -> list[Message]:
             now = self._clock()
+            if opening is not None:
+                _insert_session(conn, opening, now)
             changed = conn.execute(
                 "UPDATE sessions SET message_count = message_count + ?, prompt_tokens = prompt_tokens + ?, "
                 "completion_tokens = completion_tokens + ?, updated_at = ? WHERE id = ?",
@@ -261,20 +302,20 @@ class Sessions:
                 raise NotFoundError(f"no session {session_id!r}")
             stored = []
             for values in encoded:
-                row = conn.execute(
+                (message_id,) = conn.execute(
                     "INSERT INTO messages (session_id, role, content, tool_calls, tool_call_id, name, model, "
                     "prompt_tokens, completion_tokens, metadata, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (session_id, *values, now),
                 ).fetchone()
-                stored.append(row[0])
-            rows = conn.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_id = ? AND id >= ? ORDER BY id",
-                (session_id, stored[0]),
-            ).fetchall()
-            return [_message(row) for row in rows]
+                stored.append(_appended(message_id, session_id, values, now))
+            return stored
 
+        if opening is not None and opening.id != session_id:
+            raise ValueError(f"the opening is for session {opening.id!r}, not {session_id!r}")
         if not encoded:
+            if opening is not None:
+                await self._db.transaction(lambda conn: _insert_session(conn, opening, self._clock()))
             return []
         return await self._db.transaction(insert)
 

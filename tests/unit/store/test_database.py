@@ -303,6 +303,95 @@ async def test_calls_queued_together_each_get_their_own_outcome(store: Store) ->
             assert outcome == n * 2
 
 
+async def hold_thread(db: Database) -> tuple[asyncio.Future[object], threading.Event]:
+    """Keep the database thread busy, so that the calls queued next are taken as one batch."""
+    gate = threading.Event()
+    busy = asyncio.ensure_future(db.run(lambda conn: gate.wait(5)))
+    await asyncio.sleep(0.01)
+    return busy, gate
+
+
+async def cursor_names(store: Store) -> set[str]:
+    rows = await store.db.run(lambda conn: conn.execute("SELECT platform FROM cursors").fetchall())
+    return {row[0] for row in rows}
+
+
+async def test_transactions_queued_together_commit_or_fail_each_on_its_own(store: Store) -> None:
+    class Boom(Exception):
+        pass
+
+    def write(n: int):
+        def call(conn: sqlite3.Connection) -> int:
+            conn.execute("INSERT INTO cursors VALUES (?, 'c', 0)", (f"p{n}",))
+            if n % 4 == 0:
+                raise Boom(n)
+            if n % 5 == 0:
+                conn.execute("SELECT * FROM nowhere")
+            return n
+
+        return call
+
+    busy, gate = await hold_thread(store.db)
+    calls = [asyncio.ensure_future(store.db.transaction(write(n))) for n in range(1, 31)]
+    gate.set()
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    assert await busy is True
+    for n, outcome in enumerate(outcomes, 1):
+        if n % 4 == 0:
+            assert isinstance(outcome, Boom) and outcome.args == (n,)
+        elif n % 5 == 0:
+            assert isinstance(outcome, StoreError) and "nowhere" in str(outcome)
+        else:
+            assert outcome == n
+    assert await cursor_names(store) == {f"p{n}" for n in range(1, 31) if n % 4 and n % 5}
+    assert not await store.db.run(lambda conn: conn.in_transaction)
+
+
+async def test_a_read_queued_behind_writes_sees_them(store: Store) -> None:
+    busy, gate = await hold_thread(store.db)
+    writes = [
+        asyncio.ensure_future(
+            store.db.transaction(
+                lambda conn, n=n: conn.execute("INSERT INTO cursors VALUES (?, 'c', 0)", (f"p{n}",))
+            )
+        )
+        for n in range(3)
+    ]
+    read = asyncio.ensure_future(cursor_names(store))
+    gate.set()
+    await asyncio.gather(busy, *writes)
+    assert await read == {"p0", "p1", "p2"}
+
+
+async def test_a_failed_group_commit_fails_every_transaction_in_it_and_stores_none(db_path: Path) -> None:
+    """SQLite only: there the transactions that queued up share one commit (PostgreSQL commits each on its
+    own). A deferred foreign key makes the commit itself fail, after every statement succeeded."""
+    store = await Store.open(db_path)
+    try:
+        await store.db.run(
+            lambda conn: conn.execute(
+                "CREATE TABLE child (parent TEXT REFERENCES cursors (platform) DEFERRABLE INITIALLY DEFERRED)"
+            )
+        )
+        busy, gate = await hold_thread(store.db)
+        good = asyncio.ensure_future(
+            store.db.transaction(lambda conn: conn.execute("INSERT INTO cursors VALUES ('kept?', 'c', 0)"))
+        )
+        orphan = asyncio.ensure_future(
+            store.db.transaction(lambda conn: conn.execute("INSERT INTO child VALUES ('nobody')"))
+        )
+        gate.set()
+        await busy
+        for call in (good, orphan):
+            with pytest.raises(StoreError, match="FOREIGN KEY"):
+                await call
+        assert await cursor_names(store) == set()
+        await store.cursors.set("matrix", "after")
+        assert await cursor_names(store) == {"matrix"}
+    finally:
+        await store.close()
+
+
 async def test_a_call_cancelled_before_it_starts_never_runs(store: Store) -> None:
     gate = threading.Event()
     ran: list[str] = []

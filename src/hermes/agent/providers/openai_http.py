@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Any
 
 import aiohttp
@@ -99,10 +100,12 @@ class OpenAIHttp:
                 if response.status >= 400:
                     raise self._status_error(response.status, response.headers, await response.read())
                 started = True
-                async for event in server_sent_events(response.content.iter_any()):
-                    if event.data == "[DONE]":
-                        return
-                    yield event.data
+                # Closed here, not by the garbage collector: a finaliser costs a task per request.
+                async with aclosing(server_sent_events(response.content.iter_any())) as events:
+                    async for event in events:
+                        if event.data == "[DONE]":
+                            return
+                        yield event.data
         except TimeoutError:
             raise ProviderError(f"{self.label} did not answer in time", retryable=True) from None
         except (aiohttp.ClientError, OSError) as exc:

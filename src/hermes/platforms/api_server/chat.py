@@ -78,7 +78,10 @@ class ChatOptions:
     keepalive_seconds: float
 
 
-def run_request(call: ChatCall, session_id: str, model: str | None, scope: str | None = None) -> RunRequest:
+def run_request(
+    call: ChatCall, session_id: str, model: str | None, scope: str | None = None, *, new: bool = False
+) -> RunRequest:
+    """`new`: the server made `session_id` up for this request."""
     last = call.last
     return RunRequest(
         session_key=SESSION_KEY_PREFIX + session_id,
@@ -91,6 +94,8 @@ def run_request(call: ChatCall, session_id: str, model: str | None, scope: str |
         seed=tuple(m for m in call.messages[:-1] if m.role != "system"),
         extra_system=call.system_text,
         memory_scope=scope,
+        store_at_end=True,
+        new_session=new,
     )
 
 
@@ -146,11 +151,13 @@ class ChatCompletions:
         history = call.messages[:-1]
         if given is not None:
             self.continuations.forget(given)
-        session_id = given or self.continuations.find(caller.name, history) or os.urandom(16).hex()
+        found = given or self.continuations.find(caller.name, history)
+        session_id = found or os.urandom(16).hex()
         if self.owners is not None:
             await claim(self.owners, caller, session_id)
         scope = memory_scope(caller, session_key)
-        run = run_request(call, session_id, self.options.models.routed_model(call.model), scope)
+        model = self.options.models.routed_model(call.model)
+        run = run_request(call, session_id, model, scope, new=found is None)
         headers = {SESSION_HEADER: session_id}
         if session_key is not None:
             headers[SESSION_KEY_HEADER] = session_key

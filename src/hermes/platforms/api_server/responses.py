@@ -65,6 +65,8 @@ class Chain:
     session_id: str
     seed: tuple[ChatMessage, ...]
     instructions: str | None
+    # The session id was made up for this request: no session is stored under it yet.
+    new: bool = False
 
 
 def response_not_found(response_id: str, param: str | None = None) -> ApiError:
@@ -146,9 +148,9 @@ class ResponsesApi:
         chain = await self._chain(caller, previous_id, conversation)
         if body.get("conversation_history") is not None:
             history = tuple(m for m in parse_history(body["conversation_history"]) if m.role != "system")
-            chain = Chain(os.urandom(16).hex(), history, chain.instructions if chain else None)
+            chain = Chain(os.urandom(16).hex(), history, chain.instructions if chain else None, new=True)
         if chain is None:
-            chain = Chain(os.urandom(16).hex(), turn.conversation, None)
+            chain = Chain(os.urandom(16).hex(), turn.conversation, None, new=True)
         if instructions is None:
             instructions = chain.instructions
         await claim(self.owners, caller, chain.session_id)
@@ -166,6 +168,8 @@ class ResponsesApi:
             seed=chain.seed,
             extra_system="\n\n".join(p for p in (turn.system_text, instructions) if p) or None,
             memory_scope=scope,
+            store_at_end=True,
+            new_session=chain.new,
         )
         builder = ResponseBuilder(
             f"resp_{os.urandom(14).hex()}",
@@ -209,7 +213,7 @@ class ResponsesApi:
             ChatMessage(m.role, m.content, tool_calls=tuple(m.tool_calls or ()), tool_call_id=m.tool_call_id)
             for m in messages[: stored.message_count]
         )
-        return Chain(os.urandom(16).hex(), seed, stored.instructions)
+        return Chain(os.urandom(16).hex(), seed, stored.instructions, new=True)
 
     async def _owned(self, response_id: str, owner: str | None) -> StoredResponse | None:
         """The stored response, if `owner` may see it (None: anyone's)."""

@@ -1,44 +1,33 @@
 """`/api/sessions` (API-CONTRACT §10): the API server's sessions as resources — list (paged), create, read,
-rename, delete, their messages (paged), fork, and one turn of chat (JSON or named-event SSE).
+rename, delete, their messages (paged), fork, and one turn of chat (`session_chat.py`).
 
 Only the API server's own sessions are served (a person's Matrix or Mattermost conversation is not an API
 resource), addressed by the id clients send as `X-Hermes-Session-Id`. A client key sees only the sessions
-it opened. Session chat runs under the same cap and per-session order as every other run, and a failed
-turn is an error, not a 200 with success flags (§17.18). Forking copies the transcript; the source stays
-usable.
+it opened. Forking copies the transcript; the source stays usable.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import os
 import time
-from contextlib import aclosing
 from typing import Any
 
 from aiohttp import web
 
-from hermes.agent.contract import Failed, Final, RunRequest, TextDelta, ToolFinished, ToolStarted
 from hermes.platforms.api_server.admission import Admission
 from hermes.platforms.api_server.auth import caller_of
 from hermes.platforms.api_server.body import read_object
 from hermes.platforms.api_server.endpoints import Endpoint, json_response
-from hermes.platforms.api_server.errors import ApiError, bad_request, run_failed
-from hermes.platforms.api_server.inputs import parse_input
+from hermes.platforms.api_server.errors import ApiError, bad_request
 from hermes.platforms.api_server.ownership import session_not_found
+from hermes.platforms.api_server.session_chat import SessionChat
 from hermes.platforms.api_server.session_headers import (
     PLATFORM,
-    SESSION_HEADER,
-    SESSION_KEY_HEADER,
     SESSION_KEY_PREFIX,
-    memory_scope,
     session_id_from,
-    session_key_from,
 )
 from hermes.platforms.api_server.session_store import ApiSession, ApiSessions
-from hermes.platforms.api_server.sse import EventStream
 from hermes.platforms.base import HubPort
 from hermes.store import NewMessage, Store
 
@@ -53,11 +42,9 @@ class SessionsApi:
     def __init__(
         self, hub: HubPort, store: Store, owners: ApiSessions, admission: Admission, keepalive_seconds: float
     ) -> None:
-        self.hub = hub
         self.store = store
         self.owners = owners
-        self.admission = admission
-        self.keepalive_seconds = keepalive_seconds
+        self.chat = SessionChat(hub, admission, keepalive_seconds, self._session)
 
     def endpoints(self) -> list[Endpoint]:
         one = "/api/sessions/{session_id}"
@@ -69,8 +56,8 @@ class SessionsApi:
             Endpoint("session_delete", "DELETE", one, self.delete),
             Endpoint("session_messages", "GET", f"{one}/messages", self.messages),
             Endpoint("session_fork", "POST", f"{one}/fork", self.fork),
-            Endpoint("session_chat", "POST", f"{one}/chat", self.chat),
-            Endpoint("session_chat_stream", "POST", f"{one}/chat/stream", self.chat_stream),
+            Endpoint("session_chat", "POST", f"{one}/chat", self.chat.answer),
+            Endpoint("session_chat_stream", "POST", f"{one}/chat/stream", self.chat.stream),
         ]
 
     def features(self) -> dict[str, Any]:
@@ -187,131 +174,6 @@ class SessionsApi:
         assert forked is not None
         return json_response({"object": "hermes.session", "session": await self._object(forked)}, 201)
 
-    # -- chat on a session ---------------------------------------------------------------------------
-
-    def _run_request(self, request: web.Request, session: ApiSession, body: dict[str, Any]) -> RunRequest:
-        value = body.get("message", body.get("input"))
-        if value is None:
-            raise ApiError(
-                400, "Missing 'message' (the text to send).", param="message", code="missing_message"
-            )
-        turn = parse_input(value, "message" if "message" in body else "input")
-        system = body.get("system_message", body.get("instructions"))
-        if system is not None and not isinstance(system, str):
-            raise bad_request("`system_message` must be a string.", "system_message")
-        scope = memory_scope(caller_of(request), session_key_from(request.headers.get(SESSION_KEY_HEADER)))
-        return RunRequest(
-            session_key=SESSION_KEY_PREFIX + session.session_id,
-            text=turn.text,
-            platform=PLATFORM,
-            chat_kind="api",
-            user_id=PLATFORM,
-            images=turn.images,
-            extra_system="\n\n".join(p for p in (turn.system_text, system) if p) or None,
-            memory_scope=scope,
-        )
-
-    async def chat(self, request: web.Request) -> web.Response:
-        session = await self._session(request)
-        run = self._run_request(request, session, await read_object(request))
-        end: Final | Failed | None = None
-        cancel = asyncio.Event()
-        with self.admission.slot():
-            try:
-                async with aclosing(self.hub.run_request(run, cancel)) as events:
-                    async for event in events:
-                        if isinstance(event, Final | Failed):
-                            end = event
-            except asyncio.CancelledError:
-                cancel.set()
-                raise
-        if not isinstance(end, Final):
-            raise run_failed(
-                end.message if end else "The run ended without an answer.", end.status if end else None
-            )
-        return json_response(
-            {
-                "object": "hermes.session.chat.completion",
-                "session_id": session.session_id,
-                "message": {"role": "assistant", "content": end.text},
-                "usage": _usage(end),
-            },
-            headers=_headers(request, session),
-        )
-
-    async def chat_stream(self, request: web.Request) -> web.StreamResponse:
-        session = await self._session(request)
-        run = self._run_request(request, session, await read_object(request))
-        run_id = f"run_{os.urandom(16).hex()}"
-        message_id = f"msg_{os.urandom(16).hex()}"
-        sequence = 0
-
-        def record(kind: str, **fields: Any) -> bytes:
-            nonlocal sequence
-            sequence += 1
-            data = {
-                "session_id": session.session_id,
-                "run_id": run_id,
-                "seq": sequence,
-                "ts": time.time(),
-                **fields,
-            }
-            return f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode()
-
-        stream = EventStream(request, _headers(request, session), b"", self.keepalive_seconds)
-        cancel = asyncio.Event()
-        end: Final | Failed | None = None
-        text: list[str] = []
-        with self.admission.slot():
-            try:
-                await stream.write(
-                    record("run.started", user_message={"role": "user", "content": run.text})
-                    + record("message.started", message={"id": message_id, "role": "assistant"})
-                )
-                async with aclosing(self.hub.run_request(run, cancel)) as events:
-                    async for event in events:
-                        if isinstance(event, TextDelta):
-                            text.append(event.text)
-                            await stream.write(
-                                record("assistant.delta", message_id=message_id, delta=event.text)
-                            )
-                        elif isinstance(event, ToolStarted):
-                            await stream.write(
-                                record(
-                                    "tool.started",
-                                    message_id=message_id,
-                                    tool_name=event.name,
-                                    args=event.arguments,
-                                )
-                            )
-                        elif isinstance(event, ToolFinished):
-                            await stream.write(
-                                record("tool.completed", message_id=message_id, tool_name=event.name)
-                            )
-                        else:
-                            end = event
-                if isinstance(end, Final):
-                    tail = record(
-                        "assistant.completed",
-                        message_id=message_id,
-                        content=end.text,
-                        completed=True,
-                        partial=False,
-                        interrupted=False,
-                    ) + record("run.completed", message_id=message_id, completed=True, usage=_usage(end))
-                else:
-                    message = end.message if end is not None else "The run ended without an answer."
-                    tail = record("error", message=message, partial=bool(text))
-                await stream.finish(tail + record("done"))
-            except ConnectionError:
-                cancel.set()
-            except asyncio.CancelledError:
-                cancel.set()
-                raise
-            finally:
-                stream.close()
-        return stream.response
-
     async def _object(self, session: ApiSession, *, preview: bool = False) -> dict[str, Any]:
         stored = session.stored
         body: dict[str, Any] = {
@@ -335,14 +197,6 @@ class SessionsApi:
             if user is not None:
                 body["preview"] = user if len(user) <= _PREVIEW_CHARS else user[:_PREVIEW_CHARS] + "..."
         return body
-
-
-def _headers(request: web.Request, session: ApiSession) -> dict[str, str]:
-    headers = {SESSION_HEADER: session.session_id}
-    key = session_key_from(request.headers.get(SESSION_KEY_HEADER))
-    if key is not None:
-        headers[SESSION_KEY_HEADER] = key
-    return headers
 
 
 def _title(value: Any) -> str | None:
@@ -369,14 +223,6 @@ def _int_query(request: web.Request, name: str, default: int, low: int, high: in
     if not low <= value <= high:
         raise bad_request(f"`{name}` must be between {low} and {high}.", name)
     return value
-
-
-def _usage(end: Final) -> dict[str, int]:
-    return {
-        "input_tokens": end.usage.prompt_tokens,
-        "output_tokens": end.usage.completion_tokens,
-        "total_tokens": end.usage.prompt_tokens + end.usage.completion_tokens,
-    }
 
 
 def _message(session_id: str, row: Any) -> dict[str, Any]:
