@@ -313,10 +313,10 @@ class Scheduler:
         await self.store.sessions.end_current(session_key(job))
         end = await collect(self.hub.run_request(job_request(job, platform.name, chat.kind), asyncio.Event()))
         if isinstance(end, Final):
-            status, message, error = "ok", end.text, None
-        else:
-            status, message, error = "error", end.message, _short(end.message)
-        return await self.store.job_runs.answer(job.id, scheduled, status, message, error, fence=fence)
+            return await self.store.job_runs.answer(job.id, scheduled, "ok", end.text, None, fence=fence)
+        return await self.store.job_runs.answer(
+            job.id, scheduled, "error", end.message, _short(end.message), fence=fence
+        )
 
     async def _resolve(self, job: Job) -> tuple[Platform, ChatRef]:
         name = target_platform(job.target)
