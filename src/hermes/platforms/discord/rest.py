@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 
 from hermes import __version__
+from hermes.backoff import RetryBudget
 
 log = logging.getLogger(__name__)
 
@@ -175,32 +176,29 @@ class RestClient:
         path = route.format(**{k: _quote(v) for k, v in values.items()})
         major = next((values[p] for p in _MAJOR_PARAMS if p in values), "")
         bucket = self.limits.bucket(f"{method} {route}", major)
-        started = time.monotonic()
-        attempt = 0
+        retries = RetryBudget(0.5, 10.0)
         while True:
-            attempt += 1
+            retries.next_attempt()
             async with bucket.lock:
                 await self.limits.wait(bucket)
                 try:
                     status, headers, body = await self._send(method, path, json_body, query, form)
                 except (aiohttp.ClientConnectionError, TimeoutError) as exc:
-                    if time.monotonic() - started + attempt < policy.transient_budget:
-                        await asyncio.sleep(min(2.0**attempt, 10.0) * 0.25)
+                    delay = retries.delay()
+                    if retries.allows(delay, policy.transient_budget):
+                        await asyncio.sleep(delay)
                         continue
                     raise ConnectionError(f"{method} {path}: {exc or type(exc).__name__}") from exc
                 self.limits.learn(f"{method} {route}", major, bucket, headers)
             if status == 429:
                 wait = self._rate_limited(body, headers)
-                if time.monotonic() - started + wait > policy.rate_limit_budget:
+                if not retries.allows(wait, policy.rate_limit_budget):
                     raise _error(status, body, "Too Many Requests")
                 log.info("discord: rate limited on %s %s; waiting %.2f s", method, route, wait)
                 await asyncio.sleep(wait)
                 continue
-            if (
-                status in _TRANSIENT
-                and time.monotonic() - started + 1 + 2 * attempt < policy.transient_budget
-            ):
-                await asyncio.sleep(1 + 2 * (attempt - 1))
+            if status in _TRANSIENT and retries.allows(delay := retries.delay(), policy.transient_budget):
+                await asyncio.sleep(delay)
                 continue
             if status >= 400:
                 raise _error(status, body, "")

@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from hermes.backoff import exponential_delay
+from hermes.backoff import RetryBudget
 
 log = logging.getLogger(__name__)
 
@@ -214,10 +214,9 @@ class RestClient:
         timeout: aiohttp.ClientTimeout | None = None,
     ) -> bytes:
         url = f"{self.url}{API}{path}"
-        started = self._clock()
-        attempt = 0
+        retries = self._retries()
         while True:
-            attempt += 1
+            retries.next_attempt()
             await self.gate.wait()
             try:
                 body = form() if form is not None else None
@@ -233,26 +232,27 @@ class RestClient:
                 # acted on the request.
                 if not policy.repeat_unknown and not isinstance(exc, aiohttp.ClientConnectorError):
                     raise OutcomeUnknown(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
-                delay = _backoff(attempt)
-                if self._clock() - started + delay > policy.transient_budget:
+                delay = retries.delay()
+                if not retries.allows(delay, policy.transient_budget):
                     raise
                 log.debug("mattermost: %s %s failed (%s); retrying", method, path, exc)
                 await self._sleep(delay)
                 continue
-            within_budget = retry_after is not None and (
-                self._clock() - started + retry_after <= policy.rate_limit_budget
-            )
+            within_budget = retry_after is not None and retries.allows(retry_after, policy.rate_limit_budget)
             if within_budget and policy.rate_limited:
                 log.info("mattermost: rate limited on %s %s; retrying in %.1f s", method, path, retry_after)
                 continue
             if error.status in _TRANSIENT_STATUSES and not policy.repeat_unknown:
                 raise OutcomeUnknown(str(error)) from error
             transient = error.status in _TRANSIENT_STATUSES or error.error_id == _DEDUPLICATION_PENDING
-            delay = _backoff(attempt)
-            if transient and self._clock() - started + delay <= policy.transient_budget:
+            delay = retries.delay()
+            if transient and retries.allows(delay, policy.transient_budget):
                 await self._sleep(delay)
                 continue
             raise error
+
+    def _retries(self) -> RetryBudget:
+        return RetryBudget(0.25, 5.0, clock=self._clock)
 
     # -- endpoints ---------------------------------------------------------------------------------------
 
@@ -300,17 +300,16 @@ class RestClient:
         body["pending_post_id"] = pending_post_id
         body["props"] = {IDEMPOTENCY_PROP: pending_post_id}
         since_ms = int(time.time() * 1000) - _LOOKBACK_MS
-        started = self._clock()
-        attempt = 0
+        retries = self._retries()
         while True:
             try:
                 return await self._object("POST", "/posts", json_body=body, policy=CREATE)
             except OutcomeUnknown as doubt:
                 log.info("mattermost: %s; looking for the post before sending it again", doubt)
                 while True:
-                    attempt += 1
-                    delay = _backoff(attempt)
-                    if self._clock() - started + delay > CREATE.transient_budget:
+                    retries.next_attempt()
+                    delay = retries.delay()
+                    if not retries.allows(delay, CREATE.transient_budget):
                         raise
                     await self._sleep(delay)
                     try:
@@ -372,7 +371,3 @@ class FileTooLarge(Exception):
 
 async def _read_body(response: aiohttp.ClientResponse) -> bytes:
     return await response.read()
-
-
-def _backoff(attempt: int) -> float:
-    return exponential_delay(attempt - 1, 0.25, 5.0, jitter=0.2)
