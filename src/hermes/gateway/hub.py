@@ -361,7 +361,8 @@ class Hub:
         inbox = self.store.inbox
         anchor, existing = await self._reply_anchor(batch)
 
-        lease = platform.fence.fence if isinstance(platform.fence, HeldLease) else None
+        held = platform.fence if isinstance(platform.fence, HeldLease) else None
+        lease = held.fence if held is not None else None
 
         async def record_sent(chunk: int, message_id: str) -> None:
             await inbox.record_sent(platform.name, anchor.event_id, chunk, message_id, fence=lease)
@@ -377,6 +378,11 @@ class Hub:
         )
         request = await chat_request(key, batch, platform, self._memory_scope(last))
         typing = asyncio.create_task(self._keep_typing(platform, last.chat))
+        # A replica that loses the platform mid-run stops the run there: the replica holding the platform
+        # now answers, and an answer finished here (that cannot be posted) must not reach the session.
+        watchers = [typing]
+        if held is not None:
+            watchers.append(asyncio.create_task(_cancel_when_lapsed(held, cancel)))
         end: Final | Failed | None = None
         try:
             async for event in self.agent.run(request, cancel, self.approvals.services_for(platform)):
@@ -385,10 +391,14 @@ class Hub:
                     break
                 await stream.on_event(event)
         finally:
-            typing.cancel()
-            await asyncio.gather(typing, return_exceptions=True)
+            for watcher in watchers:
+                watcher.cancel()
+            await asyncio.gather(*watchers, return_exceptions=True)
             await _quietly(platform.typing(last.chat, False))
         reply_ids = await stream.finish(end or Failed("the run ended without an answer"))
+        if held is not None:
+            # Stopped because the lease lapsed, perhaps before anything was sent: not done here.
+            held.check()
         self.admission.answered(last)
         for item in batch:
             await inbox.mark_done(platform.name, item.event_id, reply_ids)
@@ -419,6 +429,11 @@ class Hub:
         while True:
             await _quietly(platform.typing(chat, True))
             await asyncio.sleep(platform.typing_refresh_seconds)
+
+
+async def _cancel_when_lapsed(lease: HeldLease, cancel: asyncio.Event) -> None:
+    await lease.lapsed()
+    cancel.set()
 
 
 async def _quietly(awaitable: Awaitable[object]) -> None:

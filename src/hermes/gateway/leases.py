@@ -88,6 +88,16 @@ class HeldLease:
     def remaining(self) -> float:
         return max(0.0, self._valid_until - self._clock())
 
+    async def lapsed(self) -> None:
+        """Return once the lease can no longer be shown to be held: at the end of its validity, unless
+        a renewal extended it meanwhile."""
+        # Timed, not signalled: validity ends by the clock, with nothing happening.
+        while True:
+            left = self.remaining()
+            if left <= 0:
+                return
+            await asyncio.sleep(left)
+
     def forget(self) -> None:
         self._token = None
         self._valid_until = 0.0

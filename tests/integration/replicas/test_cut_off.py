@@ -150,15 +150,23 @@ async def test_a_holder_cut_off_from_the_database_stops_sending_before_the_stand
         await bot.reply(dm, lambda p: p.message == "and after", timeout=15)
         await settled(admin)
         assert holder.process.log().count("mattermost: connected") == 1
+        # The old holder's run on the story has ended (its lease lapsed; the new holder finished it).
+        await wait_for_log(holder.process, "the replica holding it answers", timeout=15)
+        async with await psycopg.AsyncConnection.connect(admin) as conn:
+            cursor = await conn.execute("SELECT content FROM messages WHERE role = 'assistant' ORDER BY id")
+            answers = [row[0] for row in await cursor.fetchall()]
         assert max(r.at for r in bot.mm.requests if r.token == holder.token and r.method != "GET") == max(
             holder_writes
         )
 
     replies = bot.replies_in(dm)
     assert replies[1].id == streamed.id
-    assert [p.message for p in replies] == [
+    expected = [
         "hi",
         "the whole story, told by the standby",
         "sent while the holder was cut off",
         "and after",
     ]
+    assert [p.message for p in replies] == expected
+    # The old holder stopped its run when it stood down: its story is not in the session either.
+    assert answers == expected
