@@ -20,7 +20,7 @@ from tests.integration.mattermost.conftest import MattermostBot
 
 PROMPT = "Remind the team of the stand-up."
 # From creating the job until it is due: time for both replicas to start first.
-DUE_IN = 8.0
+DUE_IN = 12.0
 
 
 @contextlib.asynccontextmanager
