@@ -295,7 +295,7 @@ class Scheduler:
         run = await self.store.job_runs.claim(job.id, scheduled, fence=fence)
         if run.answered:
             log.info(
-                "job %s (%s): finishing its run for %.0f, answered before a restart",
+                "job %s (%s): finishing its run for %.0f, answered before a crash or a failover",
                 job.id,
                 job.name,
                 scheduled,
