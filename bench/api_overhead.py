@@ -3,12 +3,12 @@ JSON and streaming answers, through the gateway and straight to the fake LLM (th
 Also through the gateway: the Responses API (JSON and streaming), and a run's time to first event (from
 `POST /v1/runs` to the first event read on `/v1/runs/{id}/events`).
 
-The instant fake LLM runs in its own process, the gateway (`hermes gateway run`, stateless requests, the real
-agent) in another, and the load generator here. A third target, `server`, is the API server and the hub
-alone in their own process with an agent that answers at once: the difference between it and `gateway` is
-what the agent (prompt files, provider client) costs, so a miss can be pinned on the right part.
-Prints one JSON line. Targets on the reference 2-core machine: p50 added latency <= 3 ms at concurrency 1;
->= 1,000 requests/s at concurrency 8 for JSON.
+The instant fake LLM runs in its own process, the gateway (`hermes gateway run`, the real agent; each
+request opens a session) in another, and the load generator here. A third target, `server`, is the API
+server and the hub alone in their own process with an agent that answers at once: the difference between
+it and `gateway` is what the agent (prompt files, provider client) costs, so a miss can be pinned on the
+right part. Prints one JSON line. Targets on the reference 2-core machine: p50 added latency <= 3 ms at
+concurrency 1; >= 1,000 requests/s at concurrency 8 for JSON.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ The events are cut from the raw bytes rather than with the client's line reader,
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass
 
 _BOM = "\ufeff"
@@ -18,7 +18,7 @@ class ServerSentEvent:
     name: str | None = None
 
 
-async def server_sent_events(body: AsyncIterable[bytes]) -> AsyncIterator[ServerSentEvent]:
+async def server_sent_events(body: AsyncIterable[bytes]) -> AsyncGenerator[ServerSentEvent, None]:
     """The events of the stream, by the WHATWG rules for `event` and `data` (`id` and `retry` are of no
     use here). Lines end in LF or CRLF (a lone CR, which no model server sends, is not a line end). An event
     cut off by the end of the body is still given: servers that end with `data: [DONE]` and no blank line

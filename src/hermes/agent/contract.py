@@ -34,7 +34,7 @@ class Usage:
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """A message supplied by the caller instead of the stored transcript (stateless API requests)."""
+    """A message of a history the caller supplies: the opening of a new session (`RunRequest.seed`)."""
 
     role: Role
     content: str | None
@@ -68,8 +68,6 @@ class RunRequest:
     user_name: str = ""
     images: tuple[ImageInput, ...] = ()
     model_override: str | None = None
-    # Stateless runs: the caller's history replaces the transcript, and nothing is stored.
-    history: tuple[ChatMessage, ...] | None = None
     # Stored runs: the session's opening history when it has no transcript yet (an API client that reuses
     # the id of a stateless exchange sends that exchange again).
     seed: tuple[ChatMessage, ...] = ()

@@ -191,9 +191,8 @@ class LocalAgent:
             await asyncio.to_thread(self.memory.ensure_defaults)
             await self.prompt.warm()
             self._defaults_written = True
-        stateless = request.history is not None or self.store is None
-        if stateless:
-            conversation = self.conversations.stateless(request)
+        if self.store is None:
+            conversation = self.conversations.unstored(request)
         else:
             conversation = await self.conversations.open(request)
         async with conversation.lock:
@@ -229,21 +228,13 @@ class LocalAgent:
         tools = self.tools_for(request.platform)
         if request.unattended:
             tools = [t for t in tools if not getattr(t, "attended_only", False)]
-        extra_system = "\n\n".join(
-            part
-            for part in (
-                *(m.content or "" for m in request.history or () if m.role == "system"),
-                request.extra_system or "",
-            )
-            if part
-        )
         system = self.prompt.build(
             PromptInputs(
                 platform=request.platform,
                 chat_kind=request.chat_kind,
                 platform_hint=request.platform_hint,
                 user_name=request.user_name,
-                extra_system=extra_system or None,
+                extra_system=request.extra_system or None,
                 tool_names=[t.name for t in tools],
                 memory_scope=request.memory_scope,
             )

@@ -42,7 +42,7 @@ def head_boundary(messages: Sequence[Message], keep_first: int) -> int:
 @dataclass(eq=False)
 class Conversation:
     key: str
-    # None for stateless runs: nothing is read from or written to the store.
+    # None for an agent without a store: nothing is read from or written to it.
     session_id: str | None
     messages: list[Message]
     head_len: int
@@ -180,9 +180,9 @@ class ConversationStore:
     def forget(self, key: str) -> None:
         self._cache.pop(key, None)
 
-    def stateless(self, request: RunRequest) -> Conversation:
-        history = [from_chat_message(m) for m in request.history or () if m.role != "system"]
-        return Conversation(request.session_key, None, history, head_boundary(history, self._keep_first))
+    def unstored(self, request: RunRequest) -> Conversation:
+        """A conversation of one run that nothing is read from or written to (an agent without a store)."""
+        return Conversation(request.session_key, None, [], 0)
 
     async def open(self, request: RunRequest) -> Conversation:
         """The conversation of the open session for the request's key, opening a session if there is none."""
@@ -192,9 +192,9 @@ class ConversationStore:
         if request.new_session:
             session_id = new_session_id()
             opening = Opening(session_id, request.session_key, request.platform, chat_id)
-            conversation = Conversation(request.session_key, session_id, [], 0, opening=opening)
-            self._remember(conversation)
-            return conversation
+            new = Conversation(request.session_key, session_id, [], 0, opening=opening)
+            self._remember(new)
+            return new
         session = await self._store.sessions.get_or_create(
             request.session_key, platform=request.platform, chat_id=chat_id
         )

@@ -7,17 +7,15 @@ session and its transcript (the daemon starts a new session for that chat at its
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
 from hermes.cli.common import EXIT_FAILURE, load_or_exit
+from hermes.transcripts import as_json, markdown, when
 
 if TYPE_CHECKING:
     from hermes.store import Message, Session, Store
@@ -67,12 +65,6 @@ async def _find(store: Store, wanted: str) -> Session:
     raise _Failure(f"{len(matches)} sessions start with {wanted!r}; give more of the id")
 
 
-def _when(timestamp: float | None) -> str:
-    if timestamp is None:
-        return "-"
-    return datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M")
-
-
 @app.command("list")
 def list_sessions(
     platform: str | None = typer.Option(None, "--platform", help="Only this platform's sessions."),
@@ -101,7 +93,7 @@ def list_sessions(
             session.key,
             str(session.message_count),
             str(session.prompt_tokens + session.completion_tokens),
-            _when(session.updated_at),
+            when(session.updated_at),
             "ended" if session.ended_at else "open",
         )
     Console(width=200).print(table)
@@ -110,42 +102,6 @@ def list_sessions(
 async def _transcript(store: Store, wanted: str) -> tuple[Session, list[Message]]:
     session = await _find(store, wanted)
     return session, await store.sessions.messages(session.id)
-
-
-def _tool_calls(message: Message) -> str:
-    calls = []
-    for call in message.tool_calls or []:
-        function = call.get("function", call) if isinstance(call, dict) else {}
-        calls.append(f"{function.get('name', '?')}({function.get('arguments', '')})")
-    return ", ".join(calls)
-
-
-def markdown(session: Session, messages: list[Message]) -> str:
-    lines = [
-        f"# Session {session.id}",
-        "",
-        f"- key: `{session.key}`",
-        f"- platform: {session.platform}, chat `{session.chat_id}`",
-        f"- started {_when(session.created_at)}, last active {_when(session.updated_at)}"
-        + (f", ended {_when(session.ended_at)}" if session.ended_at else ""),
-        f"- {session.message_count} messages, {session.prompt_tokens} prompt and "
-        f"{session.completion_tokens} completion tokens",
-    ]
-    if session.summary:
-        lines += ["", "## Summary of earlier messages", "", session.summary]
-    for message in messages:
-        who = message.role + (f" ({message.name})" if message.name else "")
-        lines += ["", f"## {who} — {_when(message.created_at)}", ""]
-        if message.content:
-            lines.append(message.content)
-        if message.tool_calls:
-            lines.append(f"_tool calls: {_tool_calls(message)}_")
-    return "\n".join(lines) + "\n"
-
-
-def as_json(session: Session, messages: list[Message]) -> str:
-    document: dict[str, Any] = {"session": asdict(session), "messages": [asdict(m) for m in messages]}
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 @app.command("show")

@@ -112,8 +112,7 @@ def render(report: dict[str, Any]) -> str:
         job_line += f"; next: {upcoming['name']!r} {_when(float(upcoming['at']), now)}"
     lines += [
         "",
-        f"Sessions        {sessions.get('open', 0)} open, {sessions.get('total', 0)} in all, "
-        f"{sessions.get('stateless', 0)} stateless request(s) since start",
+        f"Sessions        {sessions.get('open', 0)} open, {sessions.get('total', 0)} in all",
         f"Runs in flight  {report.get('runs_in_flight', 0)}",
         f"Inbox backlog   {report.get('inbox_backlog', 0)}",
         f"Scheduled jobs  {job_line}",

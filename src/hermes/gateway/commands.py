@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from hermes import __version__
-from hermes.gateway.proxy import RemoteUnavailable
+from hermes.gateway.proxy import RemoteUnavailable, RemoteUsage
 
 if TYPE_CHECKING:
     from hermes.platforms.base import Inbound
@@ -64,6 +64,11 @@ class RemoteAgentPort(Protocol):
 
     async def models(self) -> list[str]:
         """The model names it answers to; RemoteUnavailable when it cannot be asked."""
+        ...
+
+    async def usage(self, session_key: str, session_id: str) -> RemoteUsage | None:
+        """Its counts for the local session's conversation; None when it holds none yet;
+        RemoteUnavailable when it cannot be asked."""
         ...
 
 
@@ -169,19 +174,34 @@ async def _help(ctx: CommandContext) -> str:
 @command("status", summary="model, session, token use and uptime")
 async def _status(ctx: CommandContext) -> str:
     session = await ctx.sessions.current(ctx.session_key)
-    model = (session.model_override if session else None) or ctx.default_model
+    default = ctx.default_model if ctx.remote is None else "the remote agent's default"
+    model = (session.model_override if session else None) or default
     lines = [
         f"Hermes {__version__}, up {_uptime(ctx.uptime_seconds)}",
         f"Model: {model}",
         f"Session: {ctx.session_key}",
     ]
     if session is not None:
-        lines.append(
-            f"Messages: {session.message_count}, tokens: {session.prompt_tokens} in / "
-            f"{session.completion_tokens} out"
-        )
+        counts = await _counts(ctx, session)
+        if counts is not None:
+            tokens = f"{counts.input_tokens} in / {counts.output_tokens} out"
+            lines.append(f"Messages: {counts.message_count}, tokens: {tokens}")
+        else:
+            lines.append("Messages: unknown (the remote agent is unreachable right now)")
     lines.append(f"Runs in flight: {ctx.runs.runs_in_flight}")
     return "\n".join(lines)
+
+
+async def _counts(ctx: CommandContext, session: Session) -> RemoteUsage | None:
+    """The conversation's counts: the local store's, or in proxy mode the remote agent's (no messages yet
+    when it holds none); None when the remote cannot be asked."""
+    if ctx.remote is None:
+        return RemoteUsage(session.message_count, session.prompt_tokens, session.completion_tokens)
+    try:
+        found = await ctx.remote.usage(ctx.session_key, session.id)
+    except RemoteUnavailable:
+        return None
+    return found or RemoteUsage(0, 0, 0)
 
 
 @command("usage", summary="token use of this conversation")
@@ -189,10 +209,15 @@ async def _usage(ctx: CommandContext) -> str:
     session = await ctx.sessions.current(ctx.session_key)
     if session is None:
         return "No usage yet in this conversation."
-    total = session.prompt_tokens + session.completion_tokens
+    counts = await _counts(ctx, session)
+    if counts is None:
+        return "The remote agent is unreachable right now, so this conversation's usage cannot be shown."
+    if not counts.message_count:
+        return "No usage yet in this conversation."
+    total = counts.input_tokens + counts.output_tokens
     return (
-        f"This conversation: {session.prompt_tokens} prompt + {session.completion_tokens} completion "
-        f"= {total} tokens over {session.message_count} messages."
+        f"This conversation: {counts.input_tokens} prompt + {counts.output_tokens} completion "
+        f"= {total} tokens over {counts.message_count} messages."
     )
 
 

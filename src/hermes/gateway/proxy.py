@@ -20,7 +20,9 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
@@ -76,6 +78,23 @@ def api_url(base: str, endpoint: str) -> URL:
     return url.with_path(path)
 
 
+def session_url(base: str, remote_id: str) -> URL:
+    """The remote's `GET /api/sessions/{id}`: at the server's root, beside `/v1`."""
+    url = URL(base.rstrip("/"))
+    prefix = url.path.rstrip("/")
+    prefix = prefix.removesuffix("/v1")
+    return url.with_path(f"{prefix}/api/sessions/{quote(remote_id, safe='')}", encoded=True)
+
+
+@dataclass(frozen=True)
+class RemoteUsage:
+    """What the remote agent counts for one conversation."""
+
+    message_count: int
+    input_tokens: int
+    output_tokens: int
+
+
 class RemoteUnavailable(Exception):
     """The remote agent could not answer a question about itself (unreachable, or refused us)."""
 
@@ -88,6 +107,7 @@ class ProxyAgent:
         self.sessions = sessions
         self.url = completions_url(gateway.proxy_url)
         self.models_url = api_url(gateway.proxy_url, "models")
+        self._base = gateway.proxy_url
         # For log lines: where the remote is, without any credentials a URL might carry.
         self.where = str(self.url.origin())
         self._headers = {"Authorization": f"Bearer {gateway.proxy_key}"} if gateway.proxy_key else {}
@@ -120,6 +140,29 @@ class ProxyAgent:
         data = listing.get("data") if listing is not None else None
         cards = data if isinstance(data, list) else []
         return [str(card["id"]) for card in cards if isinstance(card, dict) and card.get("id")]
+
+    async def usage(self, session_key: str, session_id: str) -> RemoteUsage | None:
+        """The remote's counts for the conversation of the local session `session_id` under `session_key`;
+        None when it holds none yet. RemoteUnavailable when it cannot be asked."""
+        url = session_url(self._base, remote_session_id(f"{session_key}#{session_id}"))
+        try:
+            async with self._http.get(url, headers=self._headers) as response:
+                if response.status == 404:
+                    return None
+                if response.status != 200:
+                    raise RemoteUnavailable(f"HTTP {response.status}")
+                answer = _json_object((await response.read()).decode("utf-8", "replace"))
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("proxy: cannot reach the agent at %s: %s", self.where, _describe(exc))
+            raise RemoteUnavailable(_describe(exc)) from exc
+        session = answer.get("session") if answer is not None else None
+        if not isinstance(session, dict):
+            raise RemoteUnavailable("its answer held no session")
+        return RemoteUsage(
+            _count(session.get("message_count")),
+            _count(session.get("input_tokens")),
+            _count(session.get("output_tokens")),
+        )
 
     async def run(
         self, request: RunRequest, cancel: asyncio.Event, services: GatewayServices | None = None
@@ -160,14 +203,12 @@ class ProxyAgent:
         self, request: RunRequest, emit: Callable[[AgentEvent | None], None]
     ) -> Final | Failed:
         headers = dict(self._headers)
-        model = request.model_override or MODEL
-        if request.history is None:
-            chat_id = request.origin.chat_id if request.origin is not None else request.session_key
-            session = await self.sessions.get_or_create(
-                request.session_key, platform=request.platform, chat_id=chat_id
-            )
-            headers[SESSION_HEADER] = remote_session_id(f"{request.session_key}#{session.id}")
-            model = request.model_override or session.model_override or MODEL
+        chat_id = request.origin.chat_id if request.origin is not None else request.session_key
+        session = await self.sessions.get_or_create(
+            request.session_key, platform=request.platform, chat_id=chat_id
+        )
+        headers[SESSION_HEADER] = remote_session_id(f"{request.session_key}#{session.id}")
+        model = request.model_override or session.model_override or MODEL
         body = {
             "model": model,
             "messages": to_messages(request),
@@ -236,11 +277,17 @@ class ProxyAgent:
         return Failed(BROKEN)
 
 
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
 def to_messages(request: RunRequest) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     if request.extra_system:
         messages.append({"role": "system", "content": request.extra_system})
-    for message in request.history or ():
+    # A new session's opening history: the remote opens the session with it, and ignores it when it holds
+    # the session's transcript already (API-CONTRACT: only the body's last message is new then).
+    for message in request.seed:
         messages.append(_wire(message))
     text = request.text if request.text.strip() else ""
     if request.images:

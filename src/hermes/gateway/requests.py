@@ -29,7 +29,6 @@ class RequestRuns:
         self.in_flight = 0
         # For `hermes gateway status`: requests are events too, though they never pass the inbox.
         self.last_request_at: dict[str, float] = {}
-        self.stateless_runs = 0
         self._accepting = True
         self._locks: dict[str, asyncio.Lock] = {}
         # With replicas sharing PostgreSQL: a lock on a session across every replica, taken inside this
@@ -42,13 +41,7 @@ class RequestRuns:
     async def run(
         self, request: RunRequest, cancel: asyncio.Event, services: GatewayServices
     ) -> AsyncGenerator[AgentEvent, None]:
-        """Stateless requests (with their own history) share no state and run at once."""
         self.last_request_at[request.platform] = time.time()
-        if request.history is not None:
-            self.stateless_runs += 1
-            async for event in self._counted(request, cancel, services):
-                yield event
-            return
         lock = self._locks.setdefault(request.session_key, asyncio.Lock())
         try:
             async with lock, self._shared(request.session_key):

@@ -65,7 +65,7 @@ async def gateway_status(gateway: Gateway) -> dict[str, Any]:
         "started_at": hub.started_at,
         "stopping": gateway.stop_requested.is_set(),
         "platforms": platforms,
-        "sessions": {"open": open_sessions, "total": all_sessions, "stateless": hub.requests.stateless_runs},
+        "sessions": {"open": open_sessions, "total": all_sessions},
         "runs_in_flight": hub.runs_in_flight,
         "inbox_backlog": await store.inbox.backlog_count(),
         "replication": await gateway.replication.describe() if gateway.replication is not None else None,

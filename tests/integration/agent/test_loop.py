@@ -175,18 +175,25 @@ async def test_transcripts_hold_roles_calls_results_models_and_usage(make_rig: M
     assert session.completion_tokens == events[-1].usage.completion_tokens > 0
 
 
-async def test_stateless_runs_use_the_callers_history_and_store_nothing(make_rig: MakeRig) -> None:
+async def test_a_seed_opens_a_new_session_with_the_callers_history(make_rig: MakeRig) -> None:
     rig = await make_rig()
-    history = (
-        ChatMessage("system", "Always answer in haiku."),
-        ChatMessage("user", "Earlier question"),
-        ChatMessage("assistant", "Earlier answer"),
-    )
-    events = await rig.run("Now this", history=history, extra_system="Be brief.")
+    seed = (ChatMessage("user", "Earlier question"), ChatMessage("assistant", "Earlier answer"))
+    events = await rig.run("Now this", seed=seed, extra_system="Be brief.")
     assert isinstance(events[-1], Final) and events[-1].text == "Now this"
     request = rig.llm.chat_requests[-1]
     assert [m["role"] for m in request.messages] == ["system", "user", "assistant", "user"]
-    assert "Always answer in haiku." in request.system and "Be brief." in request.system
+    assert "Be brief." in request.system
+    stored = await rig.session_messages()
+    assert [m.content for m in stored] == ["Earlier question", "Earlier answer", "Now this", "Now this"]
+    # Once the session has a transcript, a seed is not added again.
+    await rig.run("And this", seed=seed)
+    assert [m.content for m in await rig.session_messages()][4:] == ["And this", "And this"]
+
+
+async def test_without_a_store_a_run_answers_and_keeps_nothing(make_rig: MakeRig) -> None:
+    rig = await make_rig(with_store=False)
+    events = await rig.run("Only once")
+    assert isinstance(events[-1], Final) and events[-1].text == "Only once"
     assert await rig.store.sessions.list_sessions() == []
 
 

@@ -258,3 +258,36 @@ async def test_model_with_the_remote_down_says_so(tmp_path: Path) -> None:
     async with proxy_gateway(tmp_path, f"http://127.0.0.1:{port}", KEY) as (local, platform):
         answer = await reply_to(platform, local, "/model fast")
     assert answer == "The remote agent is unreachable right now, so its models cannot be listed or chosen."
+
+
+async def test_status_and_usage_count_what_the_remote_agent_keeps(tmp_path: Path, llm: FakeLLM) -> None:
+    async with (
+        remote_gateway(tmp_path, llm) as (remote, url),
+        proxy_gateway(tmp_path, url, KEY) as (local, platform),
+    ):
+        before = await reply_to(platform, local, "/usage")
+        await reply_to(platform, local, "remember this")
+        usage = await reply_to(platform, local, "/usage")
+        status = await reply_to(platform, local, "/status")
+        stored = await remote_session(remote, local, "test:dm:dm-@alice")
+    assert before == "No usage yet in this conversation."
+    assert stored is not None and stored.message_count == 2 and stored.prompt_tokens > 0
+    total = stored.prompt_tokens + stored.completion_tokens
+    assert usage == (
+        f"This conversation: {stored.prompt_tokens} prompt + {stored.completion_tokens} completion "
+        f"= {total} tokens over 2 messages."
+    )
+    assert "Model: the remote agent's default" in status
+    assert f"Messages: 2, tokens: {stored.prompt_tokens} in / {stored.completion_tokens} out" in status
+
+
+async def test_usage_with_the_remote_down_says_so(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with proxy_gateway(tmp_path, f"http://127.0.0.1:{port}/v1", KEY) as (local, platform):
+        await reply_to(platform, local, "hello")
+        usage = await reply_to(platform, local, "/usage")
+        status = await reply_to(platform, local, "/status")
+    assert usage == "The remote agent is unreachable right now, so this conversation's usage cannot be shown."
+    assert "Messages: unknown (the remote agent is unreachable right now)" in status

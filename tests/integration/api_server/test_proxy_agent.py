@@ -173,25 +173,6 @@ async def test_cancel_closes_the_connection_quickly(remote: Any, agent_for: Any)
     await asyncio.wait_for(gone.wait(), 2)
 
 
-async def test_history_requests_are_stateless_on_the_remote(remote: Any, agent_for: Any) -> None:
-    seen: list[dict[str, Any]] = []
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        seen.append({"headers": dict(request.headers), "body": await request.json()})
-        return await sse(request, chunk("fine") + b"data: [DONE]\n\n")
-
-    agent = agent_for(await remote(handler))
-    stateless = RunRequest("k", "now", "api_server", "api", history=())
-    try:
-        events = [event async for event in agent.run(stateless, asyncio.Event())]
-    finally:
-        await agent.close()
-    assert isinstance(events[-1], Final)
-    assert "X-Hermes-Session-Id" not in seen[0]["headers"]
-    assert seen[0]["body"]["messages"] == [{"role": "user", "content": "now"}]
-    assert seen[0]["body"]["stream"] is True
-
-
 async def test_the_model_chosen_for_the_session_is_sent_and_new_sessions_get_new_ids(
     remote: Any, agent_for: Any, store: Store
 ) -> None:

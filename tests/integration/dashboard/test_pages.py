@@ -113,6 +113,31 @@ async def test_a_transcript_shows_tool_calls_and_results_and_exports(home: Path)
         assert response.status == 404
 
 
+async def test_a_long_transcript_comes_in_pages_and_a_search_hit_opens_its_page(home: Path) -> None:
+    async with await Store.open(home / "state.db") as store:
+        session = await store.sessions.get_or_create("api:dm:carol", platform="api_server", chat_id="carol")
+        rows = [NewMessage("user", f"message number {n}") for n in range(450)]
+        rows[321] = NewMessage("user", "the zebra crossing")
+        stored = await store.sessions.append(session.id, rows)
+    async for client in open_client(home):
+        _, first = await client.get(f"/sessions/{session.id}")
+        assert "message number 0<" in first and "message number 199<" in first
+        assert "message number 200<" not in first and "transcript-start" not in first
+        later = re.search(r'href="(/sessions/[^"]+\?from=\d+)" id="transcript-later"', first)
+        assert later is not None
+        _, second = await client.get(later.group(1).replace("&amp;", "&"))
+        assert "message number 199<" not in second and "message number 200<" in second
+        assert "message number 399<" in second and "transcript-start" in second
+        _, found = await client.get("/sessions?q=zebra")
+        link = re.search(r'href="(/sessions/[^"#]+)#m(\d+)"', found)
+        assert link is not None and int(link.group(2)) == stored[321].id
+        _, page = await client.get(link.group(1))
+        assert f'id="m{stored[321].id}"' in page and "message number 320<" not in page
+        # A page start that is not a number is the first page, not an error.
+        response, html = await client.get(f"/sessions/{session.id}?from=soon")
+        assert response.status == 200 and "message number 0<" in html
+
+
 async def test_bad_requests_get_a_clear_answer_and_change_nothing(home: Path) -> None:
     _, job_id = await seeded(home)
     async for client in open_client(home):

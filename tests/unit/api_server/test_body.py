@@ -186,9 +186,9 @@ def test_run_request_seeds_a_new_session_with_the_history() -> None:
     run = run_request(call, "abc", None)
     assert run.session_key == SESSION_KEY_PREFIX + "abc"
     assert run.text == "two"
-    # Stored, not stateless: the exchange is kept under the id the response names.
-    assert run.history is None
     assert run.seed == call.messages[1:3]
+    # The exchange is stored at its end, as the session the response names.
+    assert run.store_at_end and not run.new_session
     assert run.extra_system == "be brief"
     assert run.model_override is None
     assert (run.platform, run.chat_kind) == ("api_server", "api")

@@ -58,13 +58,13 @@ def test_images_and_extra_system_travel_along() -> None:
     assert user["content"][1]["image_url"]["url"] == "data:image/png;base64,iVBORw=="
 
 
-def test_history_is_sent_in_openai_shape() -> None:
+def test_a_new_sessions_opening_history_is_sent_in_openai_shape() -> None:
     history = (
         ChatMessage("user", "add"),
         ChatMessage("assistant", None, tool_calls=({"id": "c1", "name": "calc", "arguments": "{}"},)),
         ChatMessage("tool", "4", tool_call_id="c1"),
     )
-    messages = to_messages(RunRequest("k", "thanks", "api_server", "api", history=history))
+    messages = to_messages(RunRequest("k", "thanks", "api_server", "api", seed=history))
     assert messages[1] == {
         "role": "assistant",
         "content": None,

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from hermes.agent.memory import MEMORY_LIMIT, USER_LIMIT
-from hermes.cli.memory_cmd import MemoryFile, memory_files
+from hermes.agent.memory_files import MemoryFile, memory_files
 from hermes.config import HermesPaths
 from hermes.dashboard.app import dashboard, redirect, render
 from hermes.fileio import write_atomic

@@ -8,12 +8,14 @@ from typing import Any
 
 from aiohttp import web
 
-from hermes.cli.sessions_cmd import as_json, markdown
 from hermes.dashboard.app import dashboard, redirect, render, text
 from hermes.store import Message, Store
+from hermes.transcripts import as_json, markdown
 
 PAGE_SIZE = 50
 SEARCH_LIMIT = 50
+# Messages on one page of a transcript: a long-lived chat holds thousands.
+TRANSCRIPT_PAGE = 200
 
 
 async def _store(request: web.Request) -> Store | None:
@@ -85,10 +87,17 @@ async def _session_or_404(request: web.Request) -> tuple[Store, Any]:
 
 
 async def transcript(request: web.Request) -> web.StreamResponse:
+    """A page of the transcript: its first messages, or those from message `from` on (a search hit's link
+    starts there)."""
     store, session = await _session_or_404(request)
-    messages = await store.sessions.messages(session.id)
-    rows = [{"message": m, "calls": _calls(m)} for m in messages]
-    return render(request, "transcript.html", session=session, rows=rows)
+    start = _int(request.query.get("from"), 0)
+    messages = await store.sessions.messages(
+        session.id, after_id=start - 1 if start else None, limit=TRANSCRIPT_PAGE + 1
+    )
+    shown = messages[:TRANSCRIPT_PAGE]
+    rows = [{"message": m, "calls": _calls(m)} for m in shown]
+    later = messages[TRANSCRIPT_PAGE].id if len(messages) > TRANSCRIPT_PAGE else None
+    return render(request, "transcript.html", session=session, rows=rows, later=later, from_start=start == 0)
 
 
 async def export(request: web.Request) -> web.StreamResponse:

@@ -54,6 +54,7 @@ from hermes.platforms.api_server.idempotency import MAX_KEY_CHARS, IdempotencyCa
 from hermes.platforms.api_server.metrics import ApiMetrics
 from hermes.platforms.api_server.models import ModelCatalog
 from hermes.platforms.api_server.ownership import claim
+from hermes.platforms.api_server.running import run_to_end
 from hermes.platforms.api_server.session_headers import (
     PLATFORM,
     SESSION_HEADER,
@@ -175,16 +176,7 @@ class ChatCompletions:
         self, call: ChatCall, run: RunRequest, headers: dict[str, str]
     ) -> tuple[web.Response, str]:
         """The response, and the answer it carries."""
-        end: Final | Failed | None = None
-        cancel = asyncio.Event()
-        try:
-            async with aclosing(self.hub.run_request(run, cancel)) as events:
-                async for event in events:
-                    if isinstance(event, Final | Failed):
-                        end = event
-        except asyncio.CancelledError:
-            cancel.set()
-            raise
+        end = await run_to_end(self.hub, run)
         if not isinstance(end, Final):
             raise self._failure(end)
         self.metrics.tokens(end.usage)

@@ -34,6 +34,7 @@ from hermes.platforms.api_server.inputs import parse_history, parse_input
 from hermes.platforms.api_server.models import ModelCatalog
 from hermes.platforms.api_server.ownership import claim
 from hermes.platforms.api_server.response_items import ResponseBuilder
+from hermes.platforms.api_server.running import run_to_end
 from hermes.platforms.api_server.runs_api import bool_like
 from hermes.platforms.api_server.session_headers import (
     PLATFORM,
@@ -225,18 +226,7 @@ class ResponsesApi:
     async def _json(
         self, run: RunRequest, builder: ResponseBuilder, headers: dict[str, str], saving: Saving | None
     ) -> web.Response:
-        cancel = asyncio.Event()
-        end: Final | Failed | None = None
-        try:
-            async with aclosing(self.hub.run_request(run, cancel)) as events:
-                async for event in events:
-                    if isinstance(event, Final | Failed):
-                        end = event
-                    else:
-                        builder.take(event)
-        except asyncio.CancelledError:
-            cancel.set()
-            raise
+        end = await run_to_end(self.hub, run, builder.take)
         builder.finish(end)
         if saving is not None:
             await saving.save(builder)

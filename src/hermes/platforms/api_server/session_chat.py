@@ -21,6 +21,7 @@ from hermes.platforms.api_server.body import read_object
 from hermes.platforms.api_server.endpoints import json_response
 from hermes.platforms.api_server.errors import ApiError, bad_request, run_failed
 from hermes.platforms.api_server.inputs import parse_input
+from hermes.platforms.api_server.running import run_to_end
 from hermes.platforms.api_server.session_headers import (
     PLATFORM,
     SESSION_HEADER,
@@ -74,17 +75,8 @@ class SessionChat:
     async def answer(self, request: web.Request) -> web.Response:
         session = await self._find(request)
         run = self._run_request(request, session, await read_object(request))
-        end: Final | Failed | None = None
-        cancel = asyncio.Event()
         with self.admission.slot():
-            try:
-                async with aclosing(self.hub.run_request(run, cancel)) as events:
-                    async for event in events:
-                        if isinstance(event, Final | Failed):
-                            end = event
-            except asyncio.CancelledError:
-                cancel.set()
-                raise
+            end = await run_to_end(self.hub, run)
         if not isinstance(end, Final):
             raise run_failed(
                 end.message if end else "The run ended without an answer.", end.status if end else None
