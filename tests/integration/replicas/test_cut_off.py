@@ -118,9 +118,13 @@ async def test_a_holder_cut_off_from_the_database_stops_sending_before_the_stand
             _, _, expires_at = await platform_lease(admin)
             await bot.mm.post_as(bot.alice, dm, "sent while the holder was cut off")
             await wait_for_log(standby.process, "mattermost: connected", timeout=15)
-        await bot.reply(dm, lambda p: p.message == "the whole story, told by the standby", timeout=15)
-        await bot.reply(dm, lambda p: p.message == "sent while the holder was cut off", timeout=15)
-        await settled(admin)
+            await bot.reply(dm, lambda p: p.message == "the whole story, told by the standby", timeout=15)
+            await bot.reply(dm, lambda p: p.message == "sent while the holder was cut off", timeout=15)
+            await settled(admin)
+            # The standby's websocket may come up just after it logs that it is connected.
+            async with asyncio.timeout(10):
+                while sockets[-1][1] != 1:
+                    await asyncio.sleep(0.01)
         new_holder, new_token, _ = await platform_lease(admin)
         assert new_holder != holder_id and new_token == token + 1
 
