@@ -4,11 +4,12 @@ Prints one JSON line. The fake LLM runs in its own process and answers at once (
 inside the provider (the HTTP client, the network, the fake) is measured and subtracted, so `own_ms_*` is
 what the agent itself adds to a turn: session checks, prompt files, transcript writes, the loop.
 Targets on the reference machine: own time <= 3 ms per turn with a 200-message session; RSS <= 150 MiB with
-1,000 sessions.
+1,000 sessions. `--database-url postgresql://...` measures the same on PostgreSQL (an empty database).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
 import json
@@ -93,14 +94,14 @@ async def turn(agent: LocalAgent, key: str, text: str) -> None:
         raise RuntimeError(f"bench turn failed: {last}")
 
 
-async def main() -> dict[str, object]:
+async def main(database_url: str | None = None) -> dict[str, object]:
     async with FakeLLMProcess("--instant", "--no-record") as llm:
         with tempfile.TemporaryDirectory() as home:
             (Path(home) / "config.yaml").write_text(
                 f"model:\n  provider: custom\n  default: fake-model\n  base_url: {llm.url}\n"
             )
             config = load_config(environ={"HERMES_HOME": home})
-            store = await Store.open(config.paths.state_db)
+            store = await Store.open(database_url or config.paths.state_db)
             provider = TimedProvider(create_provider(config.settings))
             agent = LocalAgent(config, store, provider=provider)
             try:
@@ -131,6 +132,7 @@ async def main() -> dict[str, object]:
                 await store.close()
     return {
         "bench": "agent_turn",
+        "store": "postgresql" if database_url else "sqlite",
         "own_ms_per_turn_median": round(statistics.median(own), 3),
         "own_ms_per_turn_p90": round(statistics.quantiles(own, n=10)[-1], 3),
         "total_ms_per_turn_median": round(statistics.median(total), 3),
@@ -145,4 +147,6 @@ async def main() -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main())))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="run on this (empty) PostgreSQL database instead of state.db")
+    print(json.dumps(asyncio.run(main(parser.parse_args().database_url))))

@@ -8,9 +8,12 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None, durable: bool = True) -> None:
+def write_atomic(
+    path: Path, data: str | bytes, *, mode: int | None = None, durable: bool = True
+) -> os.stat_result:
     """Temp file in the same directory, then rename over `path`; with `durable`, fsync the file before
-    and the directory after, so a crash leaves the old file or the new one.
+    and the directory after, so a crash leaves the old file or the new one. Returns the file's stat as
+    written (a rename keeps inode and mtime: whoever compares it later knows whether it was replaced).
 
     The file gets `mode` when given, else the mode of the file it replaces, else the umask's default.
     Text is written as given (no newline translation).
@@ -26,9 +29,10 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None, dura
         payload = data.encode() if isinstance(data, str) else data
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
+            handle.flush()
             if durable:
-                handle.flush()
                 os.fsync(handle.fileno())
+            written = os.fstat(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -40,6 +44,7 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None, dura
             os.fsync(directory)
         finally:
             os.close(directory)
+    return written
 
 
 def reuse_cached(path: Path) -> int | None:

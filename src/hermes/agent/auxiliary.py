@@ -11,14 +11,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from hermes.agent.providers import create_provider, load_provider_modules
+from hermes.agent.providers import create_provider
 from hermes.agent.providers.base import Provider, ProviderConfigError, registered_providers
+from hermes.config.providers import canonical_provider
 from hermes.config.settings import AuxiliaryModelSettings, Settings
 
 log = logging.getLogger(__name__)
-
-# Provider names the fleet manager and the compatible system write that mean "an OpenAI-compatible URL".
-_OPENAI_COMPATIBLE = frozenset({"custom", "litellm"})
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ def auxiliary_model(settings: Settings, role: str, main: Provider) -> AuxiliaryM
     name = _provider_name(wanted, settings.model.provider)
     if name is None:
         log.error(
-            "auxiliary.%s: unknown provider %r (known: auto, litellm, %s); using the main model",
+            "auxiliary.%s: unknown provider %r (known: auto, %s); using the main model",
             role,
             wanted.provider,
             ", ".join(_known()),
@@ -68,12 +66,13 @@ def auxiliary_model(settings: Settings, role: str, main: Provider) -> AuxiliaryM
 def _provider_name(wanted: AuxiliaryModelSettings, main: str) -> str | None:
     name = (wanted.provider or "auto").strip().lower()
     if name == "auto":
-        return "custom" if wanted.base_url else main
-    if name in _OPENAI_COMPATIBLE:
-        return "custom"
-    return name if name in _known() else None
+        if wanted.base_url:
+            return next((s.name for s in registered_providers().values() if s.any_endpoint), main)
+        return main
+    return canonical_provider(name)
 
 
 def _known() -> list[str]:
-    load_provider_modules()
-    return registered_providers()
+    """Every name a role's `provider` may take, aliases included."""
+    specs = registered_providers().values()
+    return sorted({*(s.name for s in specs), *(alias for s in specs for alias in s.aliases)})

@@ -16,7 +16,7 @@ from typing import cast
 
 from hermes.agent.auxiliary import auxiliary_model
 from hermes.agent.compression import Compressor
-from hermes.agent.contract import AgentEvent, Failed, Final, GatewayServices, RunRequest
+from hermes.agent.contract import AgentEvent, Failed, Final, GatewayServices, RunRequest, ToolFinished
 from hermes.agent.loop import AgentLoop, LoopSettings
 from hermes.agent.memory import MemoryFiles
 from hermes.agent.messages import Message
@@ -25,6 +25,7 @@ from hermes.agent.providers import create_provider
 from hermes.agent.providers.base import Provider, ProviderConfigError, redact
 from hermes.agent.providers.retry import RetryPolicy
 from hermes.agent.sessions import Conversation, ConversationStore, from_chat_message, with_image_note
+from hermes.agent.shared_home import SharedHome
 from hermes.agent.skills import SkillIndex
 from hermes.agent.titles import TitleWriter
 from hermes.agent.tools import load_tool_modules, select_tools
@@ -59,7 +60,9 @@ class LocalAgent:
         self.settings = settings
         self.store = store
         self.provider = provider or create_provider(settings)
-        self.memory = MemoryFiles(config.paths)
+        # With PostgreSQL, SOUL.md, memories/ and skills/ are shared by every replica.
+        self.shared = SharedHome.for_store(config.paths.home, store)
+        self.memory = MemoryFiles(config.paths, shared=self.shared)
         self.conversations = ConversationStore(
             store, keep_first=settings.compression.keep_first, max_cached=max_cached_sessions
         )
@@ -94,7 +97,7 @@ class LocalAgent:
         # With the shared registry, tools come and go at run time (MCP servers start and die).
         self._follows_registry = tools is None
         self._tools_seen = tools_generation()
-        self._defaults_written = False
+        self._started = False
         self._secrets = config.secret_values()
 
     def tools_for(self, platform: str) -> list[Tool]:
@@ -112,7 +115,23 @@ class LocalAgent:
         """The loaded conversation for a key, if it is in memory (for status displays)."""
         return self.conversations.cached(session_key)
 
+    async def start(self) -> None:
+        """Before the first run (the first run does it if nobody did): the shared files in step, a default
+        SOUL.md, the skills index parsed."""
+        if self._started:
+            return
+        if self.shared is not None:
+            # First the shared SOUL.md, so that a default one is written only when no replica has one.
+            await self.shared.start()
+        await asyncio.to_thread(self.memory.ensure_defaults)
+        if self.shared is not None:
+            await self.shared.sync()
+        await self.prompt.warm()
+        self._started = True
+
     async def close(self) -> None:
+        if self.shared is not None:
+            await self.shared.close()
         if self.titles is not None:
             await self.titles.close()
         for provider in (self.provider, *self._own_providers):
@@ -187,10 +206,7 @@ class LocalAgent:
     async def _run(
         self, request: RunRequest, services: GatewayServices | None, emit: Callable[[object], None]
     ) -> Final | Failed:
-        if not self._defaults_written:
-            await asyncio.to_thread(self.memory.ensure_defaults)
-            await self.prompt.warm()
-            self._defaults_written = True
+        await self.start()
         if self.store is None:
             conversation = self.conversations.unstored(request)
         else:
@@ -228,6 +244,9 @@ class LocalAgent:
         tools = self.tools_for(request.platform)
         if request.unattended:
             tools = [t for t in tools if not getattr(t, "attended_only", False)]
+        if self.shared is not None:
+            await self.shared.refresh()
+            emit = _poking(self.shared, emit)
         system = self.prompt.build(
             PromptInputs(
                 platform=request.platform,
@@ -284,6 +303,18 @@ class LocalAgent:
         finally:
             if with_images is not None:
                 conversation.replace_last(*with_images)
+
+
+def _poking(shared: SharedHome, emit: Callable[[object], None]) -> Callable[[object], None]:
+    """`emit` that also has the shared home look for changed files once a tool has run (the skills tool,
+    a file written by the terminal)."""
+
+    def noting(event: object) -> None:
+        if isinstance(event, ToolFinished):
+            shared.poke()
+        emit(event)
+
+    return noting
 
 
 def _read_untrusted(messages: Sequence[Message]) -> bool:

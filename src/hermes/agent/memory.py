@@ -6,8 +6,12 @@ the same limits, shown only in their own conversations (`MemoryFiles.scoped`), s
 agent never reaches another person's prompt.
 
 Other programs edit these files while the daemon runs (they write a temp file and rename it over), so
-nothing is cached: every read opens the file afresh, and every write is temp + fsync + rename. A write
-re-reads the file first, so an edit made since the last turn is kept.
+every turn looks at them afresh: a stat, and a read when the file is not the version read last time (its
+inode, size, modification or change time differ, or it changed too recently for its times to tell, as
+git's index does). Every write is temp + fsync + rename, and re-reads the file first, so an edit made since
+the last turn is kept. With PostgreSQL the files are shared
+by every replica (`agent.shared_home`): an edit is then made on the database's latest version and mirrored
+into the file.
 """
 
 from __future__ import annotations
@@ -15,14 +19,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from hermes.config.paths import HermesPaths
 from hermes.fileio import write_atomic
+
+if TYPE_CHECKING:
+    from hermes.agent.shared_home import SharedHome
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +103,31 @@ def _read(path: Path) -> str:
         return ""
 
 
+# A file modified this recently may change again within its timestamps' granularity: always read it.
+_RACY_SECONDS = 2.0
+# For the prompt: each file's identity (inode, size, mtime, ctime) when it was read, and what it held.
+_seen: dict[Path, tuple[tuple[int, int, int, int], str]] = {}
+
+
+def _read_current(path: Path) -> str:
+    """`_read`, skipped when the file is still the version read last time."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        _seen.pop(path, None)
+        return ""
+    ident = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    seen = _seen.get(path)
+    if seen is not None and seen[0] == ident:
+        return seen[1]
+    text = _read(path)
+    if time.time() - info.st_mtime > _RACY_SECONDS:
+        _seen[path] = (ident, text)
+    else:
+        _seen.pop(path, None)
+    return text
+
+
 def scope_directory(scope: str) -> str:
     """A person's directory name: readable, safe as a path, and distinct for distinct scopes."""
     readable = _UNSAFE_NAME.sub("_", scope).strip("._")[:60]
@@ -101,9 +135,12 @@ def scope_directory(scope: str) -> str:
 
 
 class MemoryFiles:
-    def __init__(self, paths: HermesPaths, *, directory: Path | None = None) -> None:
+    def __init__(
+        self, paths: HermesPaths, *, directory: Path | None = None, shared: SharedHome | None = None
+    ) -> None:
         folder = directory or paths.memories
         self._paths = paths
+        self._shared = shared
         self._files: dict[Target, tuple[Path, int]] = {
             "memory": (folder / "MEMORY.md", MEMORY_LIMIT),
             "user": (folder / "USER.md", USER_LIMIT),
@@ -120,7 +157,7 @@ class MemoryFiles:
         files = self._scoped.get(scope)
         if files is None:
             directory = self._paths.memories / "users" / scope_directory(scope)
-            files = self._scoped[scope] = MemoryFiles(self._paths, directory=directory)
+            files = self._scoped[scope] = MemoryFiles(self._paths, directory=directory, shared=self._shared)
         return files
 
     def path(self, target: Target) -> Path:
@@ -137,7 +174,7 @@ class MemoryFiles:
 
     def read_snapshot(self) -> MemorySnapshot:
         """The three files as they are now: three small capped reads, cheap enough for the event loop."""
-        soul = _read(self.soul_path).strip()
+        soul = _read_current(self.soul_path).strip()
         if len(soul) > SOUL_LIMIT:
             log.warning(
                 "%s is %d chars, over its %d limit; using the first %d",
@@ -149,8 +186,8 @@ class MemoryFiles:
             soul = soul[:SOUL_LIMIT]
         return MemorySnapshot(
             soul=soul,
-            memory=split_entries(_read(self.path("memory"))),
-            user=split_entries(_read(self.path("user"))),
+            memory=split_entries(_read_current(self.path("memory"))),
+            user=split_entries(_read_current(self.path("user"))),
         )
 
     async def snapshot(self) -> MemorySnapshot:
@@ -188,12 +225,11 @@ class MemoryFiles:
     async def _edit(self, target: Target, change: Callable[[list[str]], tuple[list[str], str]]) -> str:
         path, limit = self._files[target]
 
-        def apply() -> str:
-            current = _read(path)
+        def edited(current: str) -> tuple[str, str]:
             entries = split_entries(current)
             updated, message = change(entries)
             if updated == entries:
-                return message
+                return current, message
             text = join_entries(updated)
             if len(text) > limit:
                 room = limit - len(current)
@@ -202,11 +238,19 @@ class MemoryFiles:
                     f"{max(room, 0)} chars of room left (it holds {len(current)}). Shorten the entry, or "
                     "replace or remove older entries first."
                 )
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, text)
-            return f"{message} {path.name} now holds {len(text)} of {limit} chars."
+            return text, f"{message} {path.name} now holds {len(text)} of {limit} chars."
+
+        def apply() -> str:
+            current = _read(path)
+            text, message = edited(current)
+            if text != current:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(path, text)
+            return message
 
         async with self._lock:
+            if self._shared is not None:
+                return await self._shared.edit(path, edited)
             return await asyncio.to_thread(apply)
 
 

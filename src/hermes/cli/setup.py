@@ -4,7 +4,7 @@ Asks for the provider and model, then runs the section of each chosen platform (
 server and credentials checked live, who may talk to the bot). Then shows the changes to `.env` and
 `config.yaml` as a diff (secrets masked) and writes them only when told to. Existing keys, comments and
 unknown entries are kept. Every question has a flag, so `--non-interactive` does the same from a script;
-the platforms' flags come from their packages (`PlatformFlags` adds them to this command).
+the providers' and the platforms' flags come from their modules (`PlatformFlags` adds them to this command).
 """
 
 from __future__ import annotations
@@ -22,11 +22,6 @@ if TYPE_CHECKING:
     from hermes.platforms.wizard import Flag, WizardSection
 
 EXIT_CANCELLED = 130
-# `--api-key` answers whichever provider is chosen.
-_PROVIDER_KEYS = (
-    "model.api_key",
-    *(f"provider_keys.{name}_api_key" for name in ("openrouter", "anthropic", "openai")),
-)
 _PLATFORM_OPTION = typer.Option(
     None, "--platform", help="A platform to set up (see the flags below); repeat for several."
 )
@@ -43,18 +38,38 @@ def _platform_flags() -> list[Flag]:
     return [flag for cls in platforms.values() if cls.wizard is not None for flag in cls.wizard.flags]
 
 
+def _provider_flags() -> list[Flag]:
+    from hermes.cli.setup_model import provider_flags
+    from hermes.config import ConfigError
+
+    try:
+        return provider_flags()
+    except ConfigError:
+        return []
+
+
+def _listing(title: str, flags: list[Flag]) -> str:
+    width = max(len(flag.name) for flag in flags)
+    rows = [f"{flag.name.ljust(width)}  {flag.help}".rstrip() for flag in flags]
+    return f"{title}:\n\n" + "\n\n".join(rows)
+
+
 class PlatformFlags(TyperCommand):
-    """`hermes gateway setup` taking the flags every registered platform's wizard section declares: they
-    arrive as extra arguments (the command allows them), are parsed here, and are listed in `--help`."""
+    """`hermes gateway setup` taking the flags every registered provider's questions and platform's wizard
+    section declare: they arrive as extra arguments (the command allows them), are parsed here, and are
+    listed in `--help`."""
 
     @property
     def epilog(self) -> str | None:
-        flags = _platform_flags()
-        if not flags:
-            return None
-        width = max(len(flag.name) for flag in flags)
-        rows = [f"{flag.name.ljust(width)}  {flag.help}".rstrip() for flag in flags]
-        return "Platform flags (each platform's questions):\n\n" + "\n\n".join(rows)
+        parts = [
+            _listing(title, flags)
+            for title, flags in (
+                ("Provider flags (each provider's questions)", _provider_flags()),
+                ("Platform flags (each platform's questions)", _platform_flags()),
+            )
+            if flags
+        ]
+        return "\n\n".join(parts) or None
 
     @epilog.setter
     def epilog(self, value: str | None) -> None:
@@ -62,11 +77,11 @@ class PlatformFlags(TyperCommand):
 
 
 def parse_platform_flags(args: list[str]) -> dict[str, Any]:
-    """`--name value` and `--name=value` pairs of the platforms' flags, by setting key; SetupStopped (exit 2)
-    naming an unknown flag or one without a value."""
+    """`--name value` and `--name=value` pairs of the providers' and platforms' flags, by setting key;
+    SetupStopped (exit 2) naming an unknown flag or one without a value."""
     from hermes.platforms.wizard import SetupStopped
 
-    flags = {flag.name: flag for flag in _platform_flags()}
+    flags = {flag.name: flag for flag in (*_provider_flags(), *_platform_flags())}
     given: dict[str, Any] = {}
     rest = list(args)
     while rest:
@@ -75,7 +90,7 @@ def parse_platform_flags(args: list[str]) -> dict[str, Any]:
         flag = flags.get(name)
         if flag is None:
             known = ", ".join(sorted(flags)) or "none"
-            raise SetupStopped(f"no such option: {word} (platform flags: {known})", 2)
+            raise SetupStopped(f"no such option: {word} (provider and platform flags: {known})", 2)
         if not has_value:
             if not rest or rest[0].startswith("--"):
                 raise SetupStopped(f"{name} needs a value", 2)
@@ -90,14 +105,13 @@ def setup(
         False, "--non-interactive", help="Ask nothing: take every answer from the flags and current settings."
     ),
     provider: str | None = typer.Option(
-        None, "--provider", help="openrouter, anthropic, openai, bedrock or custom."
+        None, "--provider", help="The LLM provider, as model.provider names it (`hermes config reference`)."
     ),
     model: str | None = typer.Option(None, "--model", help="The model id, as the provider names it."),
-    base_url: str | None = typer.Option(None, "--base-url", help="custom: the server's address."),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="An endpoint's address (a provider serving any)."
+    ),
     api_key: str | None = typer.Option(None, "--api-key", help="The provider's API key."),
-    aws_access_key_id: str | None = typer.Option(None, "--aws-access-key-id", help="bedrock: access key id."),
-    aws_secret_access_key: str | None = typer.Option(None, "--aws-secret-access-key", help="bedrock."),
-    aws_region: str | None = typer.Option(None, "--aws-region", help="bedrock: the AWS region."),
     platform: list[str] | None = _PLATFORM_OPTION,
     no_check: bool = typer.Option(False, "--no-check", help="Skip the live checks."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the changes, write nothing."),
@@ -107,20 +121,18 @@ def setup(
     from hermes.cli.line_prompter import LinePrompter
     from hermes.cli.prompter import prompter_for_stdio
     from hermes.cli.setup_form import Form
+    from hermes.cli.setup_model import answered_by_core_flags
     from hermes.platforms.wizard import Cancelled, SetupStopped
 
-    given: dict[str, Any] = {
-        "model.provider": provider,
-        "model.default": model,
-        "model.base_url": base_url,
-        "provider_keys.aws_access_key_id": aws_access_key_id,
-        "provider_keys.aws_secret_access_key": aws_secret_access_key,
-        "bedrock.region": aws_region,
-        "platforms": platform or [],
-        **dict.fromkeys(_PROVIDER_KEYS, api_key),
-    }
     ui = LinePrompter(sys.stdin, sys.stdout) if non_interactive else prompter_for_stdio()
     try:
+        given: dict[str, Any] = {
+            "model.provider": provider,
+            "model.default": model,
+            "model.base_url": base_url,
+            "platforms": platform or [],
+            **answered_by_core_flags({"--api-key": api_key, "--base-url": base_url}),
+        }
         given |= parse_platform_flags(ctx.args)
     except SetupStopped as exc:
         ui.fail(str(exc))

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 
 from hermes.config.loader import leaves
-from hermes.config.names import setting_prefixes
+from hermes.config.sections import withheld_prefixes
 
 _CREDENTIAL_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION", re.IGNORECASE)
 
@@ -18,8 +18,8 @@ _CREDENTIAL_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SE
 def command_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     source = os.environ if environ is None else environ
     secret_names = {name for leaf in leaves() if leaf.secret for name in leaf.env}
-    # AWS_ names too: they are credentials even where they are not ours.
-    own_prefixes = (*setting_prefixes(), "AWS_")
+    # Hermes' own prefixes, and other vendors' credentials an extension reads (its `PrefixRule`).
+    own_prefixes = withheld_prefixes()
 
     def harmless(name: str) -> bool:
         return (

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from hermes.config.errors import ConfigError
 from hermes.config.mcp_secrets import mcp_secret_values
 from hermes.config.names import OTHER_NAMES, closest, did_you_mean, setting_prefixes
 from hermes.config.paths import HermesPaths
-from hermes.config.sections import SectionSpec, registered_sections
-from hermes.config.settings import NOT_IMPLEMENTED_KEYS, Env, Secret, Section, Settings
+from hermes.config.sections import block_keys, registered_sections
+from hermes.config.settings import NOT_IMPLEMENTED_KEYS, SECTIONS_CONTEXT, Env, Secret, Section, Settings
 from hermes.config.sources import ENVIRONMENT, EnvLayer, env_layers, expand_vars, read_yaml
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class Leaf:
     # The field's type with its constraints, for validating one value on its own (`hermes config set`).
     annotation: Any = field(default=None, compare=False, repr=False)
     description: str | None = None
+    # The pydantic field (default, constraints), for the docs.
+    info: FieldInfo | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -53,25 +56,16 @@ class LoadedConfig:
     origins: dict[str, str]
     warnings: list[str] = field(default_factory=list)
     environ: dict[str, str] = field(default_factory=dict)
-    # The extensions' sections (platform packages), by config.yaml key.
-    sections: dict[str, Section] = field(default_factory=dict)
     # Worth one info line: keys the compatible system knows that this gateway does not implement.
     notes: list[str] = field(default_factory=list)
 
     def section(self, model: type[S]) -> S:
-        """An extension's settings, e.g. `config.section(MatrixSettings)`; its defaults when the section
-        was registered after this configuration was loaded."""
-        for value in self.sections.values():
-            if type(value) is model:
-                return value
-        return model()
+        """An extension's settings, e.g. `config.section(MatrixSettings)`."""
+        return self.settings.section(model)
 
     def value(self, key: str) -> Any:
         """The value of a dotted key, core or extension."""
-        head, _, rest = key.partition(".")
-        if head in self.sections:
-            return lookup(self.sections[head], rest)
-        return lookup(self.settings, key)
+        return setting_value(self.settings, key)
 
     def secret_values(self) -> list[str]:
         """Every secret value in force, for log redaction."""
@@ -107,7 +101,8 @@ def _walk(model: type[BaseModel], prefix: str) -> Iterator[Leaf]:
         constraints = [m for m in info.metadata if not isinstance(m, Env) and m is not Secret]
         annotation = Annotated[(info.annotation, *constraints)] if constraints else info.annotation
         secret = any(m is Secret for m in info.metadata)
-        yield Leaf(key, env, secret, _is_list(info.annotation), annotation, info.description)
+        is_list = _is_list(info.annotation)
+        yield Leaf(key, env, secret, is_list, annotation, info.description, info)
 
 
 _leaves_cache: dict[tuple[str, ...], list[Leaf]] = {}
@@ -116,24 +111,14 @@ _leaves_cache: dict[tuple[str, ...], list[Leaf]] = {}
 def leaves() -> list[Leaf]:
     """Every setting: the core's, then each registered section's."""
     sections = registered_sections()
-    cache_key = tuple(sections)
+    cache_key = tuple(f"{spec.key}:{spec.model.__module__}.{spec.model.__qualname__}" for spec in sections)
     if cache_key not in _leaves_cache:
         found = list(_walk(Settings, ""))
-        for key, spec in sections.items():
-            found.extend(_walk(spec.model, f"{key}."))
+        for spec in sections:
+            found.extend(_walk(spec.model, f"{spec.key}."))
         _leaves_cache.clear()
         _leaves_cache[cache_key] = found
     return _leaves_cache[cache_key]
-
-
-def section_models() -> dict[str, type[BaseModel]]:
-    """Each top-level block of config.yaml and the model that validates it."""
-    models: dict[str, type[BaseModel]] = {}
-    for name, info in Settings.model_fields.items():
-        if _is_model(info.annotation):
-            models[name] = cast(type[BaseModel], info.annotation)
-    models.update({key: spec.model for key, spec in registered_sections().items()})
-    return models
 
 
 def lookup(settings: BaseModel, key: str) -> Any:
@@ -141,6 +126,17 @@ def lookup(settings: BaseModel, key: str) -> Any:
     for part in key.split("."):
         value = getattr(value, part)
     return value
+
+
+def setting_value(settings: Settings, key: str) -> Any:
+    """The value of a dotted key, core (`model.default`) or an extension's (`matrix.homeserver`)."""
+    for spec in registered_sections():
+        if (
+            key.startswith(f"{spec.key}.")
+            and key[len(spec.key) + 1 :].split(".")[0] in spec.model.model_fields
+        ):
+            return lookup(settings.section(spec.model), key[len(spec.key) + 1 :])
+    return lookup(settings, key)
 
 
 def _set(tree: dict[str, Any], key: str, value: Any) -> None:
@@ -164,34 +160,31 @@ def _has(tree: Mapping[str, Any], key: str) -> bool:
     return True
 
 
-def _unknown_keys(tree: Mapping[str, Any], model: type[BaseModel], prefix: str = "") -> list[str]:
-    """Each unknown dotted key, with the known key of that section it is most likely a typo of."""
+def _unknown_keys(
+    tree: Mapping[str, Any],
+    models: list[type[BaseModel]],
+    blocks: Mapping[str, list[type[Section]]],
+    prefix: str = "",
+) -> list[str]:
+    """Each unknown dotted key, with the known key of that section it is most likely a typo of. A block
+    is validated by its models together (the core's, or the extensions' sharing it), and may hold the
+    blocks of extensions (`tools.terminal`)."""
+    fields = {name: info for model in models for name, info in model.model_fields.items()}
+    inner = {key[len(prefix) :]: found for key, found in blocks.items() if key.startswith(prefix)}
+    children = {name: found for name, found in inner.items() if "." not in name}
     unknown = []
     for name, value in tree.items():
         key = f"{prefix}{name}"
-        info = model.model_fields.get(str(name))
-        if info is None:
-            suggestion = closest(str(name), model.model_fields)
+        info = fields.get(str(name))
+        if str(name) in children:
+            if isinstance(value, Mapping):
+                unknown.extend(_unknown_keys(value, list(children[str(name)]), blocks, f"{key}."))
+        elif info is None:
+            suggestion = closest(str(name), [*fields, *children])
             unknown.append(f"{key} (did you mean {prefix}{suggestion}?)" if suggestion else key)
         elif _is_model(info.annotation) and isinstance(value, Mapping):
-            unknown.extend(_unknown_keys(value, cast(type[BaseModel], info.annotation), f"{key}."))
-    return unknown
-
-
-def _unknown_top_keys(tree: Mapping[str, Any], sections: Mapping[str, SectionSpec]) -> list[str]:
-    """`_unknown_keys` for the whole file, whose blocks are the core's sections and the extensions'."""
-    known = [*Settings.model_fields, *sections]
-    unknown = []
-    for name, value in tree.items():
-        spec = sections.get(str(name))
-        if spec is not None:
-            if isinstance(value, Mapping):
-                unknown.extend(_unknown_keys(value, spec.model, f"{name}."))
-        elif str(name) in Settings.model_fields:
-            unknown.extend(_unknown_keys({name: value}, Settings))
-        else:
-            suggestion = closest(str(name), known)
-            unknown.append(f"{name} (did you mean {suggestion}?)" if suggestion else str(name))
+            model = cast(type[BaseModel], info.annotation)
+            unknown.extend(_unknown_keys(value, [model], blocks, f"{key}."))
     return unknown
 
 
@@ -266,7 +259,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> LoadedConfig:
     sections = registered_sections()
     warnings = _unknown_env_keys(layers, referenced)
     notes: list[str] = []
-    unknown = _unknown_top_keys(tree, sections)
+    unknown = _unknown_keys(tree, [Settings], block_keys())
     unimplemented = [key for key in unknown if key.split(" (did you mean")[0] in NOT_IMPLEMENTED_KEYS]
     unknown = [key for key in unknown if key not in unimplemented]
     if unknown:
@@ -290,20 +283,32 @@ def load_config(environ: Mapping[str, str] | None = None) -> LoadedConfig:
                 env_names[leaf.key] = name
 
     problems: list[str] = []
-    validated: dict[str, Section] = {}
-    for section, spec in sections.items():
-        block = values.pop(section, None)
+    validated: dict[type[Section], Section] = {}
+    for spec in sections:
+        path = tuple(spec.key.split("."))
+        block = _block(values, path)
         try:
-            validated[section] = spec.model.model_validate({} if block is None else block)
+            validated[spec.model] = spec.model.model_validate(block)
         except ValidationError as exc:
-            problems += _problems(exc, origins, env_names, prefix=(section,))
+            problems += _problems(exc, origins, env_names, prefix=path)
     try:
-        settings = Settings.model_validate(values)
+        settings = Settings.model_validate(values, context={SECTIONS_CONTEXT: validated})
     except ValidationError as exc:
         problems = _problems(exc, origins, env_names) + problems
     if problems:
         raise ConfigError(problems)
-    return LoadedConfig(settings, paths, origins, warnings, merged_env, validated, notes)
+    return LoadedConfig(settings, paths, origins, warnings, merged_env, notes)
+
+
+def _block(tree: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The block at `path`: empty where the tree has none, or where a core block holding it is not a
+    mapping (the core's validation names that); anything else is the model's to refuse."""
+    node: Any = tree
+    for part in path:
+        if not isinstance(node, Mapping):
+            return {}
+        node = node.get(part)
+    return {} if node is None else node
 
 
 def _problems(

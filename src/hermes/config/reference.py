@@ -1,9 +1,10 @@
 """docs/configuration.md, generated from the settings model so that it cannot drift from it.
 
 Keys, environment names, types, defaults and which values are secret all come from the settings models
-(through `loader.leaves()`): the core `Settings` and every registered section (platform packages, in the
-tree or installed). A section's fields carry their own descriptions, and its summary and troubleshooting
-entries come with its registration; the core keys' one-line descriptions live here. `markdown()` refuses
+(through `loader.leaves()`): the core `Settings` and every registered section (platform packages,
+providers and tools, in the tree or installed). A section's fields carry their own descriptions, and its
+summary and troubleshooting entries come with its registration; the core keys' one-line descriptions live
+here. `markdown()` refuses
 to run while a setting lacks a description or a description names a setting that is gone.
 `python -m hermes.config.reference` prints the document; a test fails when the committed file differs.
 """
@@ -15,15 +16,15 @@ import types
 import typing
 from typing import Any
 
-from hermes.config.loader import Leaf, leaves, section_models
+from pydantic import AfterValidator
+
+from hermes.config.loader import Leaf, leaves
 from hermes.config.sections import registered_sections
 
 DOC_PATH = "docs/configuration.md"
 
 SECTIONS = {
     "model": "The LLM the agent uses.",
-    "provider_keys": "API keys of the providers; only the chosen provider's key is needed.",
-    "bedrock": "AWS Bedrock (with `model.provider: bedrock`).",
     "gateway": "Behaviour shared by every platform.",
     "store": "Where sessions, transcripts, the inbox and jobs live: `state.db`, or PostgreSQL for replicas.",
     "agent": "The tool-calling loop.",
@@ -42,20 +43,16 @@ SECTIONS = {
 DESCRIPTIONS = {
     "model.provider": "Which provider serves the model.",
     "model.default": "The model id, as the provider names it.",
-    "model.base_url": "The provider's endpoint; required for `custom` (`/v1` is appended when missing).",
+    "model.base_url": (
+        "The provider's endpoint; required by a provider serving any endpoint, which appends `/v1` when "
+        "missing."
+    ),
     "model.api_key": "A key for the endpoint that overrides the provider's own key setting.",
     "model.context_length": "The model's context window in tokens; compression keeps sessions under it.",
     "model.max_output_tokens": "The most tokens one model reply may have.",
     "model.max_retries": "Retries of a failed model call (429, 5xx, dropped connection).",
     "model.retry_max_seconds": "The longest wait between two retries.",
     "model.request_timeout_seconds": "How long one model call may take.",
-    "provider_keys.openrouter_api_key": "OpenRouter key.",
-    "provider_keys.anthropic_api_key": "Anthropic key.",
-    "provider_keys.openai_api_key": "OpenAI key.",
-    "provider_keys.aws_access_key_id": "AWS access key id for Bedrock (else the AWS credential chain).",
-    "provider_keys.aws_secret_access_key": "AWS secret access key for Bedrock.",
-    "provider_keys.aws_session_token": "AWS session token for temporary Bedrock credentials.",
-    "bedrock.region": "AWS region of Bedrock (else the AWS chain's region).",
     "gateway.allowed_users": "User ids allowed on every platform, in addition to each platform's list.",
     "gateway.allow_all_users": "Let everyone talk to the bot on every platform.",
     "store.url": "A `postgresql://` URL: keep state in PostgreSQL (several replicas may share it).",
@@ -84,13 +81,13 @@ DESCRIPTIONS = {
     "thread_sessions_per_user": "In threads, one session per person instead of one per thread.",
     "agent.max_turns": "Model calls in one run before it stops without a final answer.",
     "agent.tool_timeout_seconds": "How long one tool call may take.",
-    "agent.workspace": "Directory the file and terminal tools work in (default `HERMES_HOME/workspace`).",
+    "agent.workspace": "Directory the file and shell tools work in (default `HERMES_HOME/workspace`).",
     "compression.enabled": "Summarise the middle of long sessions.",
     "compression.threshold": "Compress when a session fills this share of the context window.",
     "compression.keep_first": "Messages at the start kept as they are.",
     "compression.keep_last": "Messages at the end kept as they are.",
     "auxiliary.title_generation.provider": (
-        "`auto`: the main provider (`custom` with a `base_url`); or a provider name."
+        "`auto`: the main provider (with a `base_url`, the one serving any endpoint); or a provider name."
     ),
     "auxiliary.title_generation.model": (
         "The title model's id; new sessions are titled only when it (or `base_url`) is set."
@@ -103,7 +100,7 @@ DESCRIPTIONS = {
         "The title model's context window in tokens (empty: the main one)."
     ),
     "auxiliary.compression.provider": (
-        "`auto`: the main provider (`custom` with a `base_url`); or a provider name."
+        "`auto`: the main provider (with a `base_url`, the one serving any endpoint); or a provider name."
     ),
     "auxiliary.compression.model": "The compression model's id (empty: `model.default`).",
     "auxiliary.compression.base_url": (
@@ -123,15 +120,6 @@ DESCRIPTIONS = {
     "display.tool_progress": "`brief`: show one line per tool call in the chat.",
     "tools.enabled": "Tool name patterns to offer (`platform:pattern` for one platform); empty: all.",
     "tools.disabled": "Tool name patterns never offered.",
-    "tools.terminal.enabled": "Offer the terminal tool (shell commands in the workspace).",
-    "tools.terminal.allow": "Command patterns that run without asking for approval.",
-    "tools.terminal.auto_approve": "Run every command without asking.",
-    "tools.terminal.timeout_seconds": "How long one command may run.",
-    "tools.terminal.approval_timeout_seconds": "How long to wait for an approval in the chat.",
-    "tools.terminal.max_output_chars": "Longer command output is cut.",
-    "tools.web.allow_private": "Let web tools reach private and loopback addresses.",
-    "tools.web.timeout_seconds": "How long one web request may take.",
-    "tools.web.max_bytes": "Largest page or file fetched.",
     "mcp_servers": "MCP servers by name: `command` (+ `args`, `env`, `cwd`) or `url` (+ `headers`).",
     "logging.level": "The log file's level.",
     "logging.max_bytes": "Size at which a log file is rotated.",
@@ -177,10 +165,22 @@ def _bounds(metadata: list[Any]) -> str:
     return " " + ", ".join(words) if words else ""
 
 
+def _registered_choices(metadata: list[Any]) -> list[str] | None:
+    """The values an extension registry allows (`model.provider`: the registered providers)."""
+    for item in metadata:
+        allowed = getattr(item.func, "allowed", None) if isinstance(item, AfterValidator) else None
+        if callable(allowed):
+            return list(allowed())
+    return None
+
+
 def describe_type(annotation: Any, metadata: list[Any]) -> str:
     inner = _unwrap_optional(annotation)
     origin = typing.get_origin(inner)
-    if origin is typing.Literal:
+    choices = _registered_choices(metadata)
+    if choices is not None:
+        text = "one of " + ", ".join(f"`{value}`" for value in choices)
+    elif origin is typing.Literal:
         text = "one of " + ", ".join(f"`{value}`" for value in typing.get_args(inner))
     elif inner is bool:
         text = "true/false"
@@ -197,21 +197,6 @@ def describe_type(annotation: Any, metadata: list[Any]) -> str:
     else:
         text = getattr(inner, "__name__", str(inner))
     return text
-
-
-def _field(key: str) -> Any:
-    from hermes.config.settings import Settings
-
-    head, _, rest = key.partition(".")
-    models = section_models()
-    if not rest:
-        return Settings.model_fields[head]
-    model: Any = models[head]
-    *parents, last = rest.split(".")
-    for part in parents:
-        model = model.model_fields[part].annotation
-    fields: dict[str, Any] = model.model_fields
-    return fields[last]
 
 
 def _description(leaf: Leaf) -> str | None:
@@ -251,24 +236,28 @@ def markdown() -> str:
     extensions = registered_sections()
     for section, items in groups.items():
         lines.append(f"## {'`' + section + '`' if section else 'Top level'}\n")
-        spec = extensions.get(section)
-        summary = spec.summary if spec is not None else SECTIONS.get(section)
+        # A block several extensions share (`provider_keys`) has one summary; theirs are the same words.
+        owners = [spec for spec in extensions if spec.key == section]
+        summary = SECTIONS.get(section) or next((spec.summary for spec in owners if spec.summary), None)
         if summary:
             lines.append(summary + "\n")
         lines.append("| key | environment | type | default | description |")
         lines.append("|---|---|---|---|---|")
         for leaf in items:
-            info = _field(leaf.key)
+            info = leaf.info
+            if info is None:
+                raise ValueError(f"hermes.config.reference: {leaf.key} has no field")
             kind = describe_type(info.annotation, info.metadata)
             if leaf.secret:
                 kind += ", **secret**"
             env = ", ".join(f"`{name}`" for name in leaf.env) or "—"
-            default = _default(info.default)
+            default = _default(info.get_default(call_default_factory=True, validated_data={}))
             lines.append(f"| `{leaf.key}` | {env} | {kind} | {default} | {_description(leaf)} |")
         lines.append("")
-        if spec is not None and spec.troubleshooting:
+        troubles = [entry for spec in owners for entry in spec.troubleshooting]
+        if troubles:
             lines.append(f"Troubleshooting `{section}`:\n")
-            lines += [f"- **{symptom}** {remedy}" for symptom, remedy in spec.troubleshooting]
+            lines += [f"- **{symptom}** {remedy}" for symptom, remedy in troubles]
             lines.append("")
     return "\n".join(lines)
 

@@ -1,4 +1,6 @@
-"""Typed settings: every key the daemon reads, its default, its environment twin and whether it is secret.
+"""Typed settings: every core key the daemon reads, its default, its environment twin and whether it is
+secret. Platforms, providers and tools declare theirs in their own modules (`sections.py`); `Settings.section`
+reads them from the same tree.
 
 A field's environment twin is declared next to it with `Env("NAME")`; the loader overrides the config.yaml
 value with it. `Secret` marks values that must never reach a log line or `config show` output.
@@ -6,11 +8,23 @@ value with it. `Secret` marks values that must never reach a log line or `config
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from hermes.config.providers import OneOfProviders, default_model, default_provider
 
 
 @dataclass(frozen=True)
@@ -30,16 +44,23 @@ class _SecretMarker:
 
 Secret = _SecretMarker()
 
-ProviderName = Literal["openrouter", "anthropic", "openai", "bedrock", "custom"]
-
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="ignore", validate_default=True, frozen=True)
 
 
+S = TypeVar("S", bound=Section)
+
+
 class ModelSettings(Section):
-    provider: Annotated[ProviderName, Env("HERMES_INFERENCE_PROVIDER")] = "openrouter"
-    default: Annotated[str, Env("HERMES_MODEL")] = "anthropic/claude-sonnet-4"
+    # The registered providers (agent/providers); the defaults are the default provider's.
+    provider: Annotated[
+        str,
+        Env("HERMES_INFERENCE_PROVIDER"),
+        AfterValidator(OneOfProviders()),
+        Field(default_factory=default_provider),
+    ]
+    default: Annotated[str, Env("HERMES_MODEL"), Field(default_factory=default_model)]
     base_url: str | None = None
     api_key: Annotated[str | None, Secret] = None
     context_length: Annotated[int, Field(ge=1024)] = 128_000
@@ -47,19 +68,6 @@ class ModelSettings(Section):
     max_retries: Annotated[int, Field(ge=0, le=20)] = 4
     retry_max_seconds: Annotated[float, Field(gt=0)] = 60.0
     request_timeout_seconds: Annotated[float, Field(gt=0)] = 120.0
-
-
-class ProviderKeys(Section):
-    openrouter_api_key: Annotated[str | None, Env("OPENROUTER_API_KEY"), Secret] = None
-    anthropic_api_key: Annotated[str | None, Env("ANTHROPIC_API_KEY"), Secret] = None
-    openai_api_key: Annotated[str | None, Env("OPENAI_API_KEY"), Secret] = None
-    aws_access_key_id: Annotated[str | None, Env("AWS_ACCESS_KEY_ID"), Secret] = None
-    aws_secret_access_key: Annotated[str | None, Env("AWS_SECRET_ACCESS_KEY"), Secret] = None
-    aws_session_token: Annotated[str | None, Env("AWS_SESSION_TOKEN"), Secret] = None
-
-
-class BedrockSettings(Section):
-    region: Annotated[str | None, Env("AWS_DEFAULT_REGION", "AWS_REGION")] = None
 
 
 class StoreSettings(Section):
@@ -161,26 +169,9 @@ class DisplaySettings(Section):
     tool_progress: Literal["off", "brief"] = "off"
 
 
-class TerminalToolSettings(Section):
-    enabled: bool = False
-    allow: list[str] = []
-    auto_approve: bool = False
-    timeout_seconds: Annotated[float, Field(gt=0)] = 120.0
-    approval_timeout_seconds: Annotated[float, Field(gt=0)] = 300.0
-    max_output_chars: Annotated[int, Field(ge=100)] = 20_000
-
-
-class WebToolSettings(Section):
-    allow_private: bool = False
-    timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
-    max_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024 * 1024
-
-
 class ToolsSettings(Section):
     enabled: list[str] = []
     disabled: list[str] = []
-    terminal: TerminalToolSettings = TerminalToolSettings()
-    web: WebToolSettings = WebToolSettings()
 
 
 class LoggingSettings(Section):
@@ -195,9 +186,11 @@ class DashboardSettings(Section):
 
 
 class Settings(Section):
-    model: ModelSettings = ModelSettings()
-    provider_keys: ProviderKeys = ProviderKeys()
-    bedrock: BedrockSettings = BedrockSettings()
+    """The core's settings, and through `section` those of every registered extension (platforms,
+    providers, tools), validated from the same tree."""
+
+    # A factory: the default names the default provider, known once the providers have registered.
+    model: ModelSettings = Field(default_factory=lambda: ModelSettings.model_validate({}))
     gateway: GatewaySettings = GatewaySettings()
     store: StoreSettings = StoreSettings()
     group_sessions_per_user: bool = True
@@ -210,3 +203,40 @@ class Settings(Section):
     mcp_servers: dict[str, dict[str, Any]] = {}
     logging: LoggingSettings = LoggingSettings()
     dashboard: DashboardSettings = DashboardSettings()
+
+    # The tree validated, for the extensions' blocks, and their settings once read.
+    _tree: Mapping[str, Any] = PrivateAttr(default_factory=dict)
+    _sections: dict[type[Section], Section] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_tree(cls, data: Any, handler: Callable[[Any], Settings], info: ValidationInfo) -> Settings:
+        settings = handler(data)
+        if isinstance(data, Mapping):
+            settings._tree = data
+        # The loader validates the extensions' blocks itself, to name a bad value with its origin.
+        if info.context and SECTIONS_CONTEXT in info.context:
+            settings._sections.update(info.context[SECTIONS_CONTEXT])
+        return settings
+
+    def section(self, model: type[S]) -> S:
+        """An extension's settings, e.g. `settings.section(MatrixSettings)`: validated from its block of
+        the tree these settings came from; its defaults when it is not a registered section."""
+        found = self._sections.get(model)
+        if isinstance(found, model):
+            return found
+        from hermes.config.sections import section_for
+
+        try:
+            key = section_for(model).key
+        except LookupError:
+            return model()
+        node: Any = self._tree
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        value = model.model_validate(node if isinstance(node, Mapping) else {})
+        self._sections[model] = value
+        return value
+
+
+SECTIONS_CONTEXT = "hermes.sections"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hermes.config.loader import LoadedConfig, leaves
+from hermes.platforms.base import registered
 
 # The keys behind `HubOptions` and the gateway-wide allowlist: the hub takes them without a restart.
 APPLIED_AT_ONCE = frozenset(
@@ -53,7 +54,8 @@ def changed_keys(old: LoadedConfig, new: LoadedConfig) -> list[str]:
 
 def platform_section(config: LoadedConfig, platform: str) -> Any:
     """The platform's own settings (its registered section); None for a platform without one."""
-    return config.sections.get(platform)
+    cls = registered().get(platform)
+    return config.section(cls.settings) if cls is not None and cls.settings is not None else None
 
 
 def sort_changes(keys: Iterable[str], platforms: Iterable[str]) -> tuple[list[str], list[str]]:

@@ -85,7 +85,7 @@ async def open_store(config: LoadedConfig) -> Store:
         return await Store.open(path)
 
 
-def build_agent(config: LoadedConfig, store: Store) -> AgentPort:
+async def start_agent(config: LoadedConfig, store: Store) -> AgentPort:
     if config.settings.gateway.proxy_url:
         from hermes.gateway.proxy import ProxyAgent
 
@@ -99,8 +99,12 @@ def build_agent(config: LoadedConfig, store: Store) -> AgentPort:
     except ProviderConfigError as exc:
         # The platforms still start: people get this explanation in reply, the operator this log line.
         log.error("the model is not set up: %s (every message is answered with this until it is)", exc)
-        return LocalAgent(config, store, provider=UnconfiguredProvider(str(exc)))
-    return LocalAgent(config, store, provider=provider)
+        agent = LocalAgent(config, store, provider=UnconfiguredProvider(str(exc)))
+    else:
+        agent = LocalAgent(config, store, provider=provider)
+    # Before any platform starts: with PostgreSQL, this home's shared files are brought in step first.
+    await agent.start()
+    return agent
 
 
 @dataclass
@@ -142,7 +146,7 @@ class Gateway:
         )
         try:
             await mcp.start(wait=MCP_START_WAIT_SECONDS)
-            agent = build_agent(self.config, store)
+            agent = await start_agent(self.config, store)
             try:
                 await self._serve(store, agent, platforms)
             finally:

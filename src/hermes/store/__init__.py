@@ -1,4 +1,5 @@
-"""state.db: sessions and transcripts, the inbox, platform cursors, jobs and home channels.
+"""state.db: sessions and transcripts, the inbox, platform cursors, jobs and home channels (and, on
+PostgreSQL, the files replicas share).
 
 ``await Store.open(path)`` opens (creating and migrating as needed) and hands out one repository per concern.
 """
@@ -17,6 +18,7 @@ from hermes.store.api_responses import ApiResponses
 from hermes.store.cursors import Cursors
 from hermes.store.database import Database
 from hermes.store.dialect import POSTGRESQL, is_postgres_url
+from hermes.store.documents import Document, Documents
 from hermes.store.errors import (
     CorruptDatabaseError,
     ForeignDatabaseError,
@@ -40,6 +42,8 @@ __all__ = [
     "CorruptDatabaseError",
     "Cursors",
     "Database",
+    "Document",
+    "Documents",
     "ForeignDatabaseError",
     "HomeChannel",
     "HomeChannels",
@@ -106,6 +110,8 @@ class Store:
         self.leases = Leases(db, clock=clock)
         self.api_responses = ApiResponses(db, clock=clock)
         self.api_keys = ApiKeys(db, clock=clock)
+        # PostgreSQL only: the files replicas share (agent.shared_home).
+        self.documents = Documents(db, clock=clock)
 
     @classmethod
     async def open(

@@ -83,6 +83,7 @@ async def make_rig(tmp_path: Path, llm: FakeLLM) -> AsyncIterator[MakeRig]:
         tools: Mapping[str, Tool] | None = None,
         retry: RetryPolicy = FAST_RETRY,
         with_store: bool = True,
+        database: str | None = None,
     ) -> Rig:
         home = tmp_path / f"home{len(rigs)}"
         home.mkdir()
@@ -95,7 +96,7 @@ async def make_rig(tmp_path: Path, llm: FakeLLM) -> AsyncIterator[MakeRig]:
         if provider != "custom":
             environ.update(OPENAI_API_KEY=SECRET, OPENROUTER_API_KEY=SECRET, ANTHROPIC_API_KEY=SECRET)
         loaded = load_config(environ=environ)
-        store = await Store.open(loaded.paths.state_db)
+        store = await Store.open(database or loaded.paths.state_db)
         offered = {**load_tool_modules(), **(tools or {})}
         agent = LocalAgent(loaded, store if with_store else None, tools=offered, retry=retry)
         rig = Rig(agent, store, loaded, llm)

@@ -236,3 +236,26 @@ async def test_a_home_whose_configuration_does_not_load(home: Path, llm: FakeLLM
     assert "matrix.require_mention = 'sometimes'" in out and "Nothing was written." in out
     assert (home / ".env").read_text() == "MATRIX_REQUIRE_MENTION=sometimes\n"
     assert (home / "config.yaml").read_text() == EXISTING_CONFIG
+
+
+async def test_a_providers_own_flags_answer_its_questions(home: Path) -> None:
+    """The Bedrock flags are declared by the Bedrock provider module, not by the wizard."""
+    flags = ("--provider", "bedrock", "--model", "anthropic.claude-3", "--no-check", "--yes")
+    code, out = await setup(home, *flags, "--aws-region")
+    assert code == 2 and "--aws-region needs a value" in out
+    code, out = await setup(
+        home,
+        *flags,
+        "--aws-access-key-id",
+        "AKIAEXAMPLE1234",
+        "--aws-secret-access-key",
+        "aws-secret-9876",
+        "--aws-region=eu-west-3",
+    )
+    assert code == 0, out
+    assert "AKIAEXAMPLE1234" not in out and "aws-secret-9876" not in out
+    env = (home / ".env").read_text()
+    assert "AWS_ACCESS_KEY_ID=AKIAEXAMPLE1234\n" in env and "AWS_SECRET_ACCESS_KEY=aws-secret-9876\n" in env
+    assert "AWS_DEFAULT_REGION=eu-west-3\n" in env
+    loaded = load_config({"HERMES_HOME": str(home)})
+    assert loaded.settings.model.provider == "bedrock" and loaded.value("bedrock.region") == "eu-west-3"

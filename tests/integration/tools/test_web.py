@@ -13,8 +13,8 @@ import pytest
 from aiohttp import web
 
 from hermes.agent.contract import ToolFinished
-from hermes.agent.tools.web import FetchRefused, WebExtractTool, fetch
-from hermes.config.settings import Settings, WebToolSettings
+from hermes.agent.tools.web import FetchRefused, WebExtractTool, WebToolSettings, fetch
+from hermes.config.settings import Settings
 from tests.fakes.llm import Call, FakeLLM, Text, ToolCalls
 from tests.integration.agent.conftest import tool_results
 from tests.integration.tools.conftest import AgentRig

@@ -148,3 +148,35 @@ def test_a_runaway_memory_file_is_read_only_to_its_cap(memory: MemoryFiles) -> N
     snapshot = memory.read_snapshot()
     assert snapshot.memory[0] == "kept entry"
     assert len(snapshot.memory[1]) < MAX_READ_BYTES
+
+
+def aged(path: Path, seconds: float = 3600) -> None:
+    """Make the file look last modified long ago (past the window in which it is always read)."""
+    then = path.stat().st_mtime - seconds
+    os.utime(path, (then, then))
+
+
+def test_each_snapshot_sees_every_kind_of_edit_however_alike_the_versions(memory: MemoryFiles) -> None:
+    path = memory.path("memory")
+    path.write_text("alpha\n", encoding="utf-8")
+    aged(path)
+    assert memory.read_snapshot().memory == ["alpha"]
+    mtime = path.stat().st_mtime_ns
+    # Renamed over with the same size and the same modification time: another inode.
+    external_write(path, "bravo\n")
+    os.utime(path, ns=(mtime, mtime))
+    assert memory.read_snapshot().memory == ["bravo"]
+    aged(path)
+    mtime = path.stat().st_mtime_ns
+    # Rewritten in place, same size, its modification time put back: its change time moved.
+    with path.open("r+", encoding="utf-8") as file:
+        file.write("carol\n")
+    os.utime(path, ns=(mtime, mtime))
+    assert memory.read_snapshot().memory == ["carol"]
+    # Just written, in place and alike in size: read again, not taken from the last look.
+    path.write_text("delta\n", encoding="utf-8")
+    assert memory.read_snapshot().memory == ["delta"]
+    path.write_text("echo!\n", encoding="utf-8")
+    assert memory.read_snapshot().memory == ["echo!"]
+    path.unlink()
+    assert memory.read_snapshot().memory == []

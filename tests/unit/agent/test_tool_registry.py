@@ -13,6 +13,7 @@ from hermes.agent.tools.base import (
     select_tools,
     string_arg,
 )
+from hermes.agent.tools.terminal import TerminalToolSettings
 from hermes.config.settings import Settings
 
 
@@ -30,7 +31,7 @@ class Named:
 
 class Gated(Named):
     def available(self, settings: Settings) -> bool:
-        return settings.tools.terminal.enabled
+        return settings.section(TerminalToolSettings).enabled
 
 
 TOOLS = [Named("memory"), Named("todo"), Named("web_fetch"), Named("web_search"), Gated("terminal")]

@@ -53,7 +53,7 @@ def test_a_fresh_home_gets_model_in_config_yaml_and_the_rest_in_env(tmp_path: Pa
     loaded = load_config({"HERMES_HOME": str(paths.home)})
     assert loaded.value("matrix.allowed_users") == ["@a:x.org", "@b:x.org"]
     assert loaded.value("matrix.require_mention") is False
-    assert loaded.settings.provider_keys.openrouter_api_key == "sk-or-secret-1"
+    assert loaded.value("provider_keys.openrouter_api_key") == "sk-or-secret-1"
 
 
 def test_a_key_is_changed_where_it_already_lives(tmp_path: Path) -> None:

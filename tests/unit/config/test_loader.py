@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from hermes.agent.providers.bedrock import BedrockSettings
+from hermes.agent.tools.terminal import TerminalToolSettings
 from hermes.config import ConfigError, load_config
 from hermes.platforms.matrix.settings import MatrixSettings
 
@@ -85,8 +87,8 @@ def test_yaml_lists_and_nested_sections(tmp_path: Path) -> None:
     assert loaded.value("matrix.allowed_users") == ["@a:x"]
     assert loaded.value("matrix.require_mention") is False
     assert settings.group_sessions_per_user is False
-    assert settings.tools.terminal.enabled is True
-    assert settings.tools.terminal.timeout_seconds == 120.0
+    assert loaded.value("tools.terminal.enabled") is True
+    assert settings.section(TerminalToolSettings).timeout_seconds == 120.0
 
 
 def test_empty_env_value_counts_as_unset(tmp_path: Path) -> None:
@@ -143,8 +145,8 @@ def test_home_defaults_to_dot_hermes_in_the_user_home(
             ".env",
             "HERMES_INFERENCE_PROVIDER=gemini\n",
             "model.provider = 'gemini' (from .env as "
-            "HERMES_INFERENCE_PROVIDER): Input should be 'openrouter', 'anthropic', 'openai', "
-            "'bedrock' or 'custom'",
+            "HERMES_INFERENCE_PROVIDER): Input should be 'anthropic', 'bedrock', 'custom', 'openai' "
+            "or 'openrouter'",
         ),
         (
             "config.yaml",
@@ -241,9 +243,9 @@ def test_var_expansion_from_env_files_and_process(tmp_path: Path) -> None:
 
 
 def test_env_twin_with_two_names_prefers_the_first(tmp_path: Path) -> None:
-    assert load_config(env_for(tmp_path, AWS_REGION="eu-west-1")).settings.bedrock.region == "eu-west-1"
+    assert load_config(env_for(tmp_path, AWS_REGION="eu-west-1")).value("bedrock.region") == "eu-west-1"
     both = env_for(tmp_path, AWS_REGION="eu-west-1", AWS_DEFAULT_REGION="us-east-1")
-    assert load_config(both).settings.bedrock.region == "us-east-1"
+    assert load_config(both).section(BedrockSettings).region == "us-east-1"
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,9 @@ from hermes.platforms.matrix.checks import encryption_check
 from hermes.platforms.matrix.crypto.attachments import BadAttachment, decrypt_file, encrypt_file
 from hermes.platforms.matrix.crypto.errors import CryptoRefused, E2EERequired
 from hermes.platforms.matrix.crypto.identity import establish_identity
+from hermes.platforms.matrix.crypto.location import StoreLocation
 from hermes.platforms.matrix.crypto.setup import start_e2ee
+from hermes.platforms.matrix.crypto.store_files import StorePaths
 from hermes.platforms.matrix.options import LoginSettings, MatrixOptions
 from hermes.platforms.matrix.session import Credentials
 from hermes.platforms.matrix.settings import E2EEMode
@@ -72,7 +74,8 @@ class Machine:
 
 
 async def establish(client: Client, machine: Machine) -> QueryKeysResponse:
-    return await establish_identity(client, machine, "/home/store/crypto.db")  # type: ignore[arg-type]
+    location = StoreLocation(StorePaths(Path("/home/store")))
+    return await establish_identity(client, machine, location)  # type: ignore[arg-type]
 
 
 async def test_a_new_device_gets_a_new_identity_published() -> None:
@@ -104,6 +107,18 @@ async def test_a_wiped_store_creates_nothing_when_the_server_knows_the_device() 
     )
     assert "delete /home/store/crypto.db" in message
     assert machine.account is None and machine.shared_keys == 0
+
+
+async def test_on_postgresql_an_empty_store_for_a_known_device_says_to_start_the_old_host_first() -> None:
+    location = StoreLocation(StorePaths(Path("/home/store")), "postgresql://db/hermes")
+    machine = Machine(None)
+    with pytest.raises(CryptoRefused) as refused:
+        await establish_identity(Client(published(OlmAccount())), machine, location)  # type: ignore[arg-type]
+    message = str(refused.value)
+    assert "the crypto store in schema matrix_crypto has no account for it" in message
+    assert "start the gateway on that host first" in message
+    assert "empty the crypto store with `hermes matrix reset-crypto`" in message
+    assert "/home/store" not in message and machine.account is None
 
 
 async def test_a_store_whose_identity_differs_from_the_server_is_refused() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hermes.platforms.matrix.crypto.errors import CryptoRefused
+from hermes.platforms.matrix.crypto.location import StoreLocation
 from hermes.platforms.matrix.crypto.store import check_owner
 from hermes.platforms.matrix.crypto.store_files import (
     Owner,
@@ -79,12 +80,12 @@ def test_owners_are_read_from_the_store(tmp_path: Path) -> None:
 )
 def test_a_store_of_another_account_or_device_is_refused(tmp_path: Path, owner: Owner, message: str) -> None:
     with pytest.raises(CryptoRefused, match=message) as refused:
-        check_owner(StorePaths.under(tmp_path), [owner], "@bot:x", "DEV1")
+        check_owner(StoreLocation(StorePaths.under(tmp_path)), [owner], "@bot:x", "DEV1")
     assert "hermes matrix reset-crypto" in str(refused.value)
 
 
 def test_the_same_account_and_device_are_accepted(tmp_path: Path) -> None:
-    check_owner(StorePaths.under(tmp_path), [Owner("@bot:x", "DEV1")], "@bot:x", "DEV1")
+    check_owner(StoreLocation(StorePaths.under(tmp_path)), [Owner("@bot:x", "DEV1")], "@bot:x", "DEV1")
 
 
 def test_only_one_process_holds_the_store(tmp_path: Path) -> None:

@@ -7,7 +7,9 @@ import json
 import re
 from collections.abc import AsyncIterator, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from hermes.agent.messages import Message, SystemPrompt
 from hermes.agent.providers.base import (
@@ -16,6 +18,8 @@ from hermes.agent.providers.base import (
     ProviderError,
     ProviderEvent,
     ProviderRequest,
+    ProviderSpec,
+    SetupQuestion,
     TextChunk,
     ToolCallDelta,
     ToolCallEnd,
@@ -25,11 +29,19 @@ from hermes.agent.providers.base import (
     connection_error,
     error_detail,
     is_retryable_status,
+    keys_section,
     parse_retry_after,
     redact,
     register_provider,
 )
-from hermes.config.settings import Settings
+from hermes.config.settings import Env, Secret, Section, Settings
+
+
+class AnthropicKeys(Section):
+    anthropic_api_key: Annotated[
+        str | None, Env("ANTHROPIC_API_KEY"), Secret, Field(description="Anthropic key.")
+    ] = None
+
 
 _STOP_REASONS = {
     "end_turn": "stop",
@@ -71,7 +83,7 @@ class AnthropicProvider:
     @classmethod
     def from_settings(cls, settings: Settings) -> AnthropicProvider:
         model = settings.model
-        key = model.api_key or settings.provider_keys.anthropic_api_key
+        key = model.api_key or settings.section(AnthropicKeys).anthropic_api_key
         if not key:
             raise ProviderConfigError(
                 "model.provider is anthropic but no API key is set: set ANTHROPIC_API_KEY or model.api_key"
@@ -296,4 +308,23 @@ def to_anthropic_messages(messages: Sequence[Message], *, tool_blocks: bool = Tr
     return out
 
 
-register_provider("anthropic", AnthropicProvider.from_settings)
+register_provider(
+    ProviderSpec(
+        "anthropic",
+        "Anthropic",
+        "Claude, with a key from console.anthropic.com",
+        AnthropicProvider.from_settings,
+        sections=(keys_section(AnthropicKeys, "ANTHROPIC_"),),
+        key_setting="provider_keys.anthropic_api_key",
+        questions=(
+            SetupQuestion(
+                "provider_keys.anthropic_api_key",
+                "Anthropic API key",
+                "--api-key",
+                "The API key",
+                secret=True,
+            ),
+        ),
+        menu_order=20,
+    )
+)

@@ -1,8 +1,9 @@
 """The provider contract: one streaming call in, a small set of normalised events out, and the registry.
 
-Every provider family lives in its own module in this package and registers itself with
-`register_provider`; `hermes.agent.providers.create_provider` imports them all, so adding a family is one
-new module.
+Every provider lives in its own module in this package (or in an installed distribution, through the
+`hermes.providers` entry points) and registers itself with `register_provider`: its name, its settings
+(its key in the shared `provider_keys` block, a block of its own), its part of `hermes gateway setup`
+and its factory. The core finds all of it through the registry, so adding a provider is one new module.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from hermes.agent.messages import Message, SystemPrompt
-from hermes.config.settings import Settings
+from hermes.config.providers import ProviderName, register_provider_name
+from hermes.config.sections import PrefixRule, SectionSpec, register_section
+from hermes.config.settings import Section, Settings
+
+if TYPE_CHECKING:
+    from hermes.agent.messages import Message, SystemPrompt
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,21 +138,90 @@ class UnconfiguredProvider:
 
 ProviderFactory = Callable[[Settings], Provider]
 
-_registry: dict[str, ProviderFactory] = {}
+# The block every provider puts its credentials in: `provider_keys.<name>_api_key`.
+KEYS_BLOCK = "provider_keys"
+_KEYS_SUMMARY = "API keys of the providers; only the chosen provider's key is needed."
 
 
-def register_provider(name: str, factory: ProviderFactory) -> None:
-    if name in _registry and _registry[name] is not factory:
-        raise ValueError(f"provider {name!r} is already registered")
-    _registry[name] = factory
+def keys_section(model: type[Section], env_prefix: str, rule: PrefixRule = PrefixRule.SHARED) -> SectionSpec:
+    """A provider's fields in `provider_keys`. Its environment names are the vendor's own, which its SDKs
+    and tools read too: by default Hermes claims only the names it declares, not the whole prefix."""
+    return SectionSpec(KEYS_BLOCK, model, _KEYS_SUMMARY, env_prefix, prefix_rule=rule)
 
 
-def provider_factory(name: str) -> ProviderFactory | None:
-    return _registry.get(name)
+@dataclass(frozen=True)
+class SetupQuestion:
+    """One question of the provider's part of `hermes gateway setup`, keyed by the setting it fills."""
+
+    key: str
+    prompt: str
+    # Its option of `hermes gateway setup` (`--api-key` answers the key of whichever provider is chosen).
+    flag: str
+    # How a failed check names it: "The API key".
+    fix: str
+    help: str = ""
+    explain: str = ""
+    secret: bool = False
+    optional: bool = False
+    url: bool = False
+    # Suggested when the setting has no value yet.
+    default: str | None = None
+    # Asked only once the question with this key has an answer.
+    after: str | None = None
 
 
-def registered_providers() -> list[str]:
-    return sorted(_registry)
+@dataclass(frozen=True)
+class ProviderSpec:
+    """A provider as the core sees it: `model.provider: <name>`, its settings, its setup questions."""
+
+    name: str
+    label: str
+    # One line in the wizard's list of providers.
+    hint: str
+    factory: ProviderFactory
+    sections: tuple[SectionSpec, ...] = ()
+    # The setting holding its credential, which a rejected key points at; None: it needs none.
+    key_setting: str | None = None
+    questions: tuple[SetupQuestion, ...] = ()
+    # Serves any OpenAI-compatible `model.base_url`: an auxiliary model given only a `base_url` uses it,
+    # and the wizard keeps `model.base_url` and `model.api_key` for it.
+    any_endpoint: bool = False
+    # Other names the compatible system and the fleet manager write for it.
+    aliases: tuple[str, ...] = ()
+    # Set on the one default provider: the model used when `model.default` is not set.
+    default_model: str | None = None
+    # An example model id the wizard shows ("llama3.1 (Ollama)").
+    model_example: str | None = None
+    # Its place in the wizard's list, lowest first (then by name).
+    menu_order: int = 50
+
+
+_registry: dict[str, ProviderSpec] = {}
+
+
+def register_provider(spec: ProviderSpec) -> ProviderSpec:
+    """Make a provider known: `model.provider` accepts its name, its settings are settings."""
+    existing = _registry.get(spec.name)
+    if existing is not None and existing != spec:
+        raise ValueError(f"provider {spec.name!r} is already registered by {existing.factory.__module__}")
+    for section in spec.sections:
+        register_section(section)
+    register_provider_name(ProviderName(spec.name, spec.aliases, spec.default_model))
+    _registry[spec.name] = spec
+    return spec
+
+
+def registered_providers() -> dict[str, ProviderSpec]:
+    """Every provider: the modules of this package, those of `hermes.providers` entry points, and any
+    imported since (`gateway.plugins`), by name."""
+    from hermes.extensions import discover
+
+    discover()
+    return dict(sorted(_registry.items()))
+
+
+def provider_spec(name: str) -> ProviderSpec | None:
+    return registered_providers().get(name)
 
 
 def is_retryable_status(status: int) -> bool:

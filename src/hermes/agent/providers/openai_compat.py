@@ -1,14 +1,16 @@
-"""OpenAI chat completions: OpenAI itself, OpenRouter, and any compatible endpoint (`custom`).
+"""OpenAI chat completions, the wire shared by every provider that speaks it: each is a `Family` (its
+endpoint, its key setting, its quirks) declared and registered in its own module (`openai.py`,
+`openrouter.py`, `custom.py`).
 
-`custom` covers Ollama, vLLM, llama.cpp and LiteLLM: `/v1` is appended to the base URL when it is missing,
-and no key is needed.
+A family serving any endpoint (`custom`: Ollama, vLLM, llama.cpp, LiteLLM) gets `/v1` appended to the
+base URL when it is missing, and needs no key.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +31,6 @@ from hermes.agent.providers.base import (
     UsageUpdate,
     error_detail,
     redact,
-    register_provider,
 )
 from hermes.agent.providers.openai_http import OpenAIHttp
 from hermes.config.settings import Settings
@@ -39,30 +40,17 @@ _TOOL_CACHE_LIMIT = 512
 
 
 @dataclass(frozen=True)
-class _Family:
+class Family:
     name: str
     label: str
+    # None: the operator names the endpoint (`model.base_url`), and `/v1` is added when missing.
     default_base_url: str | None
-    key_setting: str | None
-    key_env: str | None
+    # The family's own key setting, and its environment name for the error; None: no key is needed.
+    key: Callable[[Settings], str | None] | None = None
+    key_env: str | None = None
     # OpenAI itself wants the newer name for the output cap; compatible servers know the older one.
     max_tokens_field: str = "max_tokens"
-
-
-_FAMILIES = {
-    "openai": _Family(
-        "openai",
-        "OpenAI",
-        "https://api.openai.com/v1",
-        "openai_api_key",
-        "OPENAI_API_KEY",
-        "max_completion_tokens",
-    ),
-    "openrouter": _Family(
-        "openrouter", "OpenRouter", "https://openrouter.ai/api/v1", "openrouter_api_key", "OPENROUTER_API_KEY"
-    ),
-    "custom": _Family("custom", "the custom endpoint", None, None, None),
-}
+    headers: Mapping[str, str] | None = None
 
 
 def with_v1(base_url: str) -> str:
@@ -72,13 +60,11 @@ def with_v1(base_url: str) -> str:
 
 
 class OpenAICompatProvider:
-    def __init__(self, settings: Settings, family: _Family) -> None:
+    def __init__(self, settings: Settings, family: Family) -> None:
         model = settings.model
         self.name = family.name
         self._family = family
-        key = model.api_key or (
-            getattr(settings.provider_keys, family.key_setting) if family.key_setting else None
-        )
+        key = model.api_key or (family.key(settings) if family.key else None)
         if family.key_env and not key:
             raise ProviderConfigError(
                 f"model.provider is {family.name} but no API key is set: "
@@ -87,10 +73,10 @@ class OpenAICompatProvider:
         base_url = model.base_url or family.default_base_url
         if base_url is None:
             raise ProviderConfigError(
-                "model.provider is custom but model.base_url is not set "
+                f"model.provider is {family.name} but model.base_url is not set "
                 "(e.g. http://127.0.0.1:11434 for Ollama)"
             )
-        if family.name == "custom":
+        if family.default_base_url is None:
             base_url = with_v1(base_url)
         self._secrets = (key,)
         self._http = OpenAIHttp(
@@ -98,8 +84,7 @@ class OpenAICompatProvider:
             key,
             label=family.label,
             timeout=model.request_timeout_seconds,
-            # OpenRouter shows this name as the calling app in its usage pages.
-            headers={"X-Title": "Hermes"} if family.name == "openrouter" else None,
+            headers=dict(family.headers) if family.headers else None,
         )
         self._tool_json: dict[tuple[str, str, int], tuple[dict[str, Any], str]] = {}
 
@@ -254,9 +239,8 @@ def to_openai_messages(system: SystemPrompt, messages: Sequence[Message]) -> lis
     return out
 
 
-def _factory(family: _Family) -> ProviderFactory:
-    return lambda settings: OpenAICompatProvider(settings, family)
+def factory(family: Family) -> ProviderFactory:
+    def create(settings: Settings) -> OpenAICompatProvider:
+        return OpenAICompatProvider(settings, family)
 
-
-for _family in _FAMILIES.values():
-    register_provider(_family.name, _factory(_family))
+    return create

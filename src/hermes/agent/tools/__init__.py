@@ -26,8 +26,12 @@ __all__ = [
 
 
 def load_tool_modules() -> dict[str, Tool]:
-    """Import every tool module (each registers itself) and return the registry."""
+    """Import every tool module (each registers itself), and those of the `hermes.tools` entry points;
+    return the registry."""
+    from hermes.extensions import discover
+
     for module in pkgutil.iter_modules(__path__):
         if module.name != "base":
             importlib.import_module(f"{__name__}.{module.name}")
+    discover()
     return registered_tools()

@@ -1,8 +1,11 @@
 """The tool contract (docs/architecture.md, "Contracts"), what a tool sees of its run, and the registry.
 
-A tool module registers its tools with `register_tool` when imported; `hermes.agent.tools.load_tool_modules`
-imports every module of this package, so adding a tool is one new module. Tools that depend on the
-settings (a disabled terminal, MCP servers from config) implement `available(settings)`.
+A tool module registers its tools with `register_tool` when imported, and its settings (the block
+`tools.<name>` of config.yaml) with `register_tool_settings`; `hermes.agent.tools.load_tool_modules`
+imports every module of this package, and out-of-tree tools come through the `hermes.tools` entry points
+(`hermes.extensions`), so adding a tool is one new module. Tools that depend on the settings (a disabled
+terminal, MCP servers from config) implement `available(settings)`, and read their own settings with
+`settings.section(TheirSettings)`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from hermes.agent.contract import GatewayServices, Origin
 from hermes.config.paths import HermesPaths
-from hermes.config.settings import Settings
+from hermes.config.sections import PrefixRule, SectionSpec, register_section
+from hermes.config.settings import Section, Settings
 
 if TYPE_CHECKING:
     from hermes.agent.memory import MemoryFiles
@@ -107,6 +111,14 @@ class Tool(Protocol):
 @runtime_checkable
 class ConditionalTool(Protocol):
     def available(self, settings: Settings) -> bool: ...
+
+
+def register_tool_settings(
+    name: str, model: type[Section], *, env_prefix: str = "", rule: PrefixRule = PrefixRule.OWNED
+) -> None:
+    """Make `model` the settings of tool `name`: the block `tools.<name>` of config.yaml, and the
+    environment names its fields declare (all starting with `env_prefix`)."""
+    register_section(SectionSpec(f"tools.{name}", model, "", env_prefix, prefix_rule=rule))
 
 
 _registry: dict[str, Tool] = {}

@@ -9,7 +9,7 @@ session that created them: the tool lists and changes only those (the operator s
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hermes.agent.tools.base import ToolArgumentError, ToolContext, ToolResult, register_tool, string_arg
 from hermes.agent.tools.cronspec import (
@@ -21,8 +21,10 @@ from hermes.agent.tools.cronspec import (
     parse_schedule,
     target_owner,
 )
-from hermes.store import Job, Store
-from hermes.store.jobs import JobTarget
+
+if TYPE_CHECKING:
+    from hermes.store import Job, Store
+    from hermes.store.jobs import JobTarget
 
 ACTIONS = ("create", "list", "update", "pause", "resume", "remove")
 MAX_PROMPT_CHARS = 8000

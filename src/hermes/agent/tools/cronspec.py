@@ -19,11 +19,11 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from croniter import croniter
-
-from hermes.store.jobs import JobTarget, ScheduleKind
+# Types only: the store is not imported with the settings (this module loads when they are found).
+if TYPE_CHECKING:
+    from hermes.store.jobs import JobTarget, ScheduleKind
 
 _DURATION = re.compile(
     r"^(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hrs|hours?|d|days?|w|weeks?)$"
@@ -72,6 +72,10 @@ def parse_schedule(text: str, now: float) -> Schedule:
             raise ScheduleError(f"a repeating job must run at most once a minute, not {raw!r}")
         return Schedule("interval", str(seconds))
     if raw.startswith("@") or (len(raw.split()) in (5, 6) and all(_CRON_FIELD.match(p) for p in raw.split())):
+        # Imported here: croniter costs ~60 ms, and every command that reads the settings imports this
+        # module (its tool registers itself when the settings are found).
+        from croniter import croniter
+
         if not croniter.is_valid(raw):
             raise ScheduleError(f"{raw!r} is not a valid cron expression; {SCHEDULE_HELP}")
         return Schedule("cron", raw)
@@ -116,6 +120,8 @@ def next_run(kind: ScheduleKind, value: str, *, scheduled: float | None, now: fl
 
 
 def _cron_after(expression: str, now: float) -> float:
+    from croniter import croniter
+
     start = datetime.fromtimestamp(now).astimezone()
     return float(croniter(expression, start).get_next(float))
 

@@ -19,18 +19,40 @@ import re
 import signal
 import unicodedata
 from collections import deque
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field
 
 from hermes.agent.tools.base import (
     ToolArgumentError,
     ToolContext,
     ToolResult,
     register_tool,
+    register_tool_settings,
     string_arg,
 )
 from hermes.agent.tools.files import resolve_in, workspace_root
 from hermes.config.environment import command_environment
-from hermes.config.settings import Settings, TerminalToolSettings
+from hermes.config.settings import Section, Settings
+
+
+class TerminalToolSettings(Section):
+    """`tools.terminal` in config.yaml."""
+
+    enabled: Annotated[
+        bool, Field(description="Offer the terminal tool (shell commands in the workspace).")
+    ] = False
+    allow: Annotated[
+        list[str],
+        Field(default_factory=list, description="Command patterns that run without asking for approval."),
+    ]
+    auto_approve: Annotated[bool, Field(description="Run every command without asking.")] = False
+    timeout_seconds: Annotated[float, Field(gt=0, description="How long one command may run.")] = 120.0
+    approval_timeout_seconds: Annotated[
+        float, Field(gt=0, description="How long to wait for an approval in the chat.")
+    ] = 300.0
+    max_output_chars: Annotated[int, Field(ge=100, description="Longer command output is cut.")] = 20_000
+
 
 # Characters that chain, redirect or substitute: a command holding one never matches the allowlist,
 # so `ls*` cannot let `ls; rm -rf ~` through.
@@ -127,10 +149,10 @@ class TerminalTool:
     }
 
     def available(self, settings: Settings) -> bool:
-        return settings.tools.terminal.enabled
+        return settings.section(TerminalToolSettings).enabled
 
     async def __call__(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        config = ctx.settings.tools.terminal
+        config = ctx.settings.section(TerminalToolSettings)
         command = string_arg(args, "command")
         if not command.strip():
             raise ToolArgumentError("argument 'command' is blank")
@@ -233,4 +255,5 @@ async def _kill_group(process: asyncio.subprocess.Process) -> None:
         await asyncio.wait_for(asyncio.shield(process.wait()), _KILL_WAIT)
 
 
+register_tool_settings("terminal", TerminalToolSettings)
 register_tool(TerminalTool())

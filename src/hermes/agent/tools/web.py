@@ -14,15 +14,23 @@ import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from pydantic import Field
 from yarl import URL
 
-from hermes.agent.tools.base import ToolContext, ToolResult, int_arg, register_tool, string_arg
+from hermes.agent.tools.base import (
+    ToolContext,
+    ToolResult,
+    int_arg,
+    register_tool,
+    register_tool_settings,
+    string_arg,
+)
 from hermes.agent.tools.web_html import html_to_text
-from hermes.config.settings import WebToolSettings
+from hermes.config.settings import Section
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 AddressPolicy = Callable[[IPAddress], bool]
@@ -35,6 +43,16 @@ _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/xhtm
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 USER_AGENT = "HermesAgent/1.0 (+web_extract)"
+
+
+class WebToolSettings(Section):
+    """`tools.web` in config.yaml: the limits of every tool that fetches from the web."""
+
+    allow_private: Annotated[
+        bool, Field(description="Let web tools reach private and loopback addresses.")
+    ] = False
+    timeout_seconds: Annotated[float, Field(gt=0, description="How long one web request may take.")] = 20.0
+    max_bytes: Annotated[int, Field(ge=1024, description="Largest page or file fetched.")] = 2 * 1024 * 1024
 
 
 class FetchRefused(Exception):
@@ -193,7 +211,7 @@ class WebExtractTool:
     async def __call__(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         url = string_arg(args, "url")
         max_chars = int_arg(args, "max_chars", DEFAULT_MAX_CHARS, low=100, high=MAX_CHARS)
-        settings = ctx.settings.tools.web
+        settings = ctx.settings.section(WebToolSettings)
         try:
             page = await fetch(url, settings)
         except FetchRefused as exc:
@@ -232,4 +250,5 @@ def _refusal_inside(exc: BaseException) -> FetchRefused | None:
     return None
 
 
+register_tool_settings("web", WebToolSettings)
 register_tool(WebExtractTool())

@@ -12,8 +12,11 @@ How a message travels, module by module:
 End-to-end encryption (MATRIX_E2EE_MODE off | optional | required):
 
     crypto/setup.py           start by mode: python-olm, the store, the identity check, cross-signing
+    crypto/location.py        where the store lives: HERMES_HOME files, or the PostgreSQL store (replicas)
     crypto/store_files.py     crypto.db, the secret behind its pickle key, the lock, backup (no olm needed)
-    crypto/store.py           mautrix's SQLite stores, refused when they belong to another account or device
+    crypto/store_pg.py        the store in schema matrix_crypto, its secret in one row, reset by renaming
+    crypto/store_import.py    a single-host store moved into PostgreSQL at the first start there
+    crypto/store.py           mautrix's stores opened, refused when they belong to another account or device
     crypto/identity.py        local identity keys against the server's; stale keys refused with the way out
     crypto/cross_signing.py   MATRIX_RECOVERY_KEY: sign the bot's device from secret storage, once
     crypto/engine.py          the OlmMachine fed from our /sync; decrypt and encrypt

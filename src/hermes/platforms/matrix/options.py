@@ -42,6 +42,9 @@ class MatrixOptions:
     recovery_key: str | None
     state_dir: Path
     media_dir: Path
+    # The Hermes store's PostgreSQL URL: the crypto store then lives in that database, shared by replicas.
+    database_url: str | None = None
+    database_pool_size: int = 4
 
     @classmethod
     def from_config(cls, config: LoadedConfig) -> MatrixOptions:
@@ -87,4 +90,6 @@ class MatrixOptions:
             recovery_key=(matrix.recovery_key or "").strip() or None,
             state_dir=config.paths.platform_dir("matrix"),
             media_dir=config.paths.media_cache / "matrix",
+            database_url=config.settings.store.url,
+            database_pool_size=config.settings.store.pool_size,
         )

@@ -11,6 +11,8 @@ gateway stops the platform instead of retrying, since only the operator can fix 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -141,6 +143,9 @@ class MatrixPlatform(Platform):
     # -- lifecycle -----------------------------------------------------------------------------------
 
     async def start(self, hub: HubPort) -> None:
+        # Importing the adapter (mautrix, its crypto, the renderer) takes a second on a busy host: off
+        # the event loop, so the lease renewals and the other platforms are not held up meanwhile.
+        await asyncio.to_thread(_import_adapter, self.options.e2ee_mode != "off")
         from hermes.platforms.matrix.http import open_http
 
         since = await hub.load_cursor(self.name)
@@ -160,7 +165,9 @@ class MatrixPlatform(Platform):
         from hermes.platforms.matrix.crypto.setup import start_e2ee
         from hermes.platforms.matrix.session import establish
 
-        credentials = await establish(http, self.options.login, self.options.state_dir)
+        credentials = await establish(
+            http, self.options.login, self.options.state_dir, known_device=_shared_device(self.options)
+        )
         e2ee = await start_e2ee(http, credentials, self.options)
         try:
             return await self._assemble(http, hub, credentials, e2ee)
@@ -195,7 +202,8 @@ class MatrixPlatform(Platform):
         encryption = RoomEncryption(http, off_reason=_off_reason(options, e2ee))
         sender = Sender(http, user_id, threads, encryption=encryption, e2ee=e2ee)
         signals = Signals(http, user_id)
-        transcriber = self.transcriber_factory()
+        # Off the event loop: making the speech-to-text client imports openai, a second on a busy host.
+        transcriber = await asyncio.to_thread(self.transcriber_factory)
 
         def is_allowed(user: str) -> bool:
             return hub.is_allowed(self.name, user)
@@ -308,6 +316,42 @@ class MatrixPlatform(Platform):
         if connection.e2ee is None and await connection.sender.encryption.is_encrypted(chat.chat_id):
             return
         await connection.signals.typing(chat.chat_id, on)
+
+
+_ADAPTER_MODULES = (
+    "hermes.platforms.matrix.http",
+    "hermes.platforms.matrix.session",
+    "hermes.platforms.matrix.batch",
+    "hermes.platforms.matrix.inbound",
+    "hermes.platforms.matrix.sender",
+    "hermes.platforms.matrix.sync",
+    "hermes.platforms.matrix.voice",
+)
+_CRYPTO_MODULES = ("hermes.platforms.matrix.crypto.engine", "hermes.platforms.matrix.crypto.store")
+
+
+def _import_adapter(crypto: bool) -> None:
+    for name in _ADAPTER_MODULES:
+        importlib.import_module(name)
+    if crypto:
+        # Without python-olm this fails; `start_e2ee` says why, by mode.
+        with contextlib.suppress(ImportError, OSError):
+            for name in _CRYPTO_MODULES:
+                importlib.import_module(name)
+
+
+def _shared_device(options: MatrixOptions) -> Callable[[str], Awaitable[str | None]] | None:
+    """On PostgreSQL with encryption, replicas log in to the device of the shared crypto store."""
+    url = options.database_url
+    if url is None or options.e2ee_mode == "off":
+        return None
+
+    async def device_of(user_id: str) -> str | None:
+        from hermes.platforms.matrix.crypto.store_pg import device_of
+
+        return await device_of(url, user_id)
+
+    return device_of
 
 
 def _off_reason(options: MatrixOptions, e2ee: E2EE | None) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -30,8 +31,17 @@ class Credentials:
     access_token: str
 
 
-async def establish(http: MatrixHTTP, settings: LoginSettings, state_dir: Path) -> Credentials:
-    """Sets `http.token` and returns the bot's identity; `CredentialsRejected` when the server says no."""
+async def establish(
+    http: MatrixHTTP,
+    settings: LoginSettings,
+    state_dir: Path,
+    known_device: Callable[[str], Awaitable[str | None]] | None = None,
+) -> Credentials:
+    """Sets `http.token` and returns the bot's identity; `CredentialsRejected` when the server says no.
+
+    `known_device(user_id)`: a device to log in to when neither the settings nor this home name one (on
+    PostgreSQL, the one whose encryption identity the shared crypto store holds).
+    """
     if settings.access_token:
         http.token = settings.access_token
         user_id, device_id = await _whoami(http, "MATRIX_ACCESS_TOKEN")
@@ -53,6 +63,8 @@ async def establish(http: MatrixHTTP, settings: LoginSettings, state_dir: Path) 
         except CredentialsRejected:
             log.info("matrix: the stored session was logged out; logging in again with the same device")
     device_id = settings.device_id or (stored or {}).get("device_id")
+    if device_id is None and known_device is not None and settings.user_id:
+        device_id = await known_device(settings.user_id)
     creds = await _login(http, settings, device_id)
     await _save(state_dir, asdict(creds))
     return creds

@@ -12,6 +12,7 @@ import asyncio
 from pathlib import Path
 from typing import Protocol
 
+from hermes.config.loader import setting_value
 from hermes.config.settings import Settings
 
 TRANSCRIPTION_MODEL = "whisper-1"
@@ -55,7 +56,7 @@ class OpenAITranscriber:
 def transcriber_for(settings: Settings) -> OpenAITranscriber | None:
     model = settings.model
     if model.provider == "openai":
-        key = model.api_key or settings.provider_keys.openai_api_key
+        key = model.api_key or setting_value(settings, "provider_keys.openai_api_key")
         return OpenAITranscriber(model.base_url, key) if key else None
     if model.provider == "custom" and model.base_url:
         base = model.base_url.rstrip("/")

@@ -17,24 +17,26 @@ from mautrix.errors import MatrixRequestError
 from mautrix.types import DeviceKeys, QueryKeysResponse, UserID
 
 from hermes.platforms.matrix.crypto.errors import CryptoRefused
+from hermes.platforms.matrix.crypto.location import StoreLocation
 
 log = logging.getLogger(__name__)
 
 
-def recovery_steps(user_id: str, device_id: str, db: str) -> str:
+def recovery_steps(user_id: str, device_id: str, clear: str) -> str:
+    """`clear` is the step that empties the crypto store, such as "delete <its file>"."""
     admin_path = f"/_synapse/admin/v2/users/{quote(user_id, safe='')}/devices/{device_id}"
     return (
         "To recover, either (1) give the bot a new device: create a new access token (log in again; with "
         "MATRIX_PASSWORD, unset MATRIX_DEVICE_ID and delete platforms/matrix/session.json) and restart; "
         f"or (2) keep device {device_id}: delete it on the homeserver (Element: Settings > Sessions, or "
-        f"the Synapse admin API: DELETE {admin_path}), delete {db}, and restart"
+        f"the Synapse admin API: DELETE {admin_path}), {clear}, and restart"
     )
 
 
-def stale_keys(user_id: str, device_id: str, db: str, detail: str) -> CryptoRefused:
+def stale_keys(user_id: str, device_id: str, clear: str, detail: str) -> CryptoRefused:
     return CryptoRefused(
         f"device {device_id} has stale one-time keys on the server signed with a previous identity key "
-        f"({detail}). {recovery_steps(user_id, device_id, db)}"
+        f"({detail}). {recovery_steps(user_id, device_id, clear)}"
     )
 
 
@@ -48,16 +50,19 @@ async def own_device_keys(client: Client) -> tuple[QueryKeysResponse, DeviceKeys
     return answer, published
 
 
-async def establish_identity(client: Client, machine: OlmMachine, db: str) -> QueryKeysResponse:
+async def establish_identity(
+    client: Client, machine: OlmMachine, location: StoreLocation
+) -> QueryKeysResponse:
     """Loads (or creates) the Olm account, checks it against the server and publishes its keys.
 
     Returns the server's key answer for the bot's user (cross-signing reuses it).
     """
     user_id, device_id = str(client.mxid), str(client.device_id)
+    clear = location.clearing
     existing = await machine.crypto_store.get_account()
     answer, published = await own_device_keys(client)
     if existing is None and published is not None:
-        raise stale_keys(user_id, device_id, db, "the local crypto store has no account for it")
+        raise stale_keys(user_id, device_id, clear, location.no_account)
     await machine.load()
     account = machine.account
     assert account is not None
@@ -66,7 +71,7 @@ async def establish_identity(client: Client, machine: OlmMachine, db: str) -> Qu
             raise stale_keys(
                 user_id,
                 device_id,
-                db,
+                clear,
                 f"the server has ed25519 key {published.ed25519}, the local store {account.signing_key}",
             )
     elif account.shared:
@@ -76,6 +81,6 @@ async def establish_identity(client: Client, machine: OlmMachine, db: str) -> Qu
         await machine.share_keys()
     except MatrixRequestError as exc:
         if exc.http_status == 400 and "already exists" in (exc.message or ""):
-            raise stale_keys(user_id, device_id, db, f"upload refused: {exc.message}") from None
+            raise stale_keys(user_id, device_id, clear, f"upload refused: {exc.message}") from None
         raise
     return answer

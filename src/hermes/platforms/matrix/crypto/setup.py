@@ -16,7 +16,7 @@ import logging
 from typing import TYPE_CHECKING, cast
 
 from hermes.platforms.matrix.crypto.errors import CryptoRefused, E2EERequired
-from hermes.platforms.matrix.crypto.store_files import StorePaths
+from hermes.platforms.matrix.crypto.location import StoreLocation
 
 if TYPE_CHECKING:
     from mautrix.util.logging import TraceLogger
@@ -93,8 +93,8 @@ async def _start(http: MatrixHTTP, credentials: Credentials, options: MatrixOpti
     from hermes.platforms.matrix.crypto.identity import establish_identity
     from hermes.platforms.matrix.crypto.store import open_stores
 
-    paths = StorePaths.under(options.state_dir)
-    stores = await open_stores(paths, credentials.user_id, credentials.device_id)
+    location = StoreLocation.of(options)
+    stores = await open_stores(location, credentials.user_id, credentials.device_id)
     try:
         client = Client(
             mxid=UserID(credentials.user_id),
@@ -105,13 +105,13 @@ async def _start(http: MatrixHTTP, credentials: Credentials, options: MatrixOpti
         machine = OlmMachine(client, stores.crypto_store, stores.state_store, log=_olm_log)
         client.crypto = machine
         try:
-            answer = await establish_identity(client, machine, str(paths.db))
+            answer = await establish_identity(client, machine, location)
         except Exception as exc:
             if type(exc).__module__.startswith("olm"):
                 raise CryptoRefused(
-                    f"the Olm account in {paths.db} cannot be opened with {paths.secret} ({exc}): restore "
-                    "the secret file that belongs to this store, or run `hermes matrix reset-crypto` and "
-                    "give the bot a new device"
+                    f"the Olm account of the crypto store {location.where} cannot be opened with "
+                    f"{location.secret_where} ({exc}): restore the secret that belongs to this store, "
+                    "or run `hermes matrix reset-crypto` and give the bot a new device"
                 ) from None
             raise
         if options.recovery_key:

@@ -4,17 +4,18 @@ and, when the homeserver answers, the device's published keys and cross-signing 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hermes.platforms.matrix.crypto.errors import CryptoRefused
+from hermes.platforms.matrix.crypto.location import StoreLocation
 from hermes.platforms.matrix.crypto.store_files import (
-    Owner,
+    StoredAccount,
     StoreLock,
-    StorePaths,
     load_secret,
     pickle_key,
+    read_accounts,
     read_owners,
 )
 
@@ -40,23 +41,27 @@ class LocalKeys:
 
 @dataclass
 class CryptoStatus:
-    paths: StorePaths
+    location: StoreLocation
     mode: str
     olm_problem: str | None
     in_use: bool = False
     accounts: list[LocalKeys] = field(default_factory=list)
     store_problem: str | None = None
+    # On PostgreSQL: a single-host store in HERMES_HOME that the next start moves into the database.
+    to_move: Path | None = None
     signed_in: str | None = None
     server_keys: str | None = None
     cross_signing: str | None = None
     server_problem: str | None = None
 
     def lines(self, recovery_key_set: bool) -> list[tuple[str, str]]:
-        rows = [("E2EE mode", self.mode), ("crypto store", str(self.paths.db))]
+        rows = [("E2EE mode", self.mode), ("crypto store", self.location.label)]
         if self.olm_problem:
             rows.append(("python-olm", f"cannot be loaded ({self.olm_problem})"))
         if self.store_problem:
             rows.append(("store", self.store_problem))
+        elif not self.accounts and self.to_move is not None:
+            rows.append(("store", f"empty: {self.to_move} is moved into it at the next start"))
         elif not self.accounts:
             rows.append(("store", "empty: a new identity is created at the next start"))
         for account in self.accounts:
@@ -78,10 +83,18 @@ class CryptoStatus:
         return rows
 
 
-async def crypto_status(options: MatrixOptions, token: str | None, olm_problem: str | None) -> CryptoStatus:
-    paths = StorePaths.under(options.state_dir)
-    status = CryptoStatus(paths, options.e2ee_mode, olm_problem)
-    await asyncio.to_thread(_read_local, status, olm_problem is None)
+async def crypto_status(
+    options: MatrixOptions, token: str | None, olm_problem: str | None, *, in_use: bool | None = None
+) -> CryptoStatus:
+    """`in_use`: whether a gateway holds the store, when the caller knows (on PostgreSQL, from the
+    Matrix lease); for a file store the lock tells."""
+    location = StoreLocation.of(options)
+    status = CryptoStatus(location, options.e2ee_mode, olm_problem)
+    if location.database_url is not None:
+        await _read_postgres(status, location.database_url, olm_problem is None)
+        status.in_use = bool(in_use)
+    else:
+        await asyncio.to_thread(_read_local, status, olm_problem is None)
     if token is None:
         status.server_problem = "not signed in yet (no access token or stored session)"
         return status
@@ -96,7 +109,7 @@ async def crypto_status(options: MatrixOptions, token: str | None, olm_problem: 
 
 
 def _read_local(status: CryptoStatus, can_unpickle: bool) -> None:
-    paths = status.paths
+    paths = status.location.paths
     try:
         lock = StoreLock.acquire(paths) if paths.directory.exists() else None
     except CryptoRefused:
@@ -116,24 +129,34 @@ def _read_local(status: CryptoStatus, can_unpickle: bool) -> None:
         secret = load_secret(paths, may_create=False)
     except CryptoRefused as exc:
         status.store_problem = str(exc)
-    connection = sqlite3.connect(paths.db)
+    for stored in read_accounts(paths.db):
+        status.accounts.append(_keys(stored, secret, status.location, can_unpickle))
+
+
+async def _read_postgres(status: CryptoStatus, url: str, can_unpickle: bool) -> None:
+    from hermes.platforms.matrix.crypto import store_pg
+
     try:
-        for owner in owners:
-            status.accounts.append(_account(connection, owner, secret, paths, can_unpickle))
-    finally:
-        connection.close()
+        async with store_pg.connected(url) as conn:
+            accounts = await store_pg.read_accounts(conn)
+            secret = await store_pg.read_secret(conn)
+    except ConnectionError as exc:
+        status.store_problem = str(exc)
+        return
+    local = status.location.paths.db
+    if not accounts and await asyncio.to_thread(local.exists):
+        status.to_move = local
+    if accounts and secret is None:
+        status.store_problem = f"{status.location.secret_where} is missing: restore it from a backup"
+    for stored in accounts:
+        status.accounts.append(_keys(stored, secret, status.location, can_unpickle))
 
 
-def _account(
-    connection: sqlite3.Connection, owner: Owner, secret: bytes | None, paths: StorePaths, can_unpickle: bool
+def _keys(
+    stored: StoredAccount, secret: bytes | None, location: StoreLocation, can_unpickle: bool
 ) -> LocalKeys:
-    user_id = owner.user_id
-    shared, pickled = connection.execute(
-        "SELECT shared, account FROM crypto_account WHERE account_id=?", (user_id,)
-    ).fetchone()
-    keys = LocalKeys(user_id, owner.device_id, bool(shared))
-    keys.room_keys = _count(connection, "crypto_megolm_inbound_session", user_id)
-    keys.olm_sessions = _count(connection, "crypto_olm_session", user_id)
+    keys = LocalKeys(stored.owner.user_id, stored.owner.device_id, stored.shared)
+    keys.room_keys, keys.olm_sessions = stored.room_keys, stored.olm_sessions
     if secret is None:
         keys.problem = "unknown: the secret that opens the store is missing"
     elif not can_unpickle:
@@ -141,23 +164,13 @@ def _account(
     else:
         from olm.account import Account, OlmAccountError
 
-        pickle = pickled.encode() if isinstance(pickled, str) else pickled
         try:
-            identity = Account.from_pickle(pickle, pickle_key(secret)).identity_keys
+            identity = Account.from_pickle(stored.pickled, pickle_key(secret)).identity_keys
         except OlmAccountError as exc:
-            keys.problem = f"cannot be opened with {paths.secret} ({exc})"
+            keys.problem = f"cannot be opened with {location.secret_where} ({exc})"
         else:
             keys.ed25519, keys.curve25519 = identity["ed25519"], identity["curve25519"]
     return keys
-
-
-def _count(connection: sqlite3.Connection, table: str, user_id: str) -> int:
-    try:
-        return int(
-            connection.execute(f"SELECT COUNT(*) FROM {table} WHERE account_id=?", (user_id,)).fetchone()[0]
-        )
-    except sqlite3.Error:
-        return 0
 
 
 async def _read_server(status: CryptoStatus, homeserver: str, token: str) -> None:

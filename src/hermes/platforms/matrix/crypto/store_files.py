@@ -86,6 +86,48 @@ def read_owners(db: Path) -> list[Owner]:
     return [Owner(str(user_id), str(device_id or "")) for user_id, device_id in rows]
 
 
+@dataclass(frozen=True)
+class StoredAccount:
+    """An Olm account as the store keeps it, for `hermes matrix status`."""
+
+    owner: Owner
+    shared: bool
+    pickled: bytes
+    room_keys: int
+    olm_sessions: int
+
+
+def read_accounts(db: Path) -> list[StoredAccount]:
+    """Every account of a store `read_owners` found readable."""
+    connection = sqlite3.connect(db)
+    try:
+        accounts = []
+        for user_id, device_id, shared, pickled in connection.execute(
+            "SELECT account_id, device_id, shared, account FROM crypto_account ORDER BY account_id"
+        ).fetchall():
+            accounts.append(
+                StoredAccount(
+                    Owner(str(user_id), str(device_id or "")),
+                    bool(shared),
+                    pickled.encode() if isinstance(pickled, str) else bytes(pickled),
+                    _count(connection, "crypto_megolm_inbound_session", user_id),
+                    _count(connection, "crypto_olm_session", user_id),
+                )
+            )
+        return accounts
+    finally:
+        connection.close()
+
+
+def _count(connection: sqlite3.Connection, table: str, user_id: str) -> int:
+    try:
+        return int(
+            connection.execute(f"SELECT COUNT(*) FROM {table} WHERE account_id=?", (user_id,)).fetchone()[0]
+        )
+    except sqlite3.Error:
+        return 0
+
+
 def prepare_directory(paths: StorePaths) -> None:
     """The store directory (0700) and an empty database file (0600) before SQLite creates one 0644."""
     paths.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -163,13 +205,13 @@ class StoreLock:
             handle.close()
 
 
-def backup_and_clear(paths: StorePaths, now: datetime) -> Path | None:
-    """Moves the database files into a new `backup-<time>/` beside them, with a copy of the secret that
+def backup_and_clear(paths: StorePaths, now: datetime, prefix: str = "backup") -> Path | None:
+    """Moves the database files into a new `<prefix>-<time>/` beside them, with a copy of the secret that
     opens them; None when there is no store. The secret stays: a new store may use it again."""
     present = [path for path in paths.db_files() if path.exists()]
     if not present:
         return None
-    backup = paths.directory / f"backup-{now.strftime('%Y%m%dT%H%M%S')}"
+    backup = paths.directory / f"{prefix}-{now.strftime('%Y%m%dT%H%M%S')}"
     backup.mkdir(mode=0o700)
     if paths.secret.exists():
         shutil.copy2(paths.secret, backup / paths.secret.name)
