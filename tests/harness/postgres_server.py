@@ -77,6 +77,10 @@ def binaries() -> Path:
     return Path(versions[-1]).parent
 
 
+def _role(url: str) -> str:
+    return url.split("://", 1)[1].split("@", 1)[0]
+
+
 class PostgresServer:
     def __init__(self) -> None:
         self.bindir = binaries()
@@ -134,11 +138,16 @@ class PostgresServer:
 
     def release(self, url: str) -> None:
         """Empty a database from `fresh_database` for the next test: several times faster than dropping it
-        and copying another. One whose schema (or migration-written rows) a test changed is dropped."""
+        and copying another. One whose schema (or migration-written rows) a test changed, or that has
+        `login_roles`, is dropped."""
         assert self._schema is not None
         self.terminate_connections(url)
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            roles = conn.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname LIKE %s", (f"{url.rsplit('/', 1)[1]}\\_%",)
+            ).fetchone()
         with psycopg.connect(url, autocommit=True) as conn:
-            reusable = _Schema.of(conn, self._schema.seeded) == self._schema
+            reusable = roles is None and _Schema.of(conn, self._schema.seeded) == self._schema
             if reusable:
                 emptied = ", ".join(f'"{t}"' for t in _tables(conn) if t not in self._schema.seeded)
                 conn.execute(f"TRUNCATE {emptied} RESTART IDENTITY")
@@ -148,9 +157,16 @@ class PostgresServer:
             self.drop_database(url)
 
     def drop_database(self, url: str) -> None:
+        """Drop the database, and the roles `login_roles` made for it."""
         name = url.rsplit("/", 1)[1]
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            roles = conn.execute(
+                "SELECT rolname FROM pg_roles WHERE rolname LIKE %s ORDER BY rolname LIKE '%%\\_owner'",
+                (f"{name}\\_%",),
+            ).fetchall()
+            for (role,) in roles:
+                conn.execute(f'DROP ROLE "{role}"')
 
     def terminate_connections(self, url: str) -> int:
         """`pg_terminate_backend` on every connection to that database; how many there were."""
@@ -160,6 +176,38 @@ class PostgresServer:
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
             ).fetchall()
         return len(rows)
+
+    def login_roles(self, url: str, *names: str) -> list[str]:
+        """Login roles sharing the database at `url` as its owner (objects any of them creates belong to
+        the owner role, so all can use them), as replicas on hosts of their own would; their URLs.
+
+        Roles are the server's, not the database's: `drop_database` drops them too."""
+        database = url.rsplit("/", 1)[1]
+        owner = f"{database}_owner"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE ROLE "{owner}" NOLOGIN')
+            conn.execute(f'ALTER DATABASE "{database}" OWNER TO "{owner}"')
+            for name in names:
+                role = f"{database}_{name}"
+                conn.execute(f'CREATE ROLE "{role}" LOGIN IN ROLE "{owner}"')
+                conn.execute(f'ALTER ROLE "{role}" SET role = "{owner}"')
+        return [f"postgresql://{database}_{name}@127.0.0.1:{self.port}/{database}" for name in names]
+
+    def cut_off(self, url: str) -> int:
+        """The role of `url` may no longer connect, and `pg_terminate_backend` ends every connection it
+        has: the host lost the database. How many connections there were."""
+        role = _role(url)
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'ALTER ROLE "{role}" CONNECTION LIMIT 0')
+            rows = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
+            ).fetchall()
+        return len(rows)
+
+    def reconnect(self, url: str) -> None:
+        """Undo `cut_off`."""
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'ALTER ROLE "{_role(url)}" CONNECTION LIMIT -1')
 
     def _create(self, name: str, template: str | None = None) -> str:
         statement = f'CREATE DATABASE "{name}"'

@@ -31,8 +31,8 @@ from hermes.gateway.leases import HeldLease
 from hermes.gateway.proxy import ProxyAgent
 from hermes.gateway.requests import RequestRuns
 from hermes.gateway.routing import RoutingPolicy, session_key
-from hermes.platforms.base import AccessList, ChatRef, Inbound, Platform
-from hermes.store import Store
+from hermes.platforms.base import AccessList, ChatRef, FenceLost, Inbound, Platform
+from hermes.store import LeaseLostError, Store
 
 log = logging.getLogger(__name__)
 
@@ -346,6 +346,10 @@ class Hub:
                     await self._run(lane.key, batch, lane.cancel)
                 except asyncio.CancelledError:
                     raise
+                except (FenceLost, LeaseLostError) as exc:
+                    # Another replica holds the platform now and answers these events from the inbox,
+                    # where they stay pending: marking them failed here could hide them from it.
+                    log.warning("%s: %s; the replica holding it answers", batch[-1].chat.platform, exc)
                 except Exception as exc:
                     # The reply could not be delivered (the platform refused or is gone); recorded as
                     # failed so it is not retried forever, and the lane goes on with the next input.
@@ -365,7 +369,8 @@ class Hub:
         inbox = self.store.inbox
         anchor, existing = await self._reply_anchor(batch)
 
-        lease = platform.fence.fence if isinstance(platform.fence, HeldLease) else None
+        held = platform.fence if isinstance(platform.fence, HeldLease) else None
+        lease = held.fence if held is not None else None
 
         async def record_sent(chunk: int, message_id: str) -> None:
             await inbox.record_sent(platform.name, anchor.event_id, chunk, message_id, fence=lease)
@@ -381,6 +386,11 @@ class Hub:
         )
         request = await chat_request(key, batch, platform, self._memory_scope(last))
         typing = asyncio.create_task(self._keep_typing(platform, last.chat))
+        # A replica that loses the platform mid-run stops the run there: the replica holding the platform
+        # now answers, and an answer finished here (that cannot be posted) must not reach the session.
+        watchers = [typing]
+        if held is not None:
+            watchers.append(asyncio.create_task(_cancel_when_lapsed(held, cancel)))
         end: Final | Failed | None = None
         try:
             async for event in self.agent.run(request, cancel, self.approvals.services_for(platform)):
@@ -389,10 +399,14 @@ class Hub:
                     break
                 await stream.on_event(event)
         finally:
-            typing.cancel()
-            await asyncio.gather(typing, return_exceptions=True)
+            for watcher in watchers:
+                watcher.cancel()
+            await asyncio.gather(*watchers, return_exceptions=True)
             await _quietly(platform.typing(last.chat, False))
         reply_ids = await stream.finish(end or Failed("the run ended without an answer"))
+        if held is not None:
+            # Stopped because the lease lapsed, perhaps before anything was sent: not done here.
+            held.check()
         self.admission.answered(last)
         for item in batch:
             await inbox.mark_done(platform.name, item.event_id, reply_ids)
@@ -423,6 +437,11 @@ class Hub:
         while True:
             await _quietly(platform.typing(chat, True))
             await asyncio.sleep(platform.typing_refresh_seconds)
+
+
+async def _cancel_when_lapsed(lease: HeldLease, cancel: asyncio.Event) -> None:
+    await lease.lapsed()
+    cancel.set()
 
 
 async def _quietly(awaitable: Awaitable[object]) -> None:

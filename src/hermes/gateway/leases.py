@@ -35,6 +35,7 @@ class HeldLease:
         ttl: float,
         *,
         clock: Callable[[], float] = time.monotonic,
+        listeners: list[Callable[[], object]] | None = None,
     ) -> None:
         self.leases = leases
         self.name = name
@@ -43,6 +44,8 @@ class HeldLease:
         self._clock = clock
         self._token: int | None = None
         self._valid_until = 0.0
+        # Called whenever the lease is taken; a list shared by several leases calls them for any of them.
+        self._listeners = listeners if listeners is not None else []
 
     @property
     def fence(self) -> LeaseFence | None:
@@ -55,6 +58,11 @@ class HeldLease:
         if not self.held():
             raise FenceLost(f"{self.name}: this replica no longer holds the lease")
 
+    def when_acquired(self, callback: Callable[[], object]) -> None:
+        """Call `callback` each time this replica takes the lease (or one sharing its listeners), so what
+        waits for it need not poll."""
+        self._listeners.append(callback)
+
     async def acquire(self) -> bool:
         sent = self._clock()
         token = await self.leases.acquire(self.name, self.holder, self.ttl)
@@ -62,6 +70,8 @@ class HeldLease:
             return False
         self._token = token
         self._valid_until = sent + self.ttl * (1 - SAFETY_MARGIN_FRACTION)
+        for callback in self._listeners:
+            callback()
         return True
 
     async def renew(self) -> bool:
@@ -77,6 +87,16 @@ class HeldLease:
 
     def remaining(self) -> float:
         return max(0.0, self._valid_until - self._clock())
+
+    async def lapsed(self) -> None:
+        """Return once the lease can no longer be shown to be held: at the end of its validity, unless
+        a renewal extended it meanwhile."""
+        # Timed, not signalled: validity ends by the clock, with nothing happening.
+        while True:
+            left = self.remaining()
+            if left <= 0:
+                return
+            await asyncio.sleep(left)
 
     def forget(self) -> None:
         self._token = None
@@ -134,28 +154,37 @@ class LeaseKeeper:
             await self.on_lost()
 
     async def _acquire(self) -> None:
+        unreachable = False
         while True:
             try:
                 if await self.lease.acquire():
                     return
+                unreachable = False
             except StoreError as exc:
-                log.warning("%s: cannot reach the database to take the lease: %s", self.lease.name, exc)
+                # Said once per outage: a standby cut off from the database looks every poll.
+                if not unreachable:
+                    log.warning("%s: cannot reach the database to take the lease: %s", self.lease.name, exc)
+                unreachable = True
             await asyncio.sleep(self.poll_seconds)
 
     async def _keep(self) -> None:
-        """Renew until the lease is refused, or can no longer be shown to be held."""
+        """Renew every third of the lease's life until the renewal is refused, or until the lease can no
+        longer be shown to be held. After a failed renewal the next wake-up is at the latest the end of
+        the conservative validity, so a holder cut off from the database stands down then, before the
+        lease expires in the database and a standby may take it."""
+        lease = self.lease
         while True:
-            await asyncio.sleep(self.lease.ttl / 3)
-            remaining = self.lease.remaining()
+            await asyncio.sleep(min(lease.ttl / 3, lease.remaining()))
+            remaining = lease.remaining()
             if remaining <= 0:
-                self.lease.forget()
+                log.warning("%s: could not renew the lease in time; standing down", lease.name)
+                lease.forget()
                 return
             try:
                 async with asyncio.timeout(remaining):
-                    if not await self.lease.renew():
+                    if not await lease.renew():
                         return
             except (StoreError, TimeoutError) as exc:
-                log.warning("%s: cannot renew the lease (%s); %.1f s left", self.lease.name, exc, remaining)
-                if self.lease.remaining() <= 0:
-                    self.lease.forget()
-                    return
+                log.warning(
+                    "%s: cannot renew the lease (%s); %.1f s left", lease.name, exc, lease.remaining()
+                )

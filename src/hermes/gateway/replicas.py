@@ -14,7 +14,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from hermes.config.settings import StoreSettings
 from hermes.gateway.leases import HeldLease, LeaseKeeper
@@ -37,13 +37,17 @@ class Replication:
         self.replica_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.keepers: dict[str, LeaseKeeper] = {}
         self._heartbeat: asyncio.Task[None] | None = None
+        # Told whenever this replica takes a platform or the scheduler: the scheduler runs each job under
+        # its platform's lease, so it looks for due jobs whenever one of them is taken.
+        self._taken: list[Callable[[], object]] = []
 
     @classmethod
     def for_store(cls, store: Store, settings: StoreSettings) -> Replication | None:
         return cls(store, settings) if store.db.dialect.name == "postgresql" else None
 
-    def _lease(self, name: str) -> HeldLease:
-        return HeldLease(self.store.leases, name, self.replica_id, self.ttl)
+    def _lease(self, name: str, *, announced: bool = True) -> HeldLease:
+        listeners = self._taken if announced else None
+        return HeldLease(self.store.leases, name, self.replica_id, self.ttl, listeners=listeners)
 
     async def start(self) -> None:
         await self.store.leases.check_in(self.replica_id)
@@ -72,7 +76,7 @@ class Replication:
     async def session_lock(self, session_key: str) -> AsyncIterator[None]:
         """One run at a time on an API session across every replica: held while the run goes, renewed,
         and dropped after. A replica that dies holding it delays the session by one lease at most."""
-        lease = self._lease(f"{SESSION_LEASE_PREFIX}{session_key}")
+        lease = self._lease(f"{SESSION_LEASE_PREFIX}{session_key}", announced=False)
         # Polled: the holder may be another process on another host, which no local event can signal.
         while True:
             if await lease.acquire():
@@ -103,7 +107,8 @@ class Replication:
             await keeper.stop()
 
     def scheduler_lease(self) -> HeldLease:
-        """The scheduler runs jobs only while this is held, so each job fires on one replica."""
+        """The scheduler runs jobs for platforms without a lease of their own (and jobs whose platform is
+        not running) only while this is held, so each job fires on one replica."""
         lease = self._lease("scheduler")
 
         async def nothing() -> None:

@@ -9,6 +9,11 @@ down) skips that run; within the grace it runs once, however many slots it misse
 
 The scheduler holds `HERMES_HOME/cron.lock` while it runs: `hermes cron run` uses it to tell whether a
 daemon is there to run a job, and two gateways on one home cannot both run the same jobs.
+
+A run is kept in the store while it goes on (claimed, then its answer, then each chunk posted: see
+`store.job_runs`), so a run cut off by a crash is finished from where it stopped, once. With replicas on
+PostgreSQL each job runs under a lease, which fences all of those writes: its platform's lease where the
+platform is held through one (that replica is the one connected to it), else the scheduler's.
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ from hermes.gateway.image_links import images_as_links
 from hermes.gateway.leases import HeldLease
 from hermes.gateway.pid_lock import PidLock
 from hermes.gateway.splitting import split_message
-from hermes.platforms.base import ChatKind, ChatRef, Platform
-from hermes.store import Job, Store
+from hermes.platforms.base import ChatKind, ChatRef, FenceLost, Platform
+from hermes.store import Job, JobRun, LeaseFence, LeaseLostError, Store
 
 if TYPE_CHECKING:
     from hermes.gateway.hub import Hub
@@ -110,7 +115,8 @@ class Scheduler:
         self.hub = hub
         self.store: Store = hub.store
         self.lock = PidLock(lock_path) if lock_path is not None else None
-        # With replicas on PostgreSQL, only the holder of the "scheduler" lease runs jobs.
+        # With replicas on PostgreSQL: a job for a platform held through a lease runs on the replica that
+        # holds that platform (the one connected to it); any other job on the holder of this lease.
         self.lease = lease
         self.connected = connected or {}
         self.clock = clock
@@ -122,6 +128,10 @@ class Scheduler:
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
         self._lock_warned = False
+        if lease is not None:
+            # A standby's scheduler looks for due jobs the moment its replica takes over (a lease of
+            # its own or of a platform: they share their listeners).
+            lease.when_acquired(self.wake)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -170,8 +180,6 @@ class Scheduler:
                     await self._wake.wait()
 
     async def _have_lock(self) -> bool:
-        if self.lease is not None and not self.lease.held():
-            return False
         if self.lock is None or self.lock.held:
             return True
         if await asyncio.to_thread(self.lock.acquire):
@@ -189,7 +197,7 @@ class Scheduler:
         upcoming = [
             job.next_run_at
             for job in await self.store.jobs.all()
-            if job.enabled and job.next_run_at is not None and job.id not in self._running
+            if job.enabled and job.next_run_at is not None and job.id not in self._running and self._mine(job)
         ]
         if not upcoming:
             return longest
@@ -202,7 +210,7 @@ class Scheduler:
         now = self.clock()
         started = []
         for job in await self.store.jobs.due(now):
-            if job.id in self._running or self._stopping:
+            if job.id in self._running or self._stopping or not self._mine(job):
                 continue
             assert job.next_run_at is not None
             late = now - job.next_run_at
@@ -222,7 +230,7 @@ class Scheduler:
         following = next_run(job.schedule_kind, job.schedule_value, scheduled=job.next_run_at, now=now)
         reason = f"skipped a run {late:.0f} s late (grace {job.grace_seconds} s): the gateway was not running"
         log.warning("job %s (%s): %s", job.id, job.name, reason)
-        await self.store.jobs.record_run(job.id, "missed", reason, following)
+        await self.store.jobs.record_run(job.id, "missed", reason, following, fence=self._fence_for(job))
 
     async def _guarded(self, job: Job) -> JobOutcome | None:
         async with self._slots:
@@ -232,38 +240,83 @@ class Scheduler:
                 return await self.run_job(job)
             except asyncio.CancelledError:
                 raise
+            except LeaseLostError as exc:
+                log.warning("job %s (%s): %s; the replica holding it finishes the run", job.id, job.name, exc)
+                return None
             except Exception:
                 # Recording the outcome itself failed (the store); the job stays due and is retried.
                 log.exception("job %s (%s): could not record its run", job.id, job.name)
                 return None
 
     async def run_job(self, job: Job) -> JobOutcome:
-        """Run one job now, deliver its answer, record the outcome and the next run."""
+        """Run one job now, deliver its answer, record the outcome and the next run. A run cut off before
+        (a crash, or a replica that lost the scheduler lease) is finished rather than started again."""
         scheduled = job.next_run_at if job.next_run_at is not None else self.clock()
+        # Taken once: every write of this run is made under the token it started with.
+        fence = self._fence_for(job)
+        lease = self._lease_for(job)
         try:
-            outcome = await self._run_and_deliver(job, scheduled)
+            outcome = await self._run_and_deliver(job, scheduled, fence)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if isinstance(exc, LeaseLostError):
+                raise
+            if isinstance(exc, FenceLost) and lease is not None and not lease.held():
+                raise LeaseLostError(str(exc)) from exc
             log.warning("job %s (%s) failed: %s", job.id, job.name, exc)
             outcome = JobOutcome("error", "", _short(f"{type(exc).__name__}: {exc}"))
-        await self._record(job, scheduled, outcome)
+        await self._record(job, scheduled, outcome, fence)
         return outcome
 
-    async def _run_and_deliver(self, job: Job, scheduled: float) -> JobOutcome:
+    def _lease_for(self, job: Job) -> HeldLease | None:
+        """The lease a job runs under: its platform's, where the platform is held through one (the
+        holder is connected to it), else the scheduler's; None with one gateway on state.db."""
+        platform = self.hub.platforms.get(target_platform(job.target))
+        fence = platform.fence if platform is not None else None
+        return fence if isinstance(fence, HeldLease) else self.lease
+
+    def _fence_for(self, job: Job) -> LeaseFence | None:
+        """What the job's writes are fenced by: None with no lease (one gateway on state.db)."""
+        lease = self._lease_for(job)
+        if lease is None:
+            return None
+        if lease.fence is None:
+            raise LeaseLostError(f"{lease.name}: this replica no longer holds the lease")
+        return lease.fence
+
+    def _mine(self, job: Job) -> bool:
+        lease = self._lease_for(job)
+        return lease is None or lease.held()
+
+    async def _run_and_deliver(self, job: Job, scheduled: float, fence: LeaseFence | None) -> JobOutcome:
         platform, chat = await self._resolve(job)
         await self._wait_connected(platform.name)
+        run = await self.store.job_runs.claim(job.id, scheduled, fence=fence)
+        if run.answered:
+            log.info(
+                "job %s (%s): finishing its run for %.0f, answered before a crash or a failover",
+                job.id,
+                job.name,
+                scheduled,
+            )
+        else:
+            run = await self._answer(job, scheduled, platform, chat, fence)
+        assert run.status is not None and run.message is not None
+        ids = await self._deliver(platform, chat, job, run, fence)
+        return JobOutcome(run.status, run.message if run.status == "ok" else "", run.error, tuple(ids))
+
+    async def _answer(
+        self, job: Job, scheduled: float, platform: Platform, chat: ChatRef, fence: LeaseFence | None
+    ) -> JobRun:
+        """Ask the agent, and store the answer with the run before any of it is posted."""
         await self.store.sessions.end_current(session_key(job))
         end = await collect(self.hub.run_request(job_request(job, platform.name, chat.kind), asyncio.Event()))
         if isinstance(end, Final):
-            body, outcome = end.text, JobOutcome("ok", end.text)
-        else:
-            body = f"⚠️ This scheduled job could not finish: {end.message}"
-            outcome = JobOutcome("error", "", _short(end.message))
-        ids = await self._deliver(
-            platform, chat, f"⏰ **{job.name}**\n\n{body}", f"cron:{job.id}:{int(scheduled)}"
+            return await self.store.job_runs.answer(job.id, scheduled, "ok", end.text, None, fence=fence)
+        return await self.store.job_runs.answer(
+            job.id, scheduled, "error", end.message, _short(end.message), fence=fence
         )
-        return JobOutcome(outcome.status, outcome.text, outcome.error, tuple(ids))
 
     async def _resolve(self, job: Job) -> tuple[Platform, ChatRef]:
         name = target_platform(job.target)
@@ -293,20 +346,32 @@ class Scheduler:
         except TimeoutError:
             raise ConnectionError(f"{name} did not connect within {self.platform_wait:.0f} s") from None
 
-    async def _deliver(self, platform: Platform, chat: ChatRef, text: str, key: str) -> list[str]:
-        ids = []
-        for index, chunk in enumerate(split_message(images_as_links(text), platform.max_message_chars)):
-            ref = await platform.send(chat, chunk, idempotency_key=f"{key}:{index}")
+    async def _deliver(
+        self, platform: Platform, chat: ChatRef, job: Job, run: JobRun, fence: LeaseFence | None
+    ) -> list[str]:
+        """Post the run's answer, skipping the chunks a previous attempt recorded as posted. A chunk posted
+        but not recorded (a crash in between) is posted again under the same idempotency key."""
+        assert run.message is not None
+        body = run.message if run.status == "ok" else f"⚠️ This scheduled job could not finish: {run.message}"
+        text = images_as_links(f"⏰ **{job.name}**\n\n{body}")
+        chunks = split_message(text, platform.max_message_chars)
+        ids = list(run.sent[: len(chunks)])
+        key = f"cron:{job.id}:{int(run.slot)}"
+        for index in range(len(ids), len(chunks)):
+            ref = await platform.send(chat, chunks[index], idempotency_key=f"{key}:{index}")
+            await self.store.job_runs.record_sent(job.id, run.slot, index, ref.message_id, fence=fence)
             ids.append(ref.message_id)
         return ids
 
-    async def _record(self, job: Job, scheduled: float, outcome: JobOutcome) -> None:
+    async def _record(
+        self, job: Job, scheduled: float, outcome: JobOutcome, fence: LeaseFence | None
+    ) -> None:
         current = await self.store.jobs.get(job.id)
         if current is None:
             return
         if current.schedule_kind == "once" and outcome.status == "ok" and current.next_run_at == scheduled:
             # A one-off job that did its work is done; a failed one stays listed with its error.
-            await self.store.jobs.delete(job.id)
+            await self.store.jobs.delete(job.id, fence=fence)
             return
         if current.next_run_at == scheduled:
             following = next_run(
@@ -315,7 +380,7 @@ class Scheduler:
         else:
             # Changed while it ran (rescheduled, resumed, asked to run again): keep what was set.
             following = current.next_run_at
-        await self.store.jobs.record_run(job.id, outcome.status, outcome.error, following)
+        await self.store.jobs.record_run(job.id, outcome.status, outcome.error, following, fence=fence)
 
 
 def _short(text: str) -> str:

@@ -30,6 +30,7 @@ from hermes.store.errors import (
 )
 from hermes.store.homes import HomeChannel, HomeChannels
 from hermes.store.inbox import Inbox, InboxEvent
+from hermes.store.job_runs import JobRun, JobRuns
 from hermes.store.jobs import Job, Jobs
 from hermes.store.leases import LeaseFence, Leases, LeaseState, Replica
 from hermes.store.sessions import Message, NewMessage, Opening, SearchHit, Session, Sessions, new_session_id
@@ -49,6 +50,8 @@ __all__ = [
     "Inbox",
     "InboxEvent",
     "Job",
+    "JobRun",
+    "JobRuns",
     "Jobs",
     "LeaseFence",
     "LeaseLostError",
@@ -102,6 +105,7 @@ class Store:
         self.inbox = Inbox(db, clock=clock)
         self.cursors = Cursors(db, clock=clock)
         self.jobs = Jobs(db, clock=clock)
+        self.job_runs = JobRuns(db, clock=clock)
         self.homes = HomeChannels(db, clock=clock)
         self.leases = Leases(db, clock=clock)
         self.api_responses = ApiResponses(db, clock=clock)

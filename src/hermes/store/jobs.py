@@ -16,6 +16,7 @@ from hermes.store.codec import from_json, to_json
 from hermes.store.connection import Connection, Row
 from hermes.store.database import Database
 from hermes.store.errors import NotFoundError, StoreError
+from hermes.store.leases import LeaseFence, check_fence
 
 ScheduleKind = Literal["cron", "interval", "once"]
 # Where a job's output goes: {"platform": ..., "chat_id": ...} or "home:<platform>".
@@ -204,11 +205,16 @@ class Jobs:
 
         return await self._db.transaction(update)
 
-    async def delete(self, job_id: str) -> bool:
+    async def delete(self, job_id: str, *, fence: LeaseFence | None = None) -> bool:
+        """Remove the job (and its run in progress); with a `fence`, only while that lease is held."""
+
         def delete(conn: Connection) -> bool:
+            check_fence(conn, self._db.dialect, fence)
             return conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount > 0
 
-        return await self._db.run(delete)
+        if fence is None:
+            return await self._db.run(delete)
+        return await self._db.transaction(delete)
 
     async def due(self, now: float) -> list[Job]:
         """Enabled jobs whose next run is at or before ``now``, earliest first."""
@@ -223,10 +229,20 @@ class Jobs:
 
         return await self._db.run(read)
 
-    async def record_run(self, job_id: str, status: str, error: str | None, next_run_at: float | None) -> Job:
-        """Record how a run went and when the next one is (None: no further run)."""
+    async def record_run(
+        self,
+        job_id: str,
+        status: str,
+        error: str | None,
+        next_run_at: float | None,
+        *,
+        fence: LeaseFence | None = None,
+    ) -> Job:
+        """Record how a run went and when the next one is (None: no further run). The run in progress, if
+        one was kept (see `JobRuns`), is over. With a `fence`, only while that lease is held."""
 
         def update(conn: Connection) -> Job:
+            check_fence(conn, self._db.dialect, fence)
             changed = conn.execute(
                 "UPDATE jobs SET last_run_at = ?, last_status = ?, last_error = ?, next_run_at = ? "
                 "WHERE id = ?",
@@ -234,6 +250,7 @@ class Jobs:
             ).rowcount
             if changed == 0:
                 raise NotFoundError(f"no job {job_id!r}")
+            conn.execute("DELETE FROM job_runs WHERE job_id = ?", (job_id,))
             return _require(conn, job_id)
 
         return await self._db.transaction(update)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from hermes.store.connection import Connection
 from hermes.store.database import Database
+from hermes.store.dialect import Dialect
+from hermes.store.errors import LeaseLostError
 
 
 @dataclass(frozen=True)
@@ -126,3 +128,14 @@ def fence_condition(now_sql: str) -> str:
         "EXISTS (SELECT 1 FROM leases WHERE name = ? AND holder = ? AND token = ? "
         f"AND expires_at > {now_sql})"
     )
+
+
+def check_fence(conn: Connection, dialect: Dialect, fence: LeaseFence | None) -> None:
+    """Within a write's transaction: `LeaseLostError` unless the fence's lease is held (None: no fence)."""
+    if fence is None:
+        return
+    row = conn.execute(
+        f"SELECT {fence_condition(dialect.now)}", (fence.name, fence.holder, fence.token)
+    ).fetchone()
+    if row is None or not row[0]:
+        raise LeaseLostError(f"{fence.name}: lease {fence.token} is no longer held by {fence.holder}")

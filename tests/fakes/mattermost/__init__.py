@@ -18,7 +18,8 @@ Where: `mm.url` (http://127.0.0.1:<port>), `mm.ws_url`, `mm.server_version()` (h
 X-Version-Id). Every user gets a personal access token; bots also have `is_bot` and `props.from_bot` posts.
 
 Setup (synchronous): `create_user(username, first_name=, last_name=, nickname=, notify_props=)`,
-`create_bot(username, description=) -> (user, token)`, `token_for(user)`, `revoke_token(user)`,
+`create_bot(username, description=) -> (user, token)`, `token_for(user)`, `issue_token(user)` (another
+token), `revoke_token(user)`,
 `create_team(name, display_name=, members=)`, `create_channel(team, "O"|"P", members, name=, display_name=,
 creator=)`, `direct_channel(a, b)`, `group_channel(*users)`, `add_member(channel, user, by=)` and
 `remove_member(channel, user, by=)` (these publish user_added/user_removed and the system post the server

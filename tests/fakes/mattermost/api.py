@@ -37,6 +37,10 @@ class RequestRecord:
     status: int
     user_id: str | None
     body: Any = None
+    # When it arrived (ms, by the emulator's clock) and the access token it carried: tests tell apart two
+    # processes using the same account with tokens of their own.
+    at: int = 0
+    token: str | None = None
 
 
 @dataclass
@@ -128,6 +132,7 @@ class Api:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
         """Outermost layer: the rate limiter sees every request, then the router (404s included)."""
+        arrived = self.directory.clock()
         verdict = self.limiter.check(request.remote or "", request.path)
         if verdict is not None and verdict.limited:
             response: web.StreamResponse = web.Response(
@@ -149,14 +154,15 @@ class Api:
             if self.crash_after is not None and self.crash_after[:2] == (request.method, request.path):
                 crash = self.crash_after[2]
                 self.crash_after = None
-                self._record(request, response)
+                self._record(request, response, arrived)
                 crash()
                 # The crash closes this connection before any answer is written.
                 await asyncio.Event().wait()
-        self._record(request, response)
+        self._record(request, response, arrived)
         return response
 
-    def _record(self, request: web.Request, response: web.StreamResponse) -> None:
+    def _record(self, request: web.Request, response: web.StreamResponse, arrived: int) -> None:
+        parsed = parse_token(request)
         self.records.append(
             RequestRecord(
                 method=request.method,
@@ -165,6 +171,8 @@ class Api:
                 status=response.status,
                 user_id=request.get(SESSION_USER),
                 body=request.get(JSON_BODY),
+                at=arrived,
+                token=parsed[0] if parsed is not None else None,
             )
         )
 

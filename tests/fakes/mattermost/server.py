@@ -150,6 +150,10 @@ class MattermostEmulator:
         self._tokens[bot.id] = self.directory.issue_token(bot)
         return bot, self._tokens[bot.id]
 
+    def issue_token(self, user: User) -> str:
+        """Another personal access token for `user`, as a second host running the same bot would have."""
+        return self.directory.issue_token(user)
+
     def token_for(self, user: User) -> str:
         return self._tokens[user.id]
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+from hermes.gateway.leases import HeldLease
 from hermes.gateway.pid_lock import PidLock
 from hermes.gateway.scheduler import Scheduler
+from hermes.platforms.base import ChatRef, MessageRef
 from hermes.testing import TestPlatform
 from tests.fakes.llm import Call, Error, Stall, Text, ToolCalls
 from tests.integration.scheduler.conftest import Rig
@@ -239,3 +242,62 @@ async def test_a_job_cannot_create_jobs(make_rig: MakeRig) -> None:
     assert "cronjob" not in first.tool_names and "read_file" in first.tool_names
     assert "there is no tool named 'cronjob'" in rig.llm.chat_requests[-1].messages[-1]["content"]
     assert [job.name for job in await rig.store.jobs.all()] == ["breeder"]
+
+
+class StallingPlatform(TestPlatform):
+    """Posts `posts` messages, then hangs on the next as a dead connection would."""
+
+    posts = 1
+
+    async def send(self, chat: ChatRef, text: str, *, idempotency_key: str, **extra: Any) -> MessageRef:
+        if len(self.messages) >= self.posts:
+            await asyncio.Event().wait()
+        return await super().send(chat, text, idempotency_key=idempotency_key, **extra)
+
+
+async def test_a_run_cut_off_while_posting_is_finished_from_its_stored_answer(make_rig: MakeRig) -> None:
+    platform = StallingPlatform(max_message_chars=100)
+    rig = await make_rig(platform=platform, poll_seconds=0.05)
+    job = await rig.add_job(name="digest")
+    answer = " ".join(f"item{i}" for i in range(40))
+    rig.llm.script(Text(answer), Text("a second answer, which nobody should see"))
+    rig.scheduler.start()
+    await platform.wait_for_messages(1, timeout=10)
+    await rig.scheduler.stop(0.2)
+    run = await rig.store.job_runs.get(job.id, job.next_run_at or 0)
+    assert run is not None and run.message == answer and len(run.sent) == 1
+
+    # The next start finishes the same run: the rest of the same answer, without asking the model again.
+    platform.posts = 100
+    [outcome] = await asyncio.gather(*await Scheduler(rig.hub).tick())
+    assert outcome is not None and outcome.status == "ok" and outcome.text == answer
+    texts = [m.text.rsplit("\n(", 1)[0] for m in platform.messages]
+    assert len(texts) > 2 and " ".join(texts).split() == ["⏰", "**digest**", *answer.split()]
+    assert len(rig.llm.chat_requests) == 1
+    assert await rig.store.job_runs.get(job.id, job.next_run_at or 0) is None
+
+
+async def test_with_replicas_a_job_runs_where_its_platform_is_held(make_rig: MakeRig) -> None:
+    taken: list[Callable[[], object]] = []
+    rig = await make_rig(poll_seconds=30)
+    leases = rig.store.leases
+    scheduler_lease = HeldLease(leases, "scheduler", "this-replica", ttl=30, listeners=taken)
+    platform_lease = HeldLease(leases, "platform:test", "this-replica", ttl=30, listeners=taken)
+    rig.scheduler.lease = scheduler_lease
+    scheduler_lease.when_acquired(rig.scheduler.wake)
+    rig.platform.fence = platform_lease
+    # This replica holds the scheduler, another the test platform: the job is the other's to run.
+    assert await scheduler_lease.acquire()
+    assert await leases.acquire("platform:test", "other-replica", ttl=0.5) is not None
+    job = await rig.add_job()
+    rig.llm.script(Text("posted by the platform's holder"))
+    rig.scheduler.start()
+    await asyncio.sleep(0.3)
+    assert rig.platform.messages == [] and await rig.store.jobs.get(job.id) == job
+
+    # Once the other replica's lease has expired and this one takes the platform, the job runs here.
+    async with asyncio.timeout(10):
+        while not await platform_lease.acquire():
+            await asyncio.sleep(0.05)
+    [message] = await rig.platform.wait_for_messages(1, timeout=10)
+    assert message.text.endswith("posted by the platform's holder")
