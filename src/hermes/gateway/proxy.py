@@ -129,33 +129,22 @@ class ProxyAgent:
 
     async def models(self) -> list[str]:
         """The model names the remote agent answers to (its `GET /v1/models`)."""
-        try:
-            async with self._http.get(self.models_url, headers=self._headers) as response:
-                if response.status != 200:
-                    raise RemoteUnavailable(f"HTTP {response.status}")
-                listing = _json_object((await response.read()).decode("utf-8", "replace"))
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            log.warning("proxy: cannot reach the agent at %s: %s", self.where, _describe(exc))
-            raise RemoteUnavailable(_describe(exc)) from exc
-        data = listing.get("data") if listing is not None else None
+        listing = await self._get_object(self.models_url)
+        if listing is None:
+            raise RemoteUnavailable("HTTP 404")
+        data = listing.get("data")
         cards = data if isinstance(data, list) else []
         return [str(card["id"]) for card in cards if isinstance(card, dict) and card.get("id")]
 
     async def usage(self, session_key: str, session_id: str) -> RemoteUsage | None:
         """The remote's counts for the conversation of the local session `session_id` under `session_key`;
         None when it holds none yet. RemoteUnavailable when it cannot be asked."""
-        url = session_url(self._base, remote_session_id(f"{session_key}#{session_id}"))
-        try:
-            async with self._http.get(url, headers=self._headers) as response:
-                if response.status == 404:
-                    return None
-                if response.status != 200:
-                    raise RemoteUnavailable(f"HTTP {response.status}")
-                answer = _json_object((await response.read()).decode("utf-8", "replace"))
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            log.warning("proxy: cannot reach the agent at %s: %s", self.where, _describe(exc))
-            raise RemoteUnavailable(_describe(exc)) from exc
-        session = answer.get("session") if answer is not None else None
+        answer = await self._get_object(
+            session_url(self._base, remote_session_id(f"{session_key}#{session_id}"))
+        )
+        if answer is None:
+            return None
+        session = answer.get("session")
         if not isinstance(session, dict):
             raise RemoteUnavailable("its answer held no session")
         return RemoteUsage(
@@ -163,6 +152,20 @@ class ProxyAgent:
             _count(session.get("input_tokens")),
             _count(session.get("output_tokens")),
         )
+
+    async def _get_object(self, url: URL) -> dict[str, Any] | None:
+        """The JSON object the remote answers a GET with (empty when it answered something else); None for a
+        404; RemoteUnavailable when it cannot be reached or refuses us."""
+        try:
+            async with self._http.get(url, headers=self._headers) as response:
+                if response.status == 404:
+                    return None
+                if response.status != 200:
+                    raise RemoteUnavailable(f"HTTP {response.status}")
+                return _json_object((await response.read()).decode("utf-8", "replace")) or {}
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("proxy: cannot reach the agent at %s: %s", self.where, _describe(exc))
+            raise RemoteUnavailable(_describe(exc)) from exc
 
     async def run(
         self, request: RunRequest, cancel: asyncio.Event, services: GatewayServices | None = None
