@@ -14,13 +14,13 @@ import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from tests.fakes.llm import Text
 from tests.harness.gateway import HERMES, GatewayProcess, start_gateway_process, wait_for_log
 from tests.harness.matrix_user import MatrixHuman, MatrixHumans
 from tests.harness.postgres_server import PostgresServer
+from tests.harness.replicas import inbox_settled
 from tests.harness.synapse_server import SynapseServer, http_json
 from tests.integration.matrix.conftest import MatrixBot, latest_text, open_dm, replies_from
 from tests.integration.matrix.e2ee import assert_no_plaintext, open_encrypted_dm
@@ -64,18 +64,6 @@ async def two_replicas(
         shutil.rmtree(standby_home, ignore_errors=True)
 
 
-async def settled(url: str, timeout: float = 20.0) -> None:
-    """Until the shared inbox holds nothing unanswered."""
-    async with asyncio.timeout(timeout):
-        while True:
-            async with await psycopg.AsyncConnection.connect(url) as conn:
-                cursor = await conn.execute("SELECT count(*) FROM inbox WHERE status = 'pending'")
-                row = await cursor.fetchone()
-            if row is not None and row[0] == 0:
-                return
-            await asyncio.sleep(0.1)
-
-
 def devices(bot: MatrixBot) -> list[str]:
     url = f"{bot.server.base_url}/_matrix/client/v3/devices"
     status, body = http_json("GET", url, token=bot.account.access_token)
@@ -115,7 +103,7 @@ async def test_the_standby_takes_over_a_killed_holder_in_encrypted_and_plain_roo
         await alice.wait_for_message(secret_room, after=hello, sender=bot.user_id)
         plain_hello = await alice.send_text(plain_room, "hello in the open")
         await alice.wait_for_message(plain_room, after=plain_hello, sender=bot.user_id)
-        await settled(url)
+        await inbox_settled(url)
         # The standby has not touched Matrix, nor the crypto store, while it does not hold the lease.
         assert CONNECTED not in standby.log() and not E2EE_ON.search(standby.log())
 
@@ -140,7 +128,7 @@ async def test_the_standby_takes_over_a_killed_holder_in_encrypted_and_plain_roo
         await alice.wait_for_message(plain_room, after=gap_plain, sender=bot.user_id, timeout=20)
         after = await alice.send_text(secret_room, "and after the takeover")
         await alice.wait_for_message(secret_room, after=after, sender=bot.user_id)
-        await settled(url)
+        await inbox_settled(url)
         status = await matrix_status(standby.home)
         identities = identity(holder), identity(standby)
 

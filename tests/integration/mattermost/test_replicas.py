@@ -3,7 +3,6 @@ by, and takes over when the holder is killed, answering every message exactly on
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -13,11 +12,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 from tests.fakes.llm import Text
 from tests.harness.gateway import HERMES, GatewayProcess, start_gateway_process, wait_for_log
 from tests.harness.postgres_server import PostgresServer
+from tests.harness.replicas import inbox_settled
 
 from .conftest import MattermostBot
 
@@ -57,18 +55,6 @@ def replication_status(home: Path) -> dict[str, Any]:
     return replication
 
 
-async def settled(url: str, timeout: float = 15.0) -> None:
-    """Until the shared inbox holds nothing unanswered."""
-    async with asyncio.timeout(timeout):
-        while True:
-            async with await psycopg.AsyncConnection.connect(url) as conn:
-                cursor = await conn.execute("SELECT count(*) FROM inbox WHERE status = 'pending'")
-                row = await cursor.fetchone()
-            if row is not None and row[0] == 0:
-                return
-            await asyncio.sleep(0.1)
-
-
 async def test_the_standby_takes_over_a_killed_holder_and_answers_the_gap_once(
     bot: MattermostBot, postgres: PostgresServer
 ) -> None:
@@ -76,14 +62,14 @@ async def test_the_standby_takes_over_a_killed_holder_and_answers_the_gap_once(
     async with two_replicas(bot, postgres, lease_seconds=2) as (url, holder, standby):
         await bot.mm.post_as(bot.alice, dm, "hello")
         await bot.reply(dm, lambda p: p.message == "hello", timeout=15)
-        await settled(url)
+        await inbox_settled(url)
         assert "mattermost: connected" not in standby.log()
 
         holder.kill()
         await bot.mm.post_as(bot.alice, dm, "sent while nobody held mattermost")
         await wait_for_log(standby, "mattermost: connected", timeout=15)
         await bot.reply(dm, lambda p: p.message == "sent while nobody held mattermost", timeout=15)
-        await settled(url)
+        await inbox_settled(url)
         await bot.mm.post_as(bot.alice, dm, "and after")
         await bot.reply(dm, lambda p: p.message == "and after", timeout=15)
     assert [p.message for p in bot.replies_in(dm)] == [
@@ -128,7 +114,7 @@ async def test_a_reply_cut_by_killing_the_holder_is_finished_once_by_the_standby
         await wait_for_log(standby, "mattermost: connected", timeout=15)
         await bot.reply(dm, lambda p: p.message == "the whole story, told by the standby", timeout=15)
         await bot.reply(dm, lambda p: p.message == "and one more thing", timeout=15)
-        await settled(url)
+        await inbox_settled(url)
     # The cut reply is finished in place, and the message sent during the gap answered after it: each
     # once, with no interrupt notice.
     replies = bot.replies_in(dm)
