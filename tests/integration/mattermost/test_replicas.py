@@ -4,18 +4,13 @@ by, and takes over when the holder is killed, answering every message exactly on
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import shutil
-import subprocess
 from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
 from tests.fakes.llm import Text
-from tests.harness.gateway import HERMES, GatewayProcess, start_gateway_process, wait_for_log
+from tests.harness.gateway import GatewayProcess, start_gateway_process, wait_for_log
 from tests.harness.postgres_server import PostgresServer
-from tests.harness.replicas import inbox_settled
+from tests.harness.replicas import inbox_settled, replication_status
 
 from .conftest import MattermostBot
 
@@ -42,17 +37,6 @@ async def two_replicas(
             if process is not None and process.proc.poll() is None:
                 process.kill()
         postgres.drop_database(url)
-
-
-def replication_status(home: Path) -> dict[str, Any]:
-    """`hermes gateway status --json` of the replica at `home`: its replication part."""
-    env = {**os.environ, "HERMES_HOME": str(home)}
-    done = subprocess.run(
-        [HERMES, "gateway", "status", "--json"], env=env, capture_output=True, text=True, timeout=30
-    )
-    assert done.returncode == 0, done.stderr
-    replication: dict[str, Any] = json.loads(done.stdout)["replication"]
-    return replication
 
 
 async def test_the_standby_takes_over_a_killed_holder_and_answers_the_gap_once(

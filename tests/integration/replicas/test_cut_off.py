@@ -19,8 +19,8 @@ from tests.fakes.llm import Text
 from tests.fakes.mattermost import MattermostEmulator
 from tests.harness.gateway import GatewayProcess, start_gateway_process, wait_for_log, write_home
 from tests.harness.postgres_server import PostgresServer
+from tests.harness.replicas import inbox_settled, replication_status
 from tests.integration.mattermost.conftest import MattermostBot
-from tests.integration.mattermost.test_replicas import replication_status, settled
 
 LEASE_SECONDS = 3.0
 
@@ -106,7 +106,7 @@ async def test_a_holder_cut_off_from_the_database_stops_sending_before_the_stand
     async with two_hosts(bot, postgres) as (admin, holder, standby):
         await bot.mm.post_as(bot.alice, dm, "hello")
         await bot.reply(dm, lambda p: p.message == "hi", timeout=15)
-        await settled(admin)
+        await inbox_settled(admin)
         await bot.mm.post_as(bot.alice, dm, "tell me a story")
         streamed = await bot.reply(dm, lambda p: p.edit_at > 0, timeout=15)
         holder_id, token, _ = await platform_lease(admin)
@@ -120,7 +120,7 @@ async def test_a_holder_cut_off_from_the_database_stops_sending_before_the_stand
             await wait_for_log(standby.process, "mattermost: connected", timeout=15)
             await bot.reply(dm, lambda p: p.message == "the whole story, told by the standby", timeout=15)
             await bot.reply(dm, lambda p: p.message == "sent while the holder was cut off", timeout=15)
-            await settled(admin)
+            await inbox_settled(admin)
             # The standby's websocket may come up just after it logs that it is connected.
             async with asyncio.timeout(10):
                 while sockets[-1][1] != 1:
@@ -152,7 +152,7 @@ async def test_a_holder_cut_off_from_the_database_stops_sending_before_the_stand
         assert held["platform:mattermost"] == new_holder
         await bot.mm.post_as(bot.alice, dm, "and after")
         await bot.reply(dm, lambda p: p.message == "and after", timeout=15)
-        await settled(admin)
+        await inbox_settled(admin)
         assert holder.process.log().count("mattermost: connected") == 1
         # The old holder's run on the story has ended (its lease lapsed; the new holder finished it).
         await wait_for_log(holder.process, "the replica holding it answers", timeout=15)
