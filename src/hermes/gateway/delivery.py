@@ -8,9 +8,10 @@ is recorded. A re-run after a crash edits the chunks it finds recorded instead o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from hermes.agent.contract import AgentEvent, Failed, Final, TextDelta, ToolFinished, ToolStarted
@@ -156,3 +157,29 @@ class ReplyStream:
         key = f"{self.key_prefix}:tool:{len(self._progress_lines)}"
         body = text if self.streaming else line
         self._progress_ref = await self.platform.send(self.chat, body, idempotency_key=key)
+
+
+@contextlib.asynccontextmanager
+async def typing_shown(platform: Platform, chat: ChatRef) -> AsyncIterator[None]:
+    """The platform's typing indicator in `chat`, refreshed while the block runs and turned off after it;
+    an indicator that fails is only logged."""
+    refresher = asyncio.create_task(_keep_typing(platform, chat))
+    try:
+        yield
+    finally:
+        refresher.cancel()
+        await asyncio.gather(refresher, return_exceptions=True)
+        await _quietly(platform.typing(chat, False))
+
+
+async def _keep_typing(platform: Platform, chat: ChatRef) -> None:
+    while True:
+        await _quietly(platform.typing(chat, True))
+        await asyncio.sleep(platform.typing_refresh_seconds)
+
+
+async def _quietly(awaitable: Awaitable[object]) -> None:
+    try:
+        await awaitable
+    except Exception as exc:
+        log.debug("typing indicator failed: %s", exc)

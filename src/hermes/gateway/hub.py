@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ from hermes.gateway.approvals import Approvals
 from hermes.gateway.chat_request import chat_request
 from hermes.gateway.codec import from_payload, to_payload
 from hermes.gateway.commands import Command, CommandContext, command_menu, parse_command
-from hermes.gateway.delivery import EditThrottle, ReplyStream
+from hermes.gateway.delivery import EditThrottle, ReplyStream, typing_shown
 from hermes.gateway.homes import home_chat
 from hermes.gateway.lanes import Lane
 from hermes.gateway.leases import HeldLease
@@ -385,24 +385,16 @@ class Hub:
             throttle=EditThrottle(self.options.min_edit_interval, self.options.max_edits),
         )
         request = await chat_request(key, batch, platform, self._memory_scope(last))
-        typing = asyncio.create_task(self._keep_typing(platform, last.chat))
         # A replica that loses the platform mid-run stops the run there: the replica holding the platform
         # now answers, and an answer finished here (that cannot be posted) must not reach the session.
-        watchers = [typing]
-        if held is not None:
-            watchers.append(asyncio.create_task(_cancel_when_lapsed(held, cancel)))
+        lapse = held.cancelling(cancel) if held is not None else contextlib.nullcontext()
         end: Final | Failed | None = None
-        try:
+        async with typing_shown(platform, last.chat), lapse:
             async for event in self.agent.run(request, cancel, self.approvals.services_for(platform)):
                 if isinstance(event, Final | Failed):
                     end = event
                     break
                 await stream.on_event(event)
-        finally:
-            for watcher in watchers:
-                watcher.cancel()
-            await asyncio.gather(*watchers, return_exceptions=True)
-            await _quietly(platform.typing(last.chat, False))
         reply_ids = await stream.finish(end or Failed("the run ended without an answer"))
         if held is not None:
             # Stopped because the lease lapsed, perhaps before anything was sent: not done here.
@@ -432,20 +424,3 @@ class Hub:
         if not inbound.sender_is_bot and self.is_owner(platform, inbound.sender_id):
             return None
         return f"{platform}:{inbound.sender_id}"
-
-    async def _keep_typing(self, platform: Platform, chat: ChatRef) -> None:
-        while True:
-            await _quietly(platform.typing(chat, True))
-            await asyncio.sleep(platform.typing_refresh_seconds)
-
-
-async def _cancel_when_lapsed(lease: HeldLease, cancel: asyncio.Event) -> None:
-    await lease.lapsed()
-    cancel.set()
-
-
-async def _quietly(awaitable: Awaitable[object]) -> None:
-    try:
-        await awaitable
-    except Exception as exc:
-        log.debug("typing indicator failed: %s", exc)

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from hermes.platforms.base import FenceLost
 from hermes.store import LeaseFence, Leases, StoreError
@@ -87,6 +87,21 @@ class HeldLease:
 
     def remaining(self) -> float:
         return max(0.0, self._valid_until - self._clock())
+
+    @contextlib.asynccontextmanager
+    async def cancelling(self, cancel: asyncio.Event) -> AsyncIterator[None]:
+        """Sets `cancel` if the lease lapses while the block runs."""
+
+        async def watch() -> None:
+            await self.lapsed()
+            cancel.set()
+
+        watcher = asyncio.create_task(watch())
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
 
     async def lapsed(self) -> None:
         """Return once the lease can no longer be shown to be held: at the end of its validity, unless
